@@ -1,0 +1,5 @@
+import sys
+
+from jostle.cli import main
+
+sys.exit(main())

@@ -1,0 +1,89 @@
+"""One run's raw facts (execute.run) -> a run-level result code, a reason tag and a one-line message.
+
+The order of the rules matters and follows docs/protocol.md ("What the runner concludes"), with
+one refinement: a sanitizer report wins even when an end event was written, because TSan lets the
+case finish and then exits 66, and that run found a real race.
+"""
+
+import signal
+
+from jostle import protocol, sanitizers
+
+
+def _signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _first_line(text):
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return ""
+
+
+def _fail_message(end, checks):
+    if checks:
+        c = checks[0]
+        where = f"{c.get('file', '?')}:{c.get('line', '?')}"
+        what = c.get("expr", "")
+        msg = c.get("msg") or ""
+        more = end.get("checks_failed", len(checks)) - 1
+        tail = f" (+{more} more)" if more > 0 else ""
+        return f"{'REQUIRE' if c.get('fatal') else 'CHECK'} failed at {where}: {what}" + \
+            (f" - {msg}" if msg else "") + tail
+    forbidden = [k for k, o in (end.get("outcomes") or {}).items() if o.get("grade") == "FORBIDDEN"]
+    if forbidden:
+        return f"FORBIDDEN outcome{'s' if len(forbidden) > 1 else ''}: " + ", ".join(sorted(forbidden)[:5])
+    return "the harness reported failure"
+
+
+def classify(raw):
+    """Returns (code, reason, message); the reason is a stable tag such as 'signal' or 'no-end'."""
+    if raw.get("spawn_error"):
+        return "ERROR", "spawn", raw["spawn_error"]
+    events = raw.get("events") or []
+    end = next((e for e in events if e.get("ev") == "end"), None)
+    hang = next((e for e in events if e.get("ev") == "hang"), None)
+    checks = [e for e in events if e.get("ev") == "check"]
+    code, sig = raw.get("exit_code"), raw.get("signal")
+
+    found = sanitizers.scan(raw.get("sanitizer_text") or raw.get("stderr"))
+    if found and found["tool_error"]:
+        return "ERROR", "sanitizer-tool", found["tool_error"][:200]
+    if found:
+        return "SANITIZER", found["tool"], f"{found['tool']}: {found['kind']}"
+    if end is None and (hang is not None or raw.get("hang_seen")):
+        deadline = hang.get("deadline_ms") if hang else None
+        where = f" in iteration {hang.get('iteration')}" if hang and hang.get("iteration") is not None else ""
+        return "TIMEOUT", "hang", f"watchdog fired after {deadline} ms{where}" if deadline else "watchdog fired"
+    if end is None and raw.get("runner_deadline"):
+        return "TIMEOUT", "deadline", f"no end and no hang event by the runner's deadline ({raw['elapsed_s']:.1f}s)"
+    if sig is not None:
+        return "CRASH", "signal", f"killed by {_signal_name(sig)}" + ("" if end is None else " after its end event")
+    if raw.get("bad_lines"):
+        return "ERROR", "garbage", f"event channel: not a protocol line: {raw['bad_lines'][0][:120]!r}"
+    if end is None:
+        if code == protocol.EXIT_USAGE:
+            return "ERROR", "usage", f"harness usage error: {_first_line(raw.get('stderr'))}"
+        if code == protocol.EXIT_INFRA:
+            return "ERROR", "infra", f"harness infrastructure error: {_first_line(raw.get('stderr'))}"
+        if code == protocol.EXIT_HANG:
+            return "ERROR", "hang-no-event", "exit code 4 (watchdog) without a hang event"
+        if not events:
+            return "CRASH", "no-events", f"exited with code {code} without writing any event"
+        return "CRASH", "no-end", f"exited with code {code} before its end event"
+    status = end.get("status")
+    expected_exit = {"pass": protocol.EXIT_PASS, "fail": protocol.EXIT_FAIL,
+                     "unsupported": protocol.EXIT_UNSUPPORTED}.get(status)
+    if expected_exit is None:
+        return "ERROR", "bad-end", f"end event with unknown status {status!r}"
+    if code != expected_exit:
+        return "ERROR", "exit-mismatch", f"end.status={status} but exit code {code}"
+    if status == "pass":
+        return "PASS", "pass", ""
+    if status == "unsupported":
+        return "UNSUPPORTED", "unsupported", end.get("reason") or "unsupported here"
+    return "FAIL", "check" if checks or end.get("checks_failed") else "forbidden", _fail_message(end, checks)

@@ -1,0 +1,178 @@
+"""Run one planned harness process in isolation and collect everything it left behind.
+
+Each run gets its own process group (so a kill reaches every thread and child), its own event
+file and its own stdout/stderr files in a private temporary directory. A hang is handled in two
+steps: when the harness's watchdog writes its `hang` event (or the runner's own deadline passes
+first) every thread's stack is captured with gdb or eu-stack, then the group is killed.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from jostle import protocol
+
+POLL_S = 0.05
+# Kept in the record per stream: the head and the tail, which is where reports and crashes are.
+OUTPUT_KEEP = 64 * 1024
+# Scanned for sanitizer reports; larger streams are scanned in their first and last part only.
+OUTPUT_SCAN = 16 * 1024 * 1024
+STACK_KEEP = 256 * 1024
+STACK_TOOL_TIMEOUT_S = 60
+# The harness holds a hung process this long after its hang event, while gdb attaches.
+HANG_HOLD_S = 30
+
+
+def runner_deadline_s(timeout_s):
+    """When the runner stops waiting for a harness whose own watchdog should have fired at timeout_s."""
+    return timeout_s * 1.1 + 3.0
+
+
+def child_env(base=None):
+    """The environment for harness processes: sanitizer output without ANSI colour, user settings on top."""
+    env = dict(os.environ if base is None else base)
+    for name in ("TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        # Sanitizers read options left to right, so anything the user set overrides ours.
+        env[name] = "color=never" + (":" + env[name] if env.get(name) else "")
+    return env
+
+
+def read_bounded(path, keep=OUTPUT_KEEP):
+    """(text kept, total bytes): the whole file when small, else its head and tail with a marker."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            if size <= keep:
+                data = f.read()
+            else:
+                head = f.read(keep // 2)
+                f.seek(size - keep // 2)
+                tail = f.read()
+                data = head + f"\n[... {size - len(head) - len(tail)} bytes left out ...]\n".encode() + tail
+    except OSError:
+        return "", 0
+    return data.decode("utf-8", "backslashreplace"), size
+
+
+def read_for_scan(path):
+    text, _ = read_bounded(path, OUTPUT_SCAN)
+    return text
+
+
+def capture_stacks(pid):
+    """Every thread's backtrace of a live process, with the tool used; (None, reason) when none worked."""
+    attempts = []
+    if shutil.which("gdb"):
+        attempts.append(("gdb", ["gdb", "-batch", "-nx", "-p", str(pid), "-ex", "thread apply all bt"]))
+    if shutil.which("eu-stack"):
+        attempts.append(("eu-stack", ["eu-stack", "-p", str(pid)]))
+    problems = []
+    for tool, argv in attempts:
+        try:
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=STACK_TOOL_TIMEOUT_S, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problems.append(f"{tool}: {exc}")
+            continue
+        out = done.stdout.decode("utf-8", "backslashreplace")
+        # gdb exits 0 even when it could not attach; a "Thread" line is the sign it saw threads.
+        if "Thread" in out or "TID" in out or "#0" in out:
+            if len(out) > STACK_KEEP:
+                out = out[:STACK_KEEP] + "\n[... stacks cut ...]\n"
+            return out, tool
+        err = done.stderr.decode("utf-8", "backslashreplace").strip().splitlines()
+        problems.append(f"{tool}: {err[-1] if err else 'no output'}")
+    if not attempts:
+        problems.append("neither gdb nor eu-stack is installed")
+    return None, "; ".join(problems)
+
+
+def _kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run(spec, cancel=None, env=None, hang_hold_s=HANG_HOLD_S):
+    """Run `spec` (a plan.RunSpec) to the end; returns the raw facts as a plain dict.
+
+    `cancel` is a threading.Event; when set, the run is killed and marked interrupted.
+    """
+    workdir = tempfile.mkdtemp(prefix="jostle-run-")
+    try:
+        return _run_in(spec, workdir, cancel, child_env(env), hang_hold_s)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_in(spec, workdir, cancel, env, hang_hold_s):
+    events_path = os.path.join(workdir, "events.jsonl")
+    out_path = os.path.join(workdir, "stdout")
+    err_path = os.path.join(workdir, "stderr")
+    argv = protocol.run_argv(spec.binary, spec) + [
+        "--events", events_path, "--hang-hold", f"{int(hang_hold_s * 1000)}ms", "--quiet"]
+    raw = {"argv": argv, "exit_code": None, "signal": None, "elapsed_s": 0.0, "events": [], "bad_lines": [],
+           "torn": "", "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0, "stacks": None,
+           "stack_note": None, "hang_seen": False, "runner_deadline": False, "spawn_error": None,
+           "interrupted": False, "sanitizer_text": ""}
+    reader = protocol.EventReader()
+    started = time.monotonic()
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
+                                    start_new_session=True, close_fds=True)
+        except OSError as exc:
+            raw["spawn_error"] = f"cannot start {spec.binary}: {exc.strerror or exc}"
+            return raw
+    deadline = started + runner_deadline_s(spec.timeout_s)
+    offset = 0
+    returncode = None
+    while returncode is None:
+        try:
+            returncode = proc.wait(timeout=POLL_S)
+        except subprocess.TimeoutExpired:
+            pass
+        offset = _feed(reader, events_path, offset)
+        if returncode is not None:
+            break
+        if cancel is not None and cancel.is_set():
+            raw["interrupted"] = True
+            _kill_group(proc.pid)
+            returncode = proc.wait()
+            break
+        hang = reader.first("hang") is not None
+        if hang or time.monotonic() >= deadline:
+            raw["hang_seen"] = hang
+            raw["runner_deadline"] = not hang
+            raw["stacks"], raw["stack_note"] = capture_stacks(proc.pid)
+            _kill_group(proc.pid)
+            returncode = proc.wait()
+    raw["elapsed_s"] = time.monotonic() - started
+    # Children the harness started may outlive it; the group goes with the run.
+    _kill_group(proc.pid)
+    _feed(reader, events_path, offset)
+    if returncode < 0:
+        raw["signal"] = -returncode
+    else:
+        raw["exit_code"] = returncode
+    raw["events"], raw["bad_lines"], raw["torn"] = reader.events, reader.bad_lines, reader.torn
+    raw["stdout"], raw["stdout_bytes"] = read_bounded(out_path)
+    raw["stderr"], raw["stderr_bytes"] = read_bounded(err_path)
+    raw["sanitizer_text"] = read_for_scan(err_path) if raw["stderr_bytes"] > OUTPUT_KEEP else raw["stderr"]
+    return raw
+
+
+def _feed(reader, path, offset):
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return offset
+    if data:
+        reader.feed(data)
+    return offset + len(data)

@@ -1,0 +1,191 @@
+"""Turn selected instances and a budget into runs: one harness process per (instance, seed, batch).
+
+`run` is a gate: a fixed list (each instance once, or --runs N times), where a budget only caps
+how long each run may take. `stress` fills its budget: batches go round-robin over the instances
+until the deadline, an instance leaves the rotation once it has the runs its target needs (or its
+SPRT decided), and every batch gets a fresh seed.
+"""
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from jostle import stats
+from jostle.amplify import Amplification
+
+SEED_MASK = (1 << 64) - 1
+# Below this a run spends most of its time starting up; the planner warns instead of pretending.
+MIN_RUN_SECONDS = 0.25
+# Runs of unknown cost are assumed to take this long when estimating whether a budget suffices.
+GUESS_RUN_SECONDS = 0.5
+# `stress` splits an instance's share of the budget into at least this many runs.
+STRESS_MIN_RUNS = 10
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything needed to start one run, and to repeat it exactly."""
+
+    instance: str
+    suite: str
+    binary: str
+    seed: int
+    batch: int
+    iterations: int | None
+    duration_s: float | None
+    timeout_s: float
+    amplify: Amplification = field(default_factory=Amplification)
+    plugins: tuple = ()
+
+
+@dataclass
+class Settings:
+    mode: str                      # "run" or "stress"
+    runs: int | None               # fixed runs per instance, or None for budget planning
+    budget_s: float | None
+    jobs: int
+    seed: int
+    timeout_s: float | None = None     # overrides every instance's declared timeout
+    iterations: int | None = None      # overrides every instance's declared iterations
+    amplify: Amplification = field(default_factory=Amplification)
+    plugins: tuple = ()
+    target_rate: float | None = None
+    confidence: float = 0.95
+    sprt: bool = False
+
+
+def seed_for(base, batch):
+    """Batch k of every instance uses base + k, so `--seed 7 --runs 3` runs seeds 7, 8, 9."""
+    return (base + batch) & SEED_MASK
+
+
+class Plan:
+    """Hands out RunSpecs on demand and learns from finished runs (stress stops early on that)."""
+
+    def __init__(self, instances, binaries, settings, history=None, clock=time.monotonic):
+        self.instances = list(instances)
+        self.binaries = binaries
+        self.settings = settings
+        self.history = history or {}
+        self.clock = clock
+        self.warnings = []
+        self.deadline = None
+        self.needed = stats.runs_needed(settings.target_rate, settings.confidence) if settings.target_rate else None
+        self._runs = {inst["id"]: 0 for inst in self.instances}
+        self._failures = {inst["id"]: 0 for inst in self.instances}
+        self._sprt = {}
+        if settings.sprt and settings.target_rate:
+            self._sprt = {inst["id"]: stats.Sprt.for_target(settings.target_rate, settings.confidence)
+                          for inst in self.instances}
+        self._done = set()
+        self._fixed = settings.mode == "run" or settings.runs is not None
+        self._run_cap = self._per_run_cap()
+        self._queue = deque(self._fixed_list()) if self._fixed else deque()
+        self._check_budget()
+
+    # -- planning ---------------------------------------------------------------------------------
+
+    def _share_s(self):
+        """Wall-clock seconds one instance may use if the budget is spread evenly over -j workers."""
+        return self.settings.budget_s * self.settings.jobs / max(1, len(self.instances))
+
+    def _per_run_cap(self):
+        if self.settings.budget_s is None:
+            return None
+        if self.settings.mode == "run":
+            return max(MIN_RUN_SECONDS, self._share_s() / (self.settings.runs or 1))
+        return max(MIN_RUN_SECONDS, self._share_s() / STRESS_MIN_RUNS)
+
+    def _fixed_list(self):
+        runs = self.settings.runs or 1
+        # Batch-major order, so that an interrupted session has covered every instance once first.
+        return [self._spec(inst, batch) for batch in range(runs) for inst in self.instances]
+
+    def _timeout_s(self, inst):
+        return self.settings.timeout_s or inst.get("timeout_ms", 30000) / 1000
+
+    def _spec(self, inst, batch, remaining_s=None):
+        timeout_s = self._timeout_s(inst)
+        duration = self._run_cap
+        if duration is not None:
+            # Leave the watchdog headroom over the duration: a slow last iteration is not a hang.
+            duration = min(duration, timeout_s / 2)
+            if remaining_s is not None:
+                duration = max(MIN_RUN_SECONDS, min(duration, remaining_s))
+        return RunSpec(instance=inst["id"], suite=inst["suite"], binary=self.binaries[inst["suite"]],
+                       seed=seed_for(self.settings.seed, batch), batch=batch,
+                       iterations=self.settings.iterations or inst.get("iterations"),
+                       duration_s=duration, timeout_s=timeout_s, amplify=self.settings.amplify,
+                       plugins=tuple(self.settings.plugins))
+
+    def _estimate_run_s(self, inst):
+        known = self.history.get(inst["id"])
+        cap = self._run_cap if self._run_cap is not None else self._timeout_s(inst)
+        return min(cap, known if known is not None else GUESS_RUN_SECONDS)
+
+    def _check_budget(self):
+        s = self.settings
+        if s.budget_s is None or not self.instances:
+            return
+        n = len(self.instances)
+        if s.mode == "run":
+            share = self._share_s() / (s.runs or 1)
+            if share < MIN_RUN_SECONDS:
+                self.warnings.append(
+                    f"budget {s.budget_s:g}s cannot cover {n} instances at -j {s.jobs}: each run gets "
+                    f"{share * 1000:.0f} ms; runs are stretched to {MIN_RUN_SECONDS * 1000:.0f} ms and the session "
+                    f"will take about {MIN_RUN_SECONDS * n * (s.runs or 1) / s.jobs:.0f}s "
+                    f"(raise --budget or narrow the selection)")
+            return
+        if self.needed is not None:
+            cost = sum(self._estimate_run_s(inst) for inst in self.instances) * self.needed / s.jobs
+            if cost > s.budget_s:
+                self.warnings.append(
+                    f"budget {s.budget_s:g}s probably cannot give {n} instances the {self.needed} clean runs each "
+                    f"that rate < {stats.format_rate(s.target_rate)} at {s.confidence:.0%} needs "
+                    f"(estimate: {cost:.0f}s at -j {s.jobs}); the summary says which instances got there")
+
+    # -- handing out runs -----------------------------------------------------------------------
+
+    @property
+    def total(self):
+        """Runs in the whole plan when that is known up front (fixed plans), else None."""
+        return len(self.instances) * (self.settings.runs or 1) if self._fixed else None
+
+    def start(self):
+        """Start the clock of a budgeted stress session."""
+        if not self._fixed and self.settings.budget_s is not None:
+            self.deadline = self.clock() + self.settings.budget_s
+
+    def take(self):
+        """The next run to start, or None when the plan has nothing more to start."""
+        if self._fixed:
+            while self._queue:
+                spec = self._queue.popleft()
+                if spec.instance not in self._done:
+                    return spec
+            return None
+        remaining = self.deadline - self.clock() if self.deadline is not None else None
+        if remaining is not None and remaining <= 0:
+            return None
+        active = [inst for inst in self.instances if inst["id"] not in self._done]
+        if not active:
+            return None
+        # Round-robin: the instance with the fewest handed-out runs goes next.
+        inst = min(active, key=lambda i: self._runs[i["id"]])
+        batch = self._runs[inst["id"]]
+        self._runs[inst["id"]] += 1
+        if self.needed is not None and not self._sprt and self._runs[inst["id"]] >= self.needed:
+            self._done.add(inst["id"])
+        return self._spec(inst, batch, remaining)
+
+    def observe(self, spec, failed):
+        """Learn from a finished run; an SPRT decision takes the instance out of the rotation."""
+        if failed:
+            self._failures[spec.instance] += 1
+        test = self._sprt.get(spec.instance)
+        if test is not None and test.update(failed) is not None:
+            self._done.add(spec.instance)
+
+    def sprt_decisions(self):
+        return {iid: test.decision() for iid, test in self._sprt.items()}

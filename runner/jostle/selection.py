@@ -1,0 +1,58 @@
+"""--suite / --backend / --case / --mutants: pick instances, and name close matches when nothing fits."""
+
+import difflib
+from fnmatch import fnmatchcase
+
+from jostle.errors import UsageError
+
+
+def _suggest(word, candidates):
+    plain = word.replace("*", "").replace("?", "").replace("[", "").replace("]", "")
+    close = difflib.get_close_matches(plain, sorted(set(candidates)), n=3, cutoff=0.5)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
+def check_suites(requested, available):
+    """Raise UsageError for the first requested suite that has no binary."""
+    for name in requested or ():
+        if name not in available:
+            raise UsageError(f"unknown suite {name!r}{_suggest(name, available)}; "
+                             f"available: {', '.join(sorted(available)) or 'none'}")
+
+
+def _case_matches(glob, inst):
+    if "/" in glob or "@" in glob:
+        return fnmatchcase(inst["id"], glob) or fnmatchcase(f"{inst['suite']}/{inst['case']}", glob)
+    return fnmatchcase(inst["case"], glob)
+
+
+def select(suites, backend_globs=(), case_globs=(), mutants=False):
+    """The instances of `suites` (discovery.Suite list) that the selection keeps, in listing order."""
+    everything = [inst for suite in suites for inst in suite.instances]
+    backend_names = {inst["backend"] for inst in everything} | {
+        b.get("name") for suite in suites for b in suite.backends if b.get("name")}
+    for glob in backend_globs:
+        hits = [name for name in backend_names if fnmatchcase(name, glob)]
+        if not hits:
+            raise UsageError(f"no backend matches --backend {glob!r}{_suggest(glob, backend_names)}")
+        if not mutants and all(name.startswith("mutant.") for name in hits):
+            raise UsageError(f"--backend {glob!r} matches only mutant backends; add --mutants to run them")
+    for glob in case_globs:
+        if not any(_case_matches(glob, inst) for inst in everything):
+            names = {inst["case"] for inst in everything}
+            raise UsageError(f"no case matches --case {glob!r}{_suggest(glob, names)}")
+    chosen = [inst for inst in everything
+              if (mutants or not inst.get("mutant"))
+              and (not backend_globs or any(fnmatchcase(inst["backend"], g) for g in backend_globs))
+              and (not case_globs or any(_case_matches(g, inst) for g in case_globs))]
+    if not chosen:
+        hint = "; mutant instances need --mutants" if not mutants and any(i.get("mutant") for i in everything) else ""
+        raise UsageError("no instance matches the selection" + hint)
+    return chosen
+
+
+def selected_backends(suites, instances):
+    """The --list-backends records of the backends that selected instances use, mutants first-class."""
+    used = {(inst["suite"], inst["backend"]) for inst in instances}
+    return [dict(b, suite=suite.name) for suite in suites for b in suite.backends
+            if (suite.name, b.get("name")) in used]

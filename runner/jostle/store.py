@@ -1,0 +1,210 @@
+"""The result store: results.jsonl (the truth, append-only) and store.sqlite (an index rebuilt from it).
+
+Every record is one JSON line written with a single write(2) and fsync'd before the runner goes
+on, so a crash, Ctrl-C or kill of the runner leaves every finished run readable. The SQLite index
+(WAL) is only ever derived: when it is missing, corrupt or behind the JSONL it is rebuilt or
+caught up, never trusted over the JSONL.
+"""
+
+import json
+import os
+import sqlite3
+
+from jostle.errors import InfraError, UsageError
+
+SCHEMA_VERSION = 1
+RESULTS = "results.jsonl"
+INDEX = "store.sqlite"
+
+_INDEX_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE sessions(session TEXT PRIMARY KEY, command TEXT, started TEXT, status TEXT, line INTEGER);
+CREATE TABLE runs(session TEXT, seq INTEGER, instance TEXT, suite TEXT, code TEXT, reason TEXT, seed TEXT,
+                  iterations_done INTEGER, elapsed_ms REAL, line INTEGER, PRIMARY KEY(session, seq));
+CREATE INDEX runs_by_instance ON runs(instance);
+"""
+
+
+def prepare_out_dir(path):
+    """Create `path` if needed and prove it is a writable directory; raises a one-line error if not."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"--out {path}: exists and is not a directory")
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".jostle-write-probe")
+        with open(probe, "w", encoding="utf-8") as f:
+            f.write("ok")
+        os.unlink(probe)
+    except OSError as exc:
+        raise InfraError(f"--out {path}: not writable ({exc.strerror or exc})") from None
+
+
+def _read_lines(path):
+    """(records with their line numbers, torn tail bytes) of a results.jsonl; raises InfraError if corrupt."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return [], b""
+    except OSError as exc:
+        raise InfraError(f"cannot read {path}: {exc.strerror or exc}") from None
+    body, sep, torn = data.rpartition(b"\n")
+    if not sep:
+        body, torn = b"", data
+    records = []
+    for number, line in enumerate(body.split(b"\n") if body else [], 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except ValueError:
+            raise InfraError(f"corrupt store: {path} line {number} is not a JSON record "
+                             f"(move the file aside or delete that line; the other records are intact)") from None
+        if not isinstance(record, dict) or "type" not in record or "schema" not in record:
+            raise InfraError(f"corrupt store: {path} line {number} is not a jostle record")
+        if record["schema"] > SCHEMA_VERSION:
+            raise InfraError(f"{path} line {number} has store schema {record['schema']}; this jostle reads "
+                             f"up to {SCHEMA_VERSION} (update jostle or use another --out)")
+        records.append((number, record))
+    return records, torn
+
+
+def load(out_dir, warn=None):
+    """Every record of the store in order (plain dicts). A torn last line is skipped with a warning."""
+    path = os.path.join(out_dir, RESULTS)
+    if not os.path.exists(path):
+        raise InfraError(f"no result store at {path} (run `jostle run --out {out_dir}` first)")
+    numbered, torn = _read_lines(path)
+    if torn.strip() and warn:
+        warn(f"{path}: ignoring a torn last record ({len(torn)} bytes): the runner was stopped while writing it")
+    ensure_index(out_dir, numbered, warn)
+    return [record for _, record in numbered]
+
+
+def _connect(path):
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    return conn
+
+
+def _drop_index(path):
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(path + suffix)
+        except FileNotFoundError:
+            pass
+
+
+def _index_records(conn, numbered):
+    for number, record in numbered:
+        if record.get("type") == "session":
+            conn.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, 'running', ?)",
+                         (record["session"], record.get("command"), record.get("started"), number))
+        elif record.get("type") == "session_end":
+            conn.execute("UPDATE sessions SET status = ? WHERE session = ?", (record.get("status"), record["session"]))
+        elif record.get("type") == "run":
+            conn.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (record["session"], record.get("seq"), record.get("instance"), record.get("suite"),
+                          record.get("code"), record.get("reason"), str(record.get("seed")),
+                          record.get("iterations_done"), record.get("elapsed_ms"), number))
+
+
+def ensure_index(out_dir, numbered=None, warn=None):
+    """Make store.sqlite agree with results.jsonl, rebuilding it when it is missing or unreadable."""
+    results = os.path.join(out_dir, RESULTS)
+    index = os.path.join(out_dir, INDEX)
+    if numbered is None:
+        numbered, _ = _read_lines(results)
+    lines = numbered[-1][0] if numbered else 0
+    try:
+        conn = _connect(index)
+        try:
+            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("quick_check failed")
+            row = conn.execute("SELECT value FROM meta WHERE key = 'lines'").fetchone()
+            indexed = int(row[0])
+            if indexed == lines:
+                return
+            if indexed > lines:
+                raise sqlite3.DatabaseError("index is ahead of results.jsonl")
+            with conn:
+                _index_records(conn, [(n, r) for n, r in numbered if n > indexed])
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'lines'", (str(lines),))
+            return
+        finally:
+            conn.close()
+    except (sqlite3.DatabaseError, TypeError, ValueError) as exc:
+        if os.path.exists(index) and warn:
+            warn(f"{index}: rebuilding the index from {RESULTS} ({exc})")
+    _drop_index(index)
+    try:
+        conn = _connect(index)
+        with conn:
+            conn.executescript(_INDEX_SCHEMA)
+            conn.execute("INSERT INTO meta VALUES ('schema', ?), ('lines', ?)", (str(SCHEMA_VERSION), str(lines)))
+            _index_records(conn, numbered)
+        conn.close()
+    except sqlite3.Error as exc:
+        raise InfraError(f"{index}: cannot build the index: {exc}") from None
+
+
+def run_seconds_history(out_dir):
+    """Mean wall-clock seconds per run of each instance in earlier sessions ({} when unknown)."""
+    index = os.path.join(out_dir, INDEX)
+    if not os.path.exists(index):
+        return {}
+    try:
+        conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT instance, AVG(elapsed_ms) FROM runs "
+                                "WHERE code IN ('PASS', 'FAIL') GROUP BY instance").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return {}
+    return {instance: ms / 1000 for instance, ms in rows if ms is not None}
+
+
+class Writer:
+    """The single writer of one store; append() returns only once the record is on disk."""
+
+    def __init__(self, out_dir, warn=None):
+        prepare_out_dir(out_dir)
+        self.out_dir = out_dir
+        self.path = os.path.join(out_dir, RESULTS)
+        numbered, torn = _read_lines(self.path)
+        if torn:
+            if torn.strip() and warn:
+                warn(f"{self.path}: dropping a torn last record ({len(torn)} bytes) left by a killed runner")
+            with open(self.path, "r+b") as f:
+                f.truncate(os.path.getsize(self.path) - len(torn))
+        self.lines = numbered[-1][0] if numbered else 0
+        ensure_index(out_dir, numbered, warn)
+        try:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._index = _connect(os.path.join(out_dir, INDEX))
+        except (OSError, sqlite3.Error) as exc:
+            raise InfraError(f"cannot open the store in {out_dir}: {exc}") from None
+
+    def append(self, record):
+        record = {"schema": SCHEMA_VERSION, **record}
+        data = (json.dumps(record, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise InfraError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        self.lines += 1
+        try:
+            with self._index:
+                _index_records(self._index, [(self.lines, record)])
+                self._index.execute("UPDATE meta SET value = ? WHERE key = 'lines'", (str(self.lines),))
+        except sqlite3.Error:
+            # The JSONL has the record; the index catches up (or is rebuilt) on the next open.
+            pass
+
+    def close(self):
+        os.close(self._fd)
+        self._index.close()
