@@ -1,0 +1,144 @@
+"""Plain store records -> the plain summary every renderer (console, JUnit, HTML) reads.
+
+Nothing here touches processes or live runner objects: given the same results.jsonl, every report
+comes out the same, which is what lets `jostle report` re-render without running anything.
+"""
+
+from fnmatch import fnmatchcase
+
+from jostle import outcome, stats
+from jostle.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, InfraError
+
+
+def sessions(records):
+    """Session ids in the order they started."""
+    return [r["session"] for r in records if r.get("type") == "session"]
+
+
+def pick_session(records, wanted=None):
+    ids = sessions(records)
+    if not ids:
+        raise InfraError("the store holds no session yet")
+    if wanted in (None, "latest"):
+        return ids[-1]
+    if wanted not in ids:
+        raise InfraError(f"no session {wanted!r} in the store (sessions: {', '.join(ids[-5:])})")
+    return wanted
+
+
+def _quarantined(instance_id, patterns):
+    return any(fnmatchcase(instance_id, p) for p in patterns)
+
+
+def _instance_summary(inst, runs, config):
+    confidence = config.get("confidence") or 0.95
+    codes = [r["code"] for r in runs]
+    quarantined = _quarantined(inst["id"], config.get("quarantine") or [])
+    code, gating = outcome.aggregate(inst.get("expect", "pass"), codes, quarantined)
+    counted = [r for r in runs if r["code"] != "UNSUPPORTED"]
+    failing = [r for r in counted if r["code"] in outcome.RUN_FAILURES]
+    n, k = len(counted), len(failing)
+    lo, hi = stats.wilson_interval(k, n, confidence)
+    histogram = {}
+    for c in codes:
+        histogram[c] = histogram.get(c, 0) + 1
+    summary = {
+        **{key: inst.get(key) for key in ("id", "suite", "case", "backend", "expect", "mutant", "kind",
+                                          "description", "params", "clauses", "threads")},
+        "code": code,
+        "gating": gating,
+        "quarantined": quarantined,
+        "runs": n,
+        "runs_total": len(runs),
+        "failed_runs": k,
+        "run_codes": histogram,
+        "rate": k / n if n else None,
+        "wilson": [lo, hi] if n else None,
+        "upper": stats.upper_bound(k, n, confidence) if n else None,
+        "rate_text": stats.describe_rate(k, n, confidence) if n else "no runs",
+        "outcomes": stats.merge_outcomes(r.get("outcomes") for r in runs),
+        "metrics": stats.merge_metrics(r.get("metrics") for r in runs),
+        "iterations_done": sum(r.get("iterations_done") or 0 for r in runs),
+        "elapsed_s": sum(r.get("elapsed_ms") or 0 for r in runs) / 1000,
+        "failures": failing,
+        "unsupported_reason": next((r.get("message") for r in runs if r["code"] == "UNSUPPORTED"), None),
+        "target": None,
+    }
+    target = config.get("target_rate")
+    if target:
+        needed = stats.runs_needed(target, confidence)
+        summary["target"] = {"rate": target, "needed": needed, "met": k == 0 and n >= needed,
+                             "upper_below": summary["upper"] is not None and summary["upper"] < target}
+    return summary
+
+
+def _mutant_summaries(backends, instances):
+    result = []
+    for backend in backends:
+        if not backend.get("mutant"):
+            continue
+        mine = [i for i in instances if i["backend"] == backend.get("name") and i["suite"] == backend.get("suite")]
+        catchers = [i for i in mine if i["expect"] == "fail"]
+        ran = [i for i in catchers if i["code"] not in (None, "UNSUPPORTED")]
+        caught_by = [i["id"] for i in catchers if i["code"] == "XFAIL"]
+        if caught_by:
+            status = "caught"
+        elif ran:
+            status = "escaped"
+        else:
+            status = "not run"
+        result.append({
+            "name": backend.get("name"), "suite": backend.get("suite"), "status": status, "caught_by": caught_by,
+            "catchers": [i["id"] for i in catchers],
+            "also_failed": [i["id"] for i in mine if i["expect"] != "fail" and i["failed_runs"]],
+            "declared_catches": backend.get("catches", []), "difficulty": backend.get("difficulty", ""),
+            "source": backend.get("source", ""), "description": backend.get("description", ""),
+        })
+    return result
+
+
+def build(records, session=None):
+    """The summary of one session (the latest by default) as plain dicts and lists."""
+    sid = pick_session(records, session)
+    head = next(r for r in records if r.get("type") == "session" and r["session"] == sid)
+    end = next((r for r in records if r.get("type") == "session_end" and r["session"] == sid), None)
+    runs = [r for r in records if r.get("type") == "run" and r["session"] == sid]
+    config = head.get("config", {})
+    by_instance = {}
+    for run in runs:
+        by_instance.setdefault(run["instance"], []).append(run)
+    listed = head.get("instances", [])
+    known = {inst["id"] for inst in listed}
+    # Runs of instances the session header does not list (a hand-merged store) still get reported.
+    extra = [{"id": iid, "suite": rs[0].get("suite"), "case": iid, "backend": "?", "expect": rs[0].get("expect", "pass")}
+             for iid, rs in by_instance.items() if iid not in known]
+    instances = [_instance_summary(inst, by_instance.get(inst["id"], []), config) for inst in listed + extra]
+    totals = {name: 0 for name in outcome.ORDER}
+    for inst in instances:
+        if inst["code"]:
+            totals[inst["code"]] += 1
+    status = end.get("status") if end else "incomplete"
+    gating = [i["id"] for i in instances if i["gating"]]
+    if status in ("interrupted", "incomplete"):
+        exit_code = EXIT_INTERRUPTED
+    else:
+        exit_code = EXIT_UNEXPECTED if gating else EXIT_OK
+    return {
+        "session": {
+            "id": sid, "command": head.get("command"), "argv": head.get("argv", []), "started": head.get("started"),
+            "finished": end.get("finished") if end else None, "status": status,
+            "elapsed_s": end.get("elapsed_s") if end else None, "config": config,
+            "machine": head.get("machine", {}), "build": head.get("build", {}),
+            "warnings": head.get("warnings", []) + (end.get("warnings", []) if end else []),
+        },
+        "instances": instances,
+        "mutants": _mutant_summaries(head.get("backends", []), instances),
+        "totals": totals,
+        "not_run": sum(1 for i in instances if i["code"] is None),
+        "runs": len(runs),
+        "failing_runs": sum(1 for r in runs if r["code"] in outcome.RUN_FAILURES),
+        "gating": gating,
+        "exit_code": exit_code,
+        "codes": [{"name": c.name, "is_failure": c.is_failure, "description": c.description}
+                  for c in (outcome.CODES[n] for n in outcome.ORDER)],
+    }
