@@ -1,8 +1,14 @@
 #!/usr/bin/python3
-"""Runs every non-mutant instance of one harness binary briefly (ctest's smoke pass over a suite).
+"""ctest's checks over one harness binary.
 
-Each instance gets a small iteration count and its own process; any result other than pass or unsupported
-fails the test with the instance id, exit code and the last events.
+  run_every_instance.py BINARY              every instance on a correct backend passes a short run
+  run_every_instance.py --mutants BINARY    every mutant is caught by each case it declares, and every
+                                            conformance case is declared as the catcher of some mutant
+                                            (or listed in harness/tests/known_gaps.txt with a reason)
+
+A mutant's catcher is run up to MUTANT_ATTEMPTS times with fresh seeds; a failing check, a FORBIDDEN outcome,
+a watchdog hang or a crash counts as caught. Anything else (a pass on a correct backend excepted) fails the
+test with the instance id, the exit code and the last events.
 """
 import json
 import os
@@ -12,34 +18,116 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 MAX_ITERATIONS = int(os.environ.get("JOSTLE_SMOKE_ITERATIONS", "20"))
+MUTANT_ATTEMPTS = int(os.environ.get("JOSTLE_MUTANT_ATTEMPTS", "3"))
+KNOWN_GAPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known_gaps.txt")
+CAUGHT = {1, 4}  # failed checks / forbidden outcome, watchdog hang
 
 
-def run(binary, inst, tmp):
-    events = os.path.join(tmp, inst["id"].replace("/", "_") + ".jsonl")
-    iterations = max(1, min(int(inst["iterations"]), MAX_ITERATIONS))
-    cmd = [binary, "--run", inst["id"], "--iterations", str(iterations), "--seed", "1",
-           "--timeout", "120s", "--events", events, "--quiet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    tail = open(events).read().splitlines()[-3:] if os.path.exists(events) else []
-    return inst["id"], proc.returncode, proc.stdout + proc.stderr, tail
+def run(binary, inst, tmp, seed, iterations, timeout="120s"):
+    events = os.path.join(tmp, f"{inst['id'].replace('/', '_')}.{seed}.jsonl")
+    cmd = [binary, "--run", inst["id"], "--iterations", str(iterations), "--seed", str(seed),
+           "--timeout", timeout, "--events", events, "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    tail = []
+    if os.path.exists(events):
+        with open(events, errors="replace") as f:
+            tail = f.read().splitlines()[-3:]
+    code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+    return code, (proc.stdout + proc.stderr)[-2000:], tail
+
+
+def known_gaps():
+    """Lines 'suite/case  reason' or 'mutant.name  reason'; # starts a comment."""
+    gaps = {}
+    if os.path.exists(KNOWN_GAPS):
+        with open(KNOWN_GAPS) as f:
+            for line in f:
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    key, _, reason = line.partition(" ")
+                    gaps[key] = reason.strip()
+    return gaps
+
+
+def check_correct(binary, instances, tmp):
+    def one(inst):
+        iterations = max(1, min(int(inst["iterations"]), MAX_ITERATIONS))
+        return inst["id"], *run(binary, inst, tmp, 1, iterations)
+
+    failures = []
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for inst_id, code, output, tail in pool.map(one, [i for i in instances if not i["mutant"]]):
+            if code not in (0, 5):
+                failures.append(f"{inst_id}: exit {code}\n{output}\n" + "\n".join(tail))
+    return failures, sum(1 for i in instances if not i["mutant"])
+
+
+def check_mutants(binary, instances, backends, tmp):
+    gaps = known_gaps()
+    failures = []
+    catchers = [i for i in instances if i["expect"] == "fail"]
+
+    def one(inst):
+        results = []
+        for attempt in range(MUTANT_ATTEMPTS):
+            code, output, tail = run(binary, inst, tmp, 1 + attempt, int(inst["iterations"]),
+                                     timeout=f"{max(5, int(inst['timeout_ms'] / 1000))}s")
+            results.append(code)
+            if code in CAUGHT or code >= 128:
+                return inst, True, results, ""
+        return inst, False, results, output + "\n".join(tail)
+
+    caught_by = {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for inst, caught, codes, detail in pool.map(one, catchers):
+            if caught:
+                caught_by.setdefault(inst["backend"], []).append(inst["id"])
+            elif inst["backend"] not in gaps:
+                failures.append(f"{inst['id']}: mutant escaped its declared catcher "
+                                f"(exit codes {codes})\n{detail}")
+    for b in backends:
+        if b["mutant"] and b["name"] not in caught_by and b["name"] not in gaps:
+            failures.append(f"{b['name']}: no declared catcher caught it (declares {b['catches'] or 'none'}); "
+                            "declare a catching case or list it in harness/tests/known_gaps.txt with a reason")
+    declared = {c for b in backends if b["mutant"] for c in b["catches"]}
+    for case_id in sorted({f"{i['suite']}/{i['case']}" for i in instances
+                           if i["kind"] == "conformance" and not i["mutant"]}):
+        if case_id not in declared and case_id not in gaps:
+            failures.append(f"{case_id}: no mutant declares this conformance case as its catcher; a case that "
+                            "cannot fail is suspect (declare it in a mutant's kCatches or list it in "
+                            "harness/tests/known_gaps.txt with a reason)")
+    for name, ids in sorted(caught_by.items()):
+        print(f"caught {name}: {', '.join(ids)}")
+    checks = len(catchers) + sum(1 for b in backends if b["mutant"]) + len(
+        {f"{i['suite']}/{i['case']}" for i in instances if i["kind"] == "conformance" and not i["mutant"]})
+    return failures, checks
 
 
 def main():
-    binary = sys.argv[1]
-    listing = subprocess.run([binary, "--list"], capture_output=True, text=True, check=True).stdout
-    instances = [json.loads(line) for line in listing.splitlines() if line.strip()]
-    instances = [i for i in instances if not i["mutant"]]
+    args = sys.argv[1:]
+    mutants = "--mutants" in args
+    args = [a for a in args if a != "--mutants"]
+    if len(args) != 1:
+        print("usage: run_every_instance.py [--mutants] BINARY", file=sys.stderr)
+        return 2
+    binary = args[0]
+    instances = [json.loads(line) for line in
+                 subprocess.run([binary, "--list"], capture_output=True, text=True, check=True).stdout.splitlines()
+                 if line.strip()]
+    backends = [json.loads(line) for line in
+                subprocess.run([binary, "--list-backends"], capture_output=True, text=True,
+                               check=True).stdout.splitlines() if line.strip()]
     if not instances:
         print(f"{binary} lists no instances")
         return 1
-    failures = []
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for inst_id, code, output, tail in pool.map(lambda i: run(binary, i, tmp), instances):
-            if code not in (0, 5):
-                failures.append(f"{inst_id}: exit {code}\n{output}\n" + "\n".join(tail))
-    print(f"{len(instances) - len(failures)} passed, {len(failures)} failed")
+    with tempfile.TemporaryDirectory() as tmp:
+        if mutants:
+            failures, n = check_mutants(binary, instances, backends, tmp)
+        else:
+            failures, n = check_correct(binary, instances, tmp)
     for f in failures:
         print(f)
+    print(f"{max(0, n - len(failures))} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 
