@@ -10,8 +10,9 @@ import os
 import shlex
 from dataclasses import dataclass
 
+from jostle import classify, discovery, execute, outcome
 from jostle.amplify import MODES, Amplification
-from jostle.errors import UsageError
+from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, InfraError, UsageError
 from jostle.plan import RunSpec
 from jostle.units import harness_duration, parse_duration
 
@@ -98,3 +99,46 @@ def to_spec(request, binary_path):
     return RunSpec(instance=f["run"], suite=suite, binary=binary_path, seed=seed, batch=0, iterations=iterations,
                    duration_s=duration, timeout_s=timeout,
                    amplify=Amplification(request.amplify_mode, f.get("chaos")), plugins=tuple(f["plugins"]))
+
+
+def resolve_binary(request, build_dir, warn):
+    """Path of the harness a repro line names: --build-dir, else the build its build= names."""
+    env_dir = os.environ.get("JOSTLE_BUILD_DIR")
+    env_preset = os.environ.get("JOSTLE_PRESET") or (os.path.basename(os.path.normpath(env_dir)) if env_dir else None)
+    candidates = []
+    if build_dir:
+        candidates.append(build_dir)
+    else:
+        if env_dir and (request.build is None or env_preset == request.build):
+            candidates.append(env_dir)
+        if request.build:
+            candidates.append(os.path.join(discovery.repo_root(), "build", request.build))
+    for directory in candidates:
+        path = os.path.join(directory, "bin", request.binary_name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    where = ", ".join(os.path.join(d, "bin") for d in candidates) or "(no build directory)"
+    raise InfraError(f"replay: {request.binary_name} not found in {where}"
+                     + (f" (build the {request.build} preset first, or pass --build-dir)" if request.build else ""))
+
+
+def run(line, build_dir, warn):
+    """Re-execute a repro line once and print what happened; exit 1 when the run failed again."""
+    request = parse(line)
+    spec = to_spec(request, resolve_binary(request, build_dir, warn))
+    if request.amplify_mode not in ("none", "chaos"):
+        warn(f"amplify={request.amplify_mode}: only the chaos points are replayed by this runner version")
+    print(f"replaying {shlex.join(repro_words(spec, request.build or '?'))}", flush=True)
+    raw = execute.run(spec)
+    code, reason, message = classify.classify(raw)
+    print(f"result: {code} ({reason}){': ' + message if message else ''}")
+    end = next((e for e in raw["events"] if e.get("ev") == "end"), {})
+    how = f"signal {raw['signal']}" if raw["signal"] else f"exit code {raw['exit_code']}"
+    print(f"{raw['elapsed_s']:.2f}s, {end.get('iterations_done', '?')} iterations, {how}")
+    for check in [e for e in raw["events"] if e.get("ev") == "check"][:10]:
+        print(f"  check {check.get('file')}:{check.get('line')}: {check.get('expr')} {check.get('msg') or ''}".rstrip())
+    for title, text in (("stacks", raw["stacks"]), ("stderr", raw["stderr"]), ("stdout", raw["stdout"])):
+        if text and (code != "PASS" or title == "stderr"):
+            print(f"--- {title} ---")
+            print(text[-8000:].rstrip())
+    return EXIT_UNEXPECTED if outcome.CODES[code].is_failure else EXIT_OK

@@ -23,8 +23,10 @@ def wilson_interval(k, n, confidence=0.95):
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    # Clamp rounding noise so that 0/n starts exactly at 0 and n/n ends exactly at 1.
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At the edges the formula leaves rounding noise (1e-19 for 0/n); the true limits are exact.
+    lo = 0.0 if k == 0 else max(0.0, centre - half)
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def _binom_cdf(k, n, p):

@@ -117,6 +117,8 @@ def ensure_index(out_dir, numbered=None, warn=None):
         numbered, _ = _read_lines(results)
     lines = numbered[-1][0] if numbered else 0
     try:
+        if not os.path.exists(index):
+            raise FileNotFoundError(index)
         conn = _connect(index)
         try:
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
@@ -133,8 +135,10 @@ def ensure_index(out_dir, numbered=None, warn=None):
             return
         finally:
             conn.close()
+    except FileNotFoundError:
+        pass
     except (sqlite3.DatabaseError, TypeError, ValueError) as exc:
-        if os.path.exists(index) and warn:
+        if warn:
             warn(f"{index}: rebuilding the index from {RESULTS} ({exc})")
     _drop_index(index)
     try:

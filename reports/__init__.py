@@ -1,0 +1,40 @@
+"""Renderers over the result store: JUnit XML, the single-file HTML report and the console summary.
+
+Each renderer takes the plain summary that jostle.aggregate builds from the store's records and
+nothing else, so every report can be re-rendered from results.jsonl alone.
+"""
+
+import os
+
+from jostle import aggregate, store
+from jostle.errors import InfraError
+from reports import console, html, junit
+
+__all__ = ["console", "html", "junit", "load_model", "render_all"]
+
+JUNIT_FILE = "junit.xml"
+HTML_FILE = "report.html"
+
+
+def load_model(out_dir, session=None, warn=None):
+    return aggregate.build(store.load(out_dir, warn), session)
+
+
+def _write(path, text):
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        # Replace atomically, so a reader (or a kill mid-write) never sees half a report.
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InfraError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def render_all(out_dir, session=None, warn=None):
+    """Write junit.xml and report.html for one session of the store in out_dir; returns the model."""
+    model = load_model(out_dir, session, warn)
+    _write(os.path.join(out_dir, JUNIT_FILE), junit.render(model))
+    _write(os.path.join(out_dir, HTML_FILE), html.render(model))
+    model["files"] = [os.path.join(out_dir, JUNIT_FILE), os.path.join(out_dir, HTML_FILE)]
+    return model

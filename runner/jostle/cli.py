@@ -1,0 +1,252 @@
+"""The `jostle` command line: parse, dispatch to a pipeline stage, map every outcome to an exit code.
+
+Exit codes: 0 nothing unexpected, 1 unexpected results, 2 usage error, 3 infrastructure error,
+130 interrupted (Ctrl-C or SIGTERM; finished runs are kept and the reports rendered).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from jostle import __version__, discovery, doctor, replay, selection, session, store
+from jostle.amplify import MODES, Amplification
+from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
+from jostle.plan import Settings
+from jostle.units import parse_duration
+
+DEFAULT_RUN_BUDGET = "60s"
+DEFAULT_STRESS_BUDGET = "10m"
+DEFAULT_OUT = "jostle-out"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one line (exit 2) instead of usage + error."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 1 << 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside 0 .. 2^64-1")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be strictly between 0 and 1 (e.g. 0.001)")
+    return value
+
+
+def _duration(text):
+    try:
+        return parse_duration(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+
+
+def _add_build(p):
+    p.add_argument("--build-dir", default=None,
+                   help="directory with bin/jostle-* (default: $JOSTLE_BUILD_DIR, else build/release)")
+    p.add_argument("--plugin", action="append", default=[], metavar="PATH",
+                   help="outside backend library, passed to every harness call (repeatable)")
+
+
+def _add_selection(p):
+    g = p.add_argument_group("selection")
+    g.add_argument("--suite", action="append", default=[], dest="suites", metavar="S",
+                   help="suite name, e.g. futex (repeatable)")
+    g.add_argument("--backend", action="append", default=[], dest="backends", metavar="GLOB",
+                   help="backend name glob, e.g. 'linux' or 'emu*' (repeatable)")
+    g.add_argument("--case", action="append", default=[], dest="cases", metavar="GLOB",
+                   help="case name glob, or suite/case[@backend...] glob when it contains / or @ (repeatable)")
+    g.add_argument("--mutants", action="store_true", help="also run the mutant backends (left out by default)")
+
+
+def _add_execution(p, default_budget):
+    amount = p.add_mutually_exclusive_group()
+    amount.add_argument("--runs", type=_positive_int, metavar="N", help="runs (processes) per instance")
+    amount.add_argument("--budget", type=_duration, metavar="D",
+                        help=f"wall-clock budget for the session, e.g. 90s or 10m (default {default_budget})")
+    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                   help="parallel runs (default: CPUs in this process's affinity mask)")
+    p.add_argument("--seed", type=_seed, metavar="N", help="base seed; batch k of an instance uses N+k (default: random)")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"result store and reports (default {DEFAULT_OUT}/)")
+    p.add_argument("--timeout", type=_duration, metavar="D", help="per-run watchdog, overriding each case's own")
+    p.add_argument("--iterations", type=_positive_int, metavar="N", help="iterations per run, overriding each case's own")
+    p.add_argument("--amplify", choices=MODES, default="none", help="schedule amplification mode (default none)")
+    p.add_argument("--chaos", metavar="SPEC", help="chaos points for the harness, e.g. p=0.01,actions=yield+spin")
+    p.add_argument("--quarantine", metavar="FILE",
+                   help="file of instance-id globs (one per line, # comments) whose FLAKY verdict does not gate")
+    p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
+                   help="live bar on a terminal, one status line every 10s otherwise (default auto)")
+
+
+def build_parser():
+    parser = _Parser(prog="jostle", description="Concurrency conformance and stress runner.")
+    parser.add_argument("--version", action="version", version=f"jostle {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("list", help="list the instances a selection picks")
+    _add_selection(p)
+    _add_build(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per line, as the harness lists them")
+
+    p = sub.add_parser("run", help="conformance gate: every selected instance, a modest fixed budget")
+    _add_selection(p)
+    _add_execution(p, DEFAULT_RUN_BUDGET)
+    _add_build(p)
+
+    p = sub.add_parser("stress", help="repeat instances over a budget and report flake rates")
+    _add_selection(p)
+    _add_execution(p, DEFAULT_STRESS_BUDGET)
+    p.add_argument("--target-rate", type=_fraction, metavar="P",
+                   help="claim 'failure rate < P' per instance: plan the clean runs that needs")
+    p.add_argument("--confidence", type=_fraction, default=0.95, metavar="C", help="for --target-rate (default 0.95)")
+    p.add_argument("--sprt", action="store_true",
+                   help="with --target-rate: stop an instance early once a sequential test decides")
+    _add_build(p)
+
+    p = sub.add_parser("replay", help="rerun one recorded run exactly, from its repro line")
+    p.add_argument("line", metavar="REPRO-LINE", help="the quoted part of a `./jostle replay '...'` line")
+    p.add_argument("--build-dir", default=None, help="where to find the harness (default: from build= in the line)")
+
+    p = sub.add_parser("report", help="re-render every report from the store; runs nothing")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the store to read (default {DEFAULT_OUT}/)")
+    p.add_argument("--session", default="latest", metavar="ID", help="which session to report (default latest)")
+
+    p = sub.add_parser("doctor", help="what this machine can do: cores, cpuset, perf/rr, sanitizers, tools")
+    p.add_argument("--build-dir", default=None)
+    p.add_argument("--quick", action="store_true", help="skip the compile-and-run sanitizer probes")
+    return parser
+
+
+def _log(message):
+    print(f"jostle: {message}", file=sys.stderr, flush=True)
+
+
+def _read_quarantine(path):
+    if path is None:
+        return []
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as exc:
+        raise UsageError(f"--quarantine {path}: {exc.strerror or exc}") from None
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def _settings(args):
+    if args.chaos is not None or args.amplify != "none":
+        amplify = Amplification.from_options(args.amplify, args.chaos)
+    else:
+        amplify = Amplification()
+    default_budget = DEFAULT_RUN_BUDGET if args.command == "run" else DEFAULT_STRESS_BUDGET
+    budget = args.budget if args.budget is not None else (None if args.runs else parse_duration(default_budget))
+    target = getattr(args, "target_rate", None)
+    if getattr(args, "sprt", False) and target is None:
+        raise UsageError("--sprt needs --target-rate (the rate the sequential test decides about)")
+    return Settings(mode=args.command, runs=args.runs, budget_s=budget,
+                    jobs=args.jobs or len(os.sched_getaffinity(0)),
+                    seed=args.seed if args.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1,
+                    timeout_s=args.timeout, iterations=args.iterations, amplify=amplify,
+                    plugins=tuple(args.plugin), target_rate=target,
+                    confidence=getattr(args, "confidence", 0.95), sprt=getattr(args, "sprt", False))
+
+
+def _render(out, session_id):
+    import reports
+    model = reports.render_all(out, session_id, warn=_log)
+    print(reports.console.render(model), end="")
+    return model
+
+
+def cmd_list(args):
+    binaries = discovery.find_binaries(args.build_dir)
+    selection.check_suites(args.suites, binaries)
+    if args.suites:
+        binaries = {name: path for name, path in binaries.items() if name in args.suites}
+    suites = discovery.discover(binaries, args.plugin)
+    for inst in selection.select(suites, args.backends, args.cases, args.mutants):
+        if args.json:
+            print(json.dumps(inst, sort_keys=True))
+        else:
+            flags = "" if inst["expect"] == "pass" else f"  expect={inst['expect']}"
+            print(f"{inst['id']}  [{inst.get('kind')}, {inst.get('iterations')} iterations]{flags}")
+    return EXIT_OK
+
+
+def cmd_session(args):
+    quarantine = _read_quarantine(args.quarantine)
+    args.settings = _settings(args)
+    args.quarantine = quarantine
+    args.argv = sys.argv[1:]
+    args.progress_stream = sys.stderr
+    store.prepare_out_dir(args.out)
+    session_id = session.run_session(args, _log)
+    model = _render(args.out, session_id)
+    return model["exit_code"]
+
+
+def cmd_report(args):
+    if not os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out}: no such directory")
+    _render(args.out, args.session)
+    return EXIT_OK
+
+
+def cmd_replay(args):
+    return replay.run(args.line, args.explicit_build_dir, _log)
+
+
+def cmd_doctor(args):
+    print(doctor.report(args.build_dir or discovery.default_build_dir(), quick=args.quick), end="")
+    return EXIT_OK
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "replay": cmd_replay,
+            "report": cmd_report, "doctor": cmd_doctor}
+
+
+def main(argv=None):
+    try:
+        args = build_parser().parse_args(argv)
+        args.explicit_build_dir = getattr(args, "build_dir", None)
+        if args.explicit_build_dir is None and args.command != "report":
+            args.build_dir = discovery.default_build_dir()
+        return COMMANDS[args.command](args)
+    except JostleError as exc:
+        _log(f"error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _log("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `jostle list | head`: the reader left; that is not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - one line instead of a traceback, as the CLI promises
+        if os.environ.get("JOSTLE_DEBUG"):
+            raise
+        _log(f"internal error: {type(exc).__name__}: {exc} (set JOSTLE_DEBUG=1 for the traceback)")
+        return EXIT_INFRA
+

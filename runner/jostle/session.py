@@ -1,0 +1,201 @@
+"""The run/stress pipeline: discover -> select -> plan -> execute -> classify -> store -> report -> exit code."""
+
+import datetime
+import os
+import platform
+import signal
+import socket
+import threading
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+from jostle import classify, discovery, execute, outcome, sanitizers, selection, store
+from jostle.plan import Plan
+from jostle.progress import Progress
+from jostle.replay import repro_line
+
+# A PASS run keeps only this much of its output: the store would otherwise grow by the output of
+# every clean run, which nobody reads.
+PASS_OUTPUT_KEEP = 4096
+# Failures printed live while a session runs; the rest are in the summary and the reports.
+LIVE_FAILURE_NOTES = 20
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def machine_info():
+    info = {"hostname": socket.gethostname(), "cpus": os.cpu_count(), "affinity": sorted(os.sched_getaffinity(0)),
+            "kernel": platform.release(), "python": platform.python_version()}
+    try:
+        info["loadavg"] = list(os.getloadavg())
+    except OSError:
+        pass
+    return info
+
+
+def build_preset(build_dir, suites):
+    """The preset named in repro lines: the wrapper's choice, else what the binaries say, else the dir."""
+    if os.environ.get("JOSTLE_PRESET"):
+        return os.environ["JOSTLE_PRESET"]
+    for suite in suites:
+        build = suite.version.get("build")
+        if isinstance(build, dict) and build.get("preset"):
+            return build["preset"]
+        if suite.version.get("preset"):
+            return suite.version["preset"]
+    return os.path.basename(os.path.normpath(build_dir))
+
+
+def _trim(text, keep):
+    return text if len(text) <= keep else text[:keep] + f"\n[... {len(text) - keep} characters left out ...]\n"
+
+
+def run_record(session_id, seq, spec, raw, verdict, build, expect):
+    """The store's record of one finished run: plain JSON, complete enough to report and replay it."""
+    code, reason, message = verdict
+    events = raw["events"]
+    end = next((e for e in events if e.get("ev") == "end"), None) or {}
+    last_progress = next((e for e in reversed(events) if e.get("ev") == "progress"), None) or {}
+    keep = PASS_OUTPUT_KEEP if code in ("PASS", "UNSUPPORTED") else execute.OUTPUT_KEEP
+    return {
+        "type": "run", "session": session_id, "seq": seq, "finished": now_iso(),
+        "instance": spec.instance, "suite": spec.suite, "expect": expect, "batch": spec.batch, "seed": spec.seed,
+        "iterations": spec.iterations,
+        "duration_ms": round(spec.duration_s * 1000) if spec.duration_s is not None else None,
+        "timeout_ms": round(spec.timeout_s * 1000), "amplify": spec.amplify.as_record(),
+        "plugins": list(spec.plugins), "build": build, "argv": raw["argv"],
+        "code": code, "reason": reason, "message": message,
+        "exit_code": raw["exit_code"], "signal": raw["signal"], "elapsed_ms": round(raw["elapsed_s"] * 1000, 3),
+        "iterations_done": end.get("iterations_done", last_progress.get("iterations_done")),
+        "outcomes": end.get("outcomes") or last_progress.get("outcomes") or {},
+        "metrics": end.get("metrics") or {},
+        "checks": [e for e in events if e.get("ev") == "check"],
+        "checks_failed": end.get("checks_failed"), "forbidden": end.get("forbidden"),
+        "start": next((e for e in events if e.get("ev") == "start"), None),
+        "hang": next((e for e in events if e.get("ev") == "hang"), None),
+        "end": bool(end),
+        "stacks": raw["stacks"], "stack_note": raw["stack_note"],
+        "stdout": _trim(raw["stdout"], keep), "stderr": _trim(raw["stderr"], keep),
+        "stdout_bytes": raw["stdout_bytes"], "stderr_bytes": raw["stderr_bytes"],
+        "bad_lines": raw["bad_lines"][:20], "torn": raw["torn"][:2000],
+        "sanitizer": sanitizers.scan(raw["sanitizer_text"]) if code in ("SANITIZER", "ERROR") else None,
+        "repro": repro_line(spec, build),
+    }
+
+
+def _safe_run(spec, cancel):
+    """execute.run, with a runner bug in one worker turned into that run's ERROR instead of a hang."""
+    try:
+        return execute.run(spec, cancel)
+    except Exception as exc:  # noqa: BLE001 - reported as the run's ERROR, with its text
+        return {"argv": [spec.binary], "exit_code": None, "signal": None, "elapsed_s": 0.0, "events": [],
+                "bad_lines": [], "torn": "", "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0,
+                "stacks": None, "stack_note": None, "hang_seen": False, "runner_deadline": False,
+                "spawn_error": f"runner error: {type(exc).__name__}: {exc}", "interrupted": False,
+                "sanitizer_text": ""}
+
+
+class _Terminate(KeyboardInterrupt):
+    """SIGTERM (a CI cancel) is handled like Ctrl-C: keep what finished, render, exit 130."""
+
+
+def _on_sigterm(_signum, _frame):
+    raise _Terminate()
+
+
+def run_session(opts, log):
+    """Run or stress the selection described by `opts`; returns (model, out_dir)."""
+    binaries = discovery.find_binaries(opts.build_dir)
+    selection.check_suites(opts.suites, binaries)
+    if opts.suites:
+        binaries = {name: path for name, path in binaries.items() if name in opts.suites}
+    suites = discovery.discover(binaries, opts.plugin)
+    instances = selection.select(suites, opts.backends, opts.cases, opts.mutants)
+    backends = selection.selected_backends(suites, instances)
+    build = build_preset(opts.build_dir, suites)
+
+    writer = store.Writer(opts.out, warn=log)
+    session_id = datetime.datetime.now().strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
+    plan = Plan(instances, binaries, opts.settings, history=store.run_seconds_history(opts.out))
+    for warning in plan.warnings:
+        log("warning: " + warning)
+    settings = opts.settings
+    writer.append({
+        "type": "session", "session": session_id, "command": opts.command, "argv": opts.argv,
+        "started": now_iso(), "machine": machine_info(),
+        "build": {"preset": build, "dir": os.path.abspath(opts.build_dir),
+                  "versions": {s.name: s.version for s in suites}},
+        "config": {"mode": settings.mode, "runs": settings.runs, "budget_s": settings.budget_s, "jobs": settings.jobs,
+                   "seed": settings.seed, "timeout_s": settings.timeout_s, "iterations": settings.iterations,
+                   "amplify": settings.amplify.as_record(), "plugins": list(settings.plugins),
+                   "target_rate": settings.target_rate, "confidence": settings.confidence, "sprt": settings.sprt,
+                   "quarantine": opts.quarantine, "runs_needed": plan.needed},
+        "instances": instances, "backends": backends, "warnings": plan.warnings,
+    })
+    expects = {inst["id"]: inst["expect"] for inst in instances}
+    progress = Progress(total=plan.total, stream=opts.progress_stream, mode=opts.progress)
+    cancel = threading.Event()
+    seq = 0
+    notes = 0
+    status = "complete"
+
+    def record(spec, raw):
+        nonlocal seq, notes
+        verdict = classify.classify(raw)
+        seq += 1
+        writer.append(run_record(session_id, seq, spec, raw, verdict, build, expects[spec.instance]))
+        failed = verdict[0] in outcome.RUN_FAILURES
+        plan.observe(spec, failed)
+        progress.finished_run(failed)
+        if failed and expects[spec.instance] == "pass":
+            notes += 1
+            if notes <= LIVE_FAILURE_NOTES:
+                progress.note(f"{verdict[0]}: {spec.instance} seed={spec.seed}: {verdict[2]}")
+            elif notes == LIVE_FAILURE_NOTES + 1:
+                progress.note("further failures are in the summary and the reports")
+
+    previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+    plan.start()
+    progress.deadline = plan.deadline
+    running = {}
+    pool = ThreadPoolExecutor(max_workers=settings.jobs)
+    try:
+        while True:
+            while len(running) < settings.jobs:
+                spec = plan.take()
+                if spec is None:
+                    break
+                running[pool.submit(_safe_run, spec, cancel)] = spec
+            progress.running = len(running)
+            if not running:
+                break
+            finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in finished:
+                record(running.pop(future), future.result())
+            progress.running = len(running)
+            progress.tick()
+    except KeyboardInterrupt:
+        status = "interrupted"
+        # From here on a second Ctrl-C would only lose data; finishing up takes moments.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        cancel.set()
+        for future, spec in running.items():
+            raw = future.result()
+            if not raw["interrupted"]:
+                record(spec, raw)
+        log("interrupted: finished runs are in the store; rendering the reports")
+    finally:
+        pool.shutdown(wait=True)
+        signal.signal(signal.SIGTERM, previous_sigterm)
+        progress.running = 0
+        progress.close()
+    end = {"type": "session_end", "session": session_id, "finished": now_iso(), "status": status,
+           "elapsed_s": round(progress.clock() - progress.started, 3), "runs": seq}
+    if plan.sprt_decisions():
+        end["sprt"] = plan.sprt_decisions()
+    writer.append(end)
+    writer.close()
+    return session_id

@@ -1,0 +1,61 @@
+import pytest
+
+from jostle.classify import classify
+
+
+def raw(events=(), exit_code=0, sig=None, **extra):
+    base = {"events": list(events), "exit_code": exit_code, "signal": sig, "bad_lines": [], "stderr": "",
+            "sanitizer_text": "", "hang_seen": False, "runner_deadline": False, "spawn_error": None,
+            "elapsed_s": 1.0}
+    base.update(extra)
+    return base
+
+
+START = {"v": 1, "ev": "start"}
+
+
+def end(status, **fields):
+    return {"v": 1, "ev": "end", "status": status, **fields}
+
+
+@pytest.mark.parametrize("facts,code,reason", [
+    (raw([START, end("pass")]), "PASS", "pass"),
+    (raw([START, end("fail", checks_failed=1)], 1), "FAIL", "check"),
+    (raw([START, end("fail", forbidden=1, outcomes={"x": {"grade": "FORBIDDEN", "count": 1}})], 1),
+     "FAIL", "forbidden"),
+    (raw([START, end("unsupported", reason="no")], 5), "UNSUPPORTED", "unsupported"),
+    (raw([START, end("pass")], 1), "ERROR", "exit-mismatch"),
+    (raw([START, end("unsupported")], 0), "ERROR", "exit-mismatch"),
+    (raw([START, end("maybe")], 0), "ERROR", "bad-end"),
+    (raw([START, {"v": 1, "ev": "hang", "deadline_ms": 1000}], 4), "TIMEOUT", "hang"),
+    (raw([START], None, 9, runner_deadline=True), "TIMEOUT", "deadline"),
+    (raw([START], None, 6), "CRASH", "signal"),
+    (raw([START, end("pass")], None, 11), "CRASH", "signal"),
+    (raw([START], 0), "CRASH", "no-end"),
+    (raw([], 1), "CRASH", "no-events"),
+    (raw([], 2, stderr="unknown instance 'x'\n"), "ERROR", "usage"),
+    (raw([], 3, stderr="cannot open events\n"), "ERROR", "infra"),
+    (raw([START], 4), "ERROR", "hang-no-event"),
+    (raw([START, end("pass")], 0, bad_lines=["garbage"]), "ERROR", "garbage"),
+    (raw([START, end("pass")], 66, stderr="WARNING: ThreadSanitizer: data race (pid=1)\n"), "SANITIZER", "tsan"),
+    (raw([START], 1, stderr="==9==ERROR: AddressSanitizer: heap-use-after-free on address 0x1\n"),
+     "SANITIZER", "asan"),
+    (raw([START, end("pass")], 0, stderr="a.cc:3:5: runtime error: signed integer overflow\n"),
+     "SANITIZER", "ubsan"),
+    (raw([], 66, stderr="FATAL: ThreadSanitizer: unexpected memory mapping 0x1-0x2\n"), "ERROR", "sanitizer-tool"),
+    (raw(spawn_error="cannot start x"), "ERROR", "spawn"),
+])
+def test_classify(facts, code, reason):
+    got_code, got_reason, message = classify(facts)
+    assert (got_code, got_reason) == (code, reason)
+    assert isinstance(message, str)
+
+
+def test_fail_message_names_the_check():
+    check = {"v": 1, "ev": "check", "fatal": True, "file": "a.cc", "line": 9, "expr": "x == 1", "msg": "lost"}
+    _, _, message = classify(raw([START, check, end("fail", checks_failed=3)], 1))
+    assert message == "REQUIRE failed at a.cc:9: x == 1 - lost (+2 more)"
+
+
+def test_signal_is_named():
+    assert classify(raw([START], None, 6))[2] == "killed by SIGABRT"

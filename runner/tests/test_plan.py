@@ -1,0 +1,109 @@
+from jostle.plan import MIN_RUN_SECONDS, Plan, Settings
+
+
+def insts(n, timeout_ms=30000):
+    return [{"id": f"s/c{i}@b", "suite": "s", "case": f"c{i}", "backend": "b", "iterations": 100,
+             "timeout_ms": timeout_ms, "expect": "pass"} for i in range(n)]
+
+
+BINARIES = {"s": "/bin/jostle-s"}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def drain(plan):
+    specs = []
+    while (spec := plan.take()) is not None:
+        specs.append(spec)
+    return specs
+
+
+def test_run_with_runs_is_batch_major_with_consecutive_seeds():
+    plan = Plan(insts(3), BINARIES, Settings("run", runs=2, budget_s=None, jobs=2, seed=7))
+    specs = drain(plan)
+    assert plan.total == 6
+    assert [(s.instance, s.seed) for s in specs] == [
+        ("s/c0@b", 7), ("s/c1@b", 7), ("s/c2@b", 7), ("s/c0@b", 8), ("s/c1@b", 8), ("s/c2@b", 8)]
+    assert all(s.duration_s is None and s.iterations == 100 and s.timeout_s == 30 for s in specs)
+
+
+def test_seed_wraps_at_64_bits():
+    plan = Plan(insts(1), BINARIES, Settings("run", runs=2, budget_s=None, jobs=1, seed=2 ** 64 - 1))
+    assert [s.seed for s in drain(plan)] == [2 ** 64 - 1, 0]
+
+
+def test_run_budget_caps_each_run_by_its_share():
+    plan = Plan(insts(4), BINARIES, Settings("run", runs=None, budget_s=60, jobs=2, seed=1))
+    specs = drain(plan)
+    assert len(specs) == 4 and plan.warnings == []
+    # 60 s x 2 workers / 4 instances = 30 s each, but never more than half the watchdog.
+    assert all(s.duration_s == 15 for s in specs)
+
+
+def test_run_budget_too_small_warns_and_still_runs_everything():
+    plan = Plan(insts(100), BINARIES, Settings("run", runs=None, budget_s=1, jobs=2, seed=1))
+    specs = drain(plan)
+    assert len(specs) == 100
+    assert all(s.duration_s == MIN_RUN_SECONDS for s in specs)
+    assert len(plan.warnings) == 1 and "cannot cover 100 instances" in plan.warnings[0]
+
+
+def test_overrides():
+    plan = Plan(insts(1), BINARIES, Settings("run", runs=1, budget_s=None, jobs=1, seed=1, timeout_s=5,
+                                               iterations=9, plugins=("p.so",)))
+    spec = drain(plan)[0]
+    assert (spec.timeout_s, spec.iterations, spec.plugins) == (5, 9, ("p.so",))
+
+
+def test_stress_round_robin_until_deadline():
+    clock = Clock()
+    plan = Plan(insts(2), BINARIES, Settings("stress", runs=None, budget_s=10, jobs=1, seed=1), clock=clock)
+    plan.start()
+    assert plan.total is None
+    specs = [plan.take() for _ in range(6)]
+    assert [s.instance for s in specs] == ["s/c0@b", "s/c1@b"] * 3
+    assert [s.seed for s in specs] == [1, 1, 2, 2, 3, 3]
+    clock.now += 9.9
+    last = plan.take()
+    assert last.duration_s == MIN_RUN_SECONDS
+    clock.now += 0.2
+    assert plan.take() is None
+
+
+def test_stress_target_rate_stops_instances_at_runs_needed():
+    clock = Clock()
+    plan = Plan(insts(2), BINARIES, Settings("stress", runs=None, budget_s=1e6, jobs=2, seed=1,
+                                               target_rate=0.05), clock=clock)
+    plan.start()
+    assert plan.needed == 59
+    assert len(drain(plan)) == 2 * 59
+
+
+def test_stress_target_warns_when_budget_is_short():
+    plan = Plan(insts(10), BINARIES, Settings("stress", runs=None, budget_s=10, jobs=2, seed=1, target_rate=0.001),
+                history={"s/c0@b": 0.01})
+    assert len(plan.warnings) == 1 and "2995 clean runs" in plan.warnings[0]
+
+
+def test_stress_sprt_stops_a_flaky_instance_early():
+    plan = Plan(insts(2), BINARIES, Settings("stress", runs=None, budget_s=1e6, jobs=1, seed=1, target_rate=0.01,
+                                               sprt=True))
+    plan.start()
+    counts = {"s/c0@b": 0, "s/c1@b": 0}
+    while (spec := plan.take()) is not None:
+        counts[spec.instance] += 1
+        plan.observe(spec, failed=spec.instance == "s/c1@b")
+    assert counts == {"s/c0@b": 326, "s/c1@b": 2}
+    assert plan.sprt_decisions() == {"s/c0@b": "below", "s/c1@b": "above"}
+
+
+def test_stress_with_runs_is_a_fixed_list():
+    plan = Plan(insts(2), BINARIES, Settings("stress", runs=3, budget_s=None, jobs=1, seed=1))
+    plan.start()
+    assert plan.deadline is None and plan.total == 6 and len(drain(plan)) == 6

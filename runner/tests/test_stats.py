@@ -1,0 +1,87 @@
+import math
+
+import pytest
+
+from jostle import stats
+
+
+def test_wilson_known_values():
+    lo, hi = stats.wilson_interval(3, 2000)
+    assert lo == pytest.approx(0.000510, abs=2e-6) and hi == pytest.approx(0.004401, abs=2e-6)
+    lo, hi = stats.wilson_interval(30, 2000)
+    assert lo == pytest.approx(0.010527, abs=2e-6) and hi == pytest.approx(0.021332, abs=2e-6)
+    # The two-sided interval overstates the zero-failure bound: 0.38% against the exact one-sided 0.30%.
+    assert stats.wilson_interval(0, 1000) == (0.0, pytest.approx(0.003827, abs=2e-6))
+    assert stats.wilson_interval(5, 5)[1] == 1.0
+    assert stats.wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_exact_upper_bound_zero_failures_is_rule_of_three():
+    assert stats.upper_bound(0, 1000) == pytest.approx(0.002991, abs=1e-6)
+    assert stats.upper_bound(0, 1000) * 1000 == pytest.approx(3.0, rel=0.01)
+    assert stats.upper_bound(0, 1000, 0.99) * 1000 == pytest.approx(4.6, rel=0.01)
+
+
+def test_exact_upper_bound_with_failures():
+    # Published one-sided 95% Clopper-Pearson limits.
+    assert stats.upper_bound(1, 10) == pytest.approx(0.3942, abs=1e-4)
+    assert stats.upper_bound(2, 20) == pytest.approx(0.2826, abs=1e-4)
+    assert stats.upper_bound(10, 10) == 1.0
+    assert stats.upper_bound(0, 0) == 1.0
+
+
+@pytest.mark.parametrize("rate,confidence,runs", [
+    (0.05, 0.95, 59), (0.01, 0.95, 299), (0.001, 0.95, 2995), (0.0001, 0.95, 29956),
+    (0.01, 0.99, 459), (0.001, 0.99, 4603)])
+def test_runs_needed(rate, confidence, runs):
+    assert stats.runs_needed(rate, confidence) == runs
+    # n clean runs are exactly enough: the bound after n is below the rate, after n-1 it is not.
+    assert stats.upper_bound(0, runs, confidence) < rate <= stats.upper_bound(0, runs - 1, confidence)
+
+
+def test_runs_needed_rejects_nonsense():
+    with pytest.raises(ValueError):
+        stats.runs_needed(0)
+    with pytest.raises(ValueError):
+        stats.runs_needed(0.1, 1.0)
+
+
+def test_sprt_accepts_below_target_after_326_clean_runs():
+    test = stats.Sprt.for_target(0.01, 0.95)
+    assert test.upper == pytest.approx(2.944, abs=1e-3)
+    decisions = [test.update(False) for _ in range(326)]
+    assert decisions[:325] == [None] * 325
+    assert decisions[325] == "below"
+
+
+def test_sprt_rejects_after_two_quick_failures():
+    test = stats.Sprt.for_target(0.01, 0.95)
+    assert test.update(True) is None
+    assert test.update(True) == "above"
+
+
+def test_sprt_needs_ordered_rates():
+    with pytest.raises(ValueError):
+        stats.Sprt(0.1, 0.01)
+
+
+def test_merge_outcomes_sums_counts_and_keeps_worst_grade():
+    merged = stats.merge_outcomes([
+        {"a": {"count": 5, "grade": "ACCEPTABLE", "desc": "fine"}},
+        {"a": {"count": 2, "grade": "INTERESTING", "desc": ""}, "b": {"count": 1, "grade": "FORBIDDEN"}},
+        None,
+    ])
+    assert merged == {"a": {"count": 7, "grade": "INTERESTING", "desc": "fine"},
+                      "b": {"count": 1, "grade": "FORBIDDEN", "desc": ""}}
+
+
+def test_merge_metrics():
+    merged = stats.merge_metrics([{"t": {"n": 2, "min": 1, "max": 5, "sum": 6, "unit": "ns"}},
+                                  {"t": {"n": 1, "min": 0.5, "max": 2, "sum": 2, "unit": "ns"}}])
+    assert merged == {"t": {"n": 3, "min": 0.5, "max": 5, "sum": 8, "unit": "ns"}}
+
+
+def test_describe_rate():
+    assert stats.describe_rate(0, 1000) == "0/1000 runs failed (p < 0.30% at 95%)"
+    assert stats.describe_rate(3, 2000) == "3/2000 runs failed (0.15%, 95% CI 0.051%-0.44%)"
+    assert not math.isnan(stats.upper_bound(3, 1_000_000))
