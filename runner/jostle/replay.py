@@ -102,22 +102,31 @@ def to_spec(request, binary_path):
 
 
 def resolve_binary(request, build_dir, warn):
-    """Path of the harness a repro line names: --build-dir, else the build its build= names."""
+    """Path of the harness a repro line names: --build-dir, else the build its build= names.
+
+    Without --build-dir the candidates are: the wrapper's build when it is the named preset,
+    build/<preset> in this repository, then whatever build is at hand (with a warning, since a
+    different build may not reproduce).
+    """
     env_dir = os.environ.get("JOSTLE_BUILD_DIR")
     env_preset = os.environ.get("JOSTLE_PRESET") or (os.path.basename(os.path.normpath(env_dir)) if env_dir else None)
-    candidates = []
     if build_dir:
-        candidates.append(build_dir)
+        candidates = [build_dir]
     else:
-        if env_dir and (request.build is None or env_preset == request.build):
+        candidates = []
+        if env_dir and env_preset == request.build:
             candidates.append(env_dir)
         if request.build:
             candidates.append(os.path.join(discovery.repo_root(), "build", request.build))
-    for directory in candidates:
+        candidates.append(discovery.default_build_dir())
+    ordered = list(dict.fromkeys(candidates))
+    for directory in ordered:
         path = os.path.join(directory, "bin", request.binary_name)
         if os.path.isfile(path) and os.access(path, os.X_OK):
+            if not build_dir and len(ordered) > 1 and directory == ordered[-1] and request.build:
+                warn(f"the repro line says build={request.build}; using the build in {directory}")
             return path
-    where = ", ".join(os.path.join(d, "bin") for d in candidates) or "(no build directory)"
+    where = ", ".join(os.path.join(d, "bin") for d in ordered)
     raise InfraError(f"replay: {request.binary_name} not found in {where}"
                      + (f" (build the {request.build} preset first, or pass --build-dir)" if request.build else ""))
 
