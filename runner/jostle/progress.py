@@ -35,8 +35,8 @@ class Progress:
             self.stream.write("\r\033[K")
         self.stream.write(message + "\n")
         self.stream.flush()
-        self._last = None
-        self.tick(force=self.mode == "bar")
+        if self.mode == "bar":
+            self.tick(force=True)
 
     def finished_run(self, failed):
         self.done += 1

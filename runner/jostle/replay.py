@@ -15,6 +15,7 @@ from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, InfraError, UsageError
 from jostle.plan import RunSpec
 from jostle.units import harness_duration, parse_duration
+from reports.text import one_line
 
 PREFIX = "./jostle replay "
 _VALUE_OPTIONS = {"--run", "--seed", "--iterations", "--duration", "--timeout", "--chaos", "--plugin"}
@@ -140,12 +141,13 @@ def run(line, build_dir, warn):
     print(f"replaying {shlex.join(repro_words(spec, request.build or '?'))}", flush=True)
     raw = execute.run(spec)
     code, reason, message = classify.classify(raw)
-    print(f"result: {code} ({reason}){': ' + message if message else ''}")
+    print(one_line(f"result: {code} ({reason}){': ' + message if message else ''}", 2000))
     end = next((e for e in raw["events"] if e.get("ev") == "end"), {})
     how = f"signal {raw['signal']}" if raw["signal"] else f"exit code {raw['exit_code']}"
     print(f"{raw['elapsed_s']:.2f}s, {end.get('iterations_done', '?')} iterations, {how}")
     for check in [e for e in raw["events"] if e.get("ev") == "check"][:10]:
-        print(f"  check {check.get('file')}:{check.get('line')}: {check.get('expr')} {check.get('msg') or ''}".rstrip())
+        print("  check " + one_line(f"{check.get('file')}:{check.get('line')}: {check.get('expr')} "
+                                    f"{check.get('msg') or ''}", 2000))
     for title, text in (("stacks", raw["stacks"]), ("stderr", raw["stderr"]), ("stdout", raw["stdout"])):
         if text and (code != "PASS" or title == "stderr"):
             print(f"--- {title} ---")

@@ -13,6 +13,7 @@ from jostle import classify, discovery, execute, outcome, sanitizers, selection,
 from jostle.plan import Plan
 from jostle.progress import Progress
 from jostle.replay import repro_line
+from reports.text import one_line
 
 # A PASS run keeps only this much of its output: the store would otherwise grow by the output of
 # every clean run, which nobody reads.
@@ -152,7 +153,7 @@ def run_session(opts, log):
         if failed and expects[spec.instance] == "pass":
             notes += 1
             if notes <= LIVE_FAILURE_NOTES:
-                progress.note(f"{verdict[0]}: {spec.instance} seed={spec.seed}: {verdict[2]}")
+                progress.note(one_line(f"{verdict[0]}: {spec.instance} seed={spec.seed}: {verdict[2]}", 400))
             elif notes == LIVE_FAILURE_NOTES + 1:
                 progress.note("further failures are in the summary and the reports")
 

@@ -95,8 +95,16 @@ def _drop_index(path):
             pass
 
 
+def _sql_text(value):
+    """Harness JSON may carry lone surrogates (\\ud800), which SQLite's UTF-8 cannot hold."""
+    if value is None:
+        return None
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _index_records(conn, numbered):
     for number, record in numbered:
+        record = {key: _sql_text(value) if isinstance(value, str) else value for key, value in record.items()}
         if record.get("type") == "session":
             conn.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, 'running', ?)",
                          (record["session"], record.get("command"), record.get("started"), number))
@@ -205,7 +213,7 @@ class Writer:
             with self._index:
                 _index_records(self._index, [(self.lines, record)])
                 self._index.execute("UPDATE meta SET value = ? WHERE key = 'lines'", (str(self.lines),))
-        except sqlite3.Error:
+        except (sqlite3.Error, ValueError):
             # The JSONL has the record; the index catches up (or is rebuilt) on the next open.
             pass
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import PYTHON, REPO, jostle, make_build
+from fakebuild import PYTHON, REPO, jostle, make_build
 
 XSD = os.path.join(REPO, "reports", "tests", "junit-10.xsd")
 

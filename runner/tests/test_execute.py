@@ -7,7 +7,7 @@ import pytest
 from jostle import classify, execute
 from jostle.plan import RunSpec
 
-from conftest import make_build
+from fakebuild import make_build
 
 
 @pytest.fixture(scope="module")

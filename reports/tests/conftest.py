@@ -1,0 +1,9 @@
+import pytest
+
+from jostle import aggregate
+from sample_records import make_records
+
+
+@pytest.fixture
+def model():
+    return aggregate.build(make_records())
