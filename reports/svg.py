@@ -30,8 +30,8 @@ def summary_bar(totals, width=480, height=18):
         if not count:
             continue
         w = width * count / total
-        parts.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" fill="{CODE_COLOURS.get(code, "#777")}">'
-                     f'<title>{_text(code)}: {count}</title></rect>')
+        parts.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" '
+                     f'fill="{CODE_COLOURS.get(code, "#777")}"><title>{_text(code)}: {count}</title></rect>')
         x += w
     if not total:
         parts.append(f'<rect x="0" y="0" width="{width}" height="{height}" fill="#dddddd"/>')

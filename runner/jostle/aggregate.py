@@ -110,8 +110,8 @@ def build(records, session=None):
     listed = head.get("instances", [])
     known = {inst["id"] for inst in listed}
     # Runs of instances the session header does not list (a hand-merged store) still get reported.
-    extra = [{"id": iid, "suite": rs[0].get("suite"), "case": iid, "backend": "?", "expect": rs[0].get("expect", "pass")}
-             for iid, rs in by_instance.items() if iid not in known]
+    extra = [{"id": iid, "suite": rs[0].get("suite"), "case": iid, "backend": "?",
+              "expect": rs[0].get("expect", "pass")} for iid, rs in by_instance.items() if iid not in known]
     instances = [_instance_summary(inst, by_instance.get(inst["id"], []), config) for inst in listed + extra]
     totals = {name: 0 for name in outcome.ORDER}
     for inst in instances:

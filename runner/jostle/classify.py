@@ -58,7 +58,9 @@ def classify(raw):
     if end is None and (hang is not None or raw.get("hang_seen")):
         deadline = hang.get("deadline_ms") if hang else None
         where = f" in iteration {hang.get('iteration')}" if hang and hang.get("iteration") is not None else ""
-        return "TIMEOUT", "hang", f"watchdog fired after {deadline:g} ms{where}" if isinstance(deadline, (int, float)) else "watchdog fired"
+        if isinstance(deadline, (int, float)):
+            return "TIMEOUT", "hang", f"watchdog fired after {deadline:g} ms{where}"
+        return "TIMEOUT", "hang", "watchdog fired" + where
     if end is None and raw.get("runner_deadline"):
         return "TIMEOUT", "deadline", f"no end and no hang event by the runner's deadline ({raw['elapsed_s']:.1f}s)"
     if sig is not None:

@@ -64,9 +64,16 @@ def _duration(text):
         raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
 
 
+def _add_preset(p):
+    # The ./jostle wrapper reads these to pick what it builds, then passes them on unchanged.
+    p.add_argument("--build", "--sanitizer", dest="preset", metavar="PRESET", default=argparse.SUPPRESS,
+                   help="build preset whose harness to use: release, debug, tsan, asan, clang (default release)")
+
+
 def _add_build(p):
+    _add_preset(p)
     p.add_argument("--build-dir", default=None,
-                   help="directory with bin/jostle-* (default: $JOSTLE_BUILD_DIR, else build/release)")
+                   help="directory with bin/jostle-* (default: $JOSTLE_BUILD_DIR, else build/PRESET)")
     p.add_argument("--plugin", action="append", default=[], metavar="PATH",
                    help="outside backend library, passed to every harness call (repeatable)")
 
@@ -89,10 +96,13 @@ def _add_execution(p, default_budget):
                         help=f"wall-clock budget for the session, e.g. 90s or 10m (default {default_budget})")
     p.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
                    help="parallel runs (default: CPUs in this process's affinity mask)")
-    p.add_argument("--seed", type=_seed, metavar="N", help="base seed; batch k of an instance uses N+k (default: random)")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"result store and reports (default {DEFAULT_OUT}/)")
+    p.add_argument("--seed", type=_seed, metavar="N",
+                   help="base seed; batch k of an instance uses N+k (default: random)")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                   help=f"result store and reports (default {DEFAULT_OUT}/)")
     p.add_argument("--timeout", type=_duration, metavar="D", help="per-run watchdog, overriding each case's own")
-    p.add_argument("--iterations", type=_positive_int, metavar="N", help="iterations per run, overriding each case's own")
+    p.add_argument("--iterations", type=_positive_int, metavar="N",
+                   help="iterations per run, overriding each case's own")
     p.add_argument("--amplify", choices=MODES, default="none", help="schedule amplification mode (default none)")
     p.add_argument("--chaos", metavar="SPEC", help="chaos points for the harness, e.g. p=0.01,actions=yield+spin")
     p.add_argument("--quarantine", metavar="FILE",
@@ -104,6 +114,7 @@ def _add_execution(p, default_budget):
 def build_parser():
     parser = _Parser(prog="jostle", description="Concurrency conformance and stress runner.")
     parser.add_argument("--version", action="version", version=f"jostle {__version__}")
+    _add_preset(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("list", help="list the instances a selection picks")
@@ -128,6 +139,7 @@ def build_parser():
 
     p = sub.add_parser("replay", help="rerun one recorded run exactly, from its repro line")
     p.add_argument("line", metavar="REPRO-LINE", help="the quoted part of a `./jostle replay '...'` line")
+    _add_preset(p)
     p.add_argument("--build-dir", default=None, help="where to find the harness (default: from build= in the line)")
 
     p = sub.add_parser("report", help="re-render every report from the store; runs nothing")
@@ -135,7 +147,7 @@ def build_parser():
     p.add_argument("--session", default="latest", metavar="ID", help="which session to report (default latest)")
 
     p = sub.add_parser("doctor", help="what this machine can do: cores, cpuset, perf/rr, sanitizers, tools")
-    p.add_argument("--build-dir", default=None)
+    _add_build(p)
     p.add_argument("--quick", action="store_true", help="skip the compile-and-run sanitizer probes")
     return parser
 
@@ -219,7 +231,7 @@ def cmd_replay(args):
 
 
 def cmd_doctor(args):
-    print(doctor.report(args.build_dir or discovery.default_build_dir(), quick=args.quick), end="")
+    print(doctor.report(args.build_dir, quick=args.quick), end="")
     return EXIT_OK
 
 
@@ -232,7 +244,7 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
         args.explicit_build_dir = getattr(args, "build_dir", None)
         if args.explicit_build_dir is None and args.command != "report":
-            args.build_dir = discovery.default_build_dir()
+            args.build_dir = discovery.default_build_dir(getattr(args, "preset", None))
         return COMMANDS[args.command](args)
     except JostleError as exc:
         _log(f"error: {exc}")

@@ -25,8 +25,12 @@ def repo_root():
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def default_build_dir():
-    return os.environ.get("JOSTLE_BUILD_DIR") or os.path.join(repo_root(), "build", "release")
+def default_build_dir(preset=None):
+    """$JOSTLE_BUILD_DIR (set by ./jostle) unless another preset is asked for, else build/PRESET here."""
+    env_dir = os.environ.get("JOSTLE_BUILD_DIR")
+    if env_dir and (preset is None or preset == os.environ.get("JOSTLE_PRESET")):
+        return env_dir
+    return os.path.join(repo_root(), "build", preset or "release")
 
 
 def find_binaries(build_dir):

@@ -67,9 +67,13 @@ def perf_lines():
     lines = [("perf_event_paranoid", paranoid if paranoid is not None else "not readable")]
     if shutil.which("perf"):
         code, out = _run(["perf", "stat", "-x", ",", "-e", "instructions:u", "true"])
-        usable = code == 0 and "not supported" not in out and "<not counted>" not in out
-        lines.append(("hardware counters", "usable" if usable else
-                      f"not usable: {_first_line(out.replace('<not supported>', 'not supported')) or 'perf failed'}"))
+        if code == 0 and "not supported" not in out and "<not counted>" not in out:
+            verdict = "usable"
+        elif "not supported" in out:
+            verdict = "not usable: perf reports instructions:u as <not supported> (no PMU exposed, e.g. in a VM)"
+        else:
+            verdict = f"not usable: {_first_line(out) or 'perf failed'}"
+        lines.append(("hardware counters", verdict))
     else:
         lines.append(("hardware counters", "unknown (perf not installed)"))
     rr = shutil.which("rr")
@@ -101,7 +105,8 @@ def sanitizer_lines(quick):
             lines.append((f"runtime {runtime}", path if os.path.isabs(path) and os.path.exists(path) else "missing"))
     mmap_bits = _read("/proc/sys/vm/mmap_rnd_bits")
     if mmap_bits:
-        note = "" if int(mmap_bits) <= 28 else " (TSan may fail with 'unexpected memory mapping': sysctl vm.mmap_rnd_bits=28)"
+        note = "" if int(mmap_bits) <= 28 else \
+            " (TSan may fail with 'unexpected memory mapping': sysctl vm.mmap_rnd_bits=28)"
         lines.append(("vm.mmap_rnd_bits", mmap_bits + note))
     if quick or not compilers:
         return lines
@@ -120,7 +125,8 @@ def sanitizer_lines(quick):
             code, out = _run([exe])
             if name == "tsan":
                 ok = "data race" in out
-                verdict = "works (the probe's race was reported)" if ok else f"runs but reported nothing (exit {code}): {_first_line(out)}"
+                verdict = "works (the probe's race was reported)" if ok else \
+                    f"runs but reported nothing (exit {code}): {_first_line(out)}"
             else:
                 ok = code == 0
                 verdict = "works" if ok else f"fails (exit {code}): {_first_line(out)}"
