@@ -1,0 +1,14 @@
+// Every Atomics ops backend compiled in. Adding one is a folder under harness/backends/ and one line here.
+#pragma once
+
+#include "atomics_builtin/builtin_ops.h"
+#include "atomics_locked/locked_ops.h"
+#include "atomics_std/std_ops.h"
+#include "jostle/registry.h"
+
+namespace jostle {
+
+using AtomicsBackends = TypeList<StdOps, BuiltinOps, WordCasOps, LockedOps, GilOps, MutantRmwNotAtomic,
+                                 MutantScStoreRelease, MutantSubwordWrongLane>;
+
+}  // namespace jostle
