@@ -10,11 +10,11 @@ import os
 import shlex
 from dataclasses import dataclass
 
-from jostle import classify, discovery, execute, outcome
+from jostle import classify, discovery, execute, outcome, protocol
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, InfraError, UsageError
 from jostle.plan import RunSpec
-from jostle.units import harness_duration, parse_duration
+from jostle.units import parse_duration
 from reports.text import one_line
 
 PREFIX = "./jostle replay "
@@ -23,16 +23,9 @@ _SETTINGS = ("build", "amplify")
 
 
 def repro_words(spec, build):
-    words = [os.path.basename(spec.binary), "--run", spec.instance, "--seed", str(spec.seed)]
-    if spec.iterations is not None:
-        words += ["--iterations", str(spec.iterations)]
-    if spec.duration_s is not None:
-        words += ["--duration", harness_duration(spec.duration_s)]
-    words += ["--timeout", harness_duration(spec.timeout_s)]
-    words += spec.amplify.harness_args()
-    for plugin in spec.plugins:
-        words += ["--plugin", plugin]
-    return words + [f"build={build}", f"amplify={spec.amplify.mode}"]
+    # Exactly the harness command line of the run, so that replay cannot drift from execute.
+    argv = protocol.run_argv(os.path.basename(spec.binary), spec)
+    return argv + [f"build={build}", f"amplify={spec.amplify.mode}"]
 
 
 def repro_line(spec, build):

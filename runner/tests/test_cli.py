@@ -197,6 +197,11 @@ def test_missing_or_broken_harness(tmp_path, build_dir):
 def test_default_build_dir_comes_from_the_environment(build_dir):
     done = jostle("list", env={"JOSTLE_BUILD_DIR": build_dir})
     assert done.returncode == 0 and "fake/ok@good" in done.stdout
+    # ./jostle passes --build/--sanitizer on; naming the wrapper's own preset keeps its build dir.
+    env = {"JOSTLE_BUILD_DIR": build_dir, "JOSTLE_PRESET": "fakebuild"}
+    for args in (["--build", "fakebuild", "list"], ["list", "--sanitizer", "fakebuild"]):
+        done = jostle(*args, env=env)
+        assert done.returncode == 0 and "fake/ok@good" in done.stdout, done.stderr
 
 
 def _alive_in(path):
@@ -232,11 +237,12 @@ def _wait_for_runs(out, n, deadline_s=30):
     raise AssertionError("the runner recorded no runs in time")
 
 
-def test_ctrl_c_keeps_finished_runs_and_renders(build_dir, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_keeps_finished_runs_and_renders(build_dir, tmp_path, signum):
     out = str(tmp_path / "out")
     proc = _start(build_dir, out, "--case", "ok", "--case", "stuck", "--backend", "good")
     _wait_for_runs(out, 3)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
