@@ -9,6 +9,7 @@ import json
 import os
 import sys
 
+import reports
 from jostle import __version__, discovery, doctor, replay, selection, session, store
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
@@ -164,14 +165,12 @@ def _read_quarantine(path):
             lines = f.read().splitlines()
     except OSError as exc:
         raise UsageError(f"--quarantine {path}: {exc.strerror or exc}") from None
-    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+    globs = (line.split("#", 1)[0].strip() for line in lines)
+    return [glob for glob in globs if glob]
 
 
 def _settings(args):
-    if args.chaos is not None or args.amplify != "none":
-        amplify = Amplification.from_options(args.amplify, args.chaos)
-    else:
-        amplify = Amplification()
+    amplify = Amplification.from_options(args.amplify, args.chaos)
     default_budget = DEFAULT_RUN_BUDGET if args.command == "run" else DEFAULT_STRESS_BUDGET
     budget = args.budget if args.budget is not None else (None if args.runs else parse_duration(default_budget))
     target = getattr(args, "target_rate", None)
@@ -186,19 +185,14 @@ def _settings(args):
 
 
 def _render(out, session_id):
-    import reports
     model = reports.render_all(out, session_id, warn=_log)
     print(reports.console.render(model), end="")
     return model
 
 
 def cmd_list(args):
-    binaries = discovery.find_binaries(args.build_dir)
-    selection.check_suites(args.suites, binaries)
-    if args.suites:
-        binaries = {name: path for name, path in binaries.items() if name in args.suites}
-    suites = discovery.discover(binaries, args.plugin)
-    for inst in selection.select(suites, args.backends, args.cases, args.mutants):
+    _, _, instances = selection.from_build(args)
+    for inst in instances:
         if args.json:
             print(json.dumps(inst, sort_keys=True))
         else:

@@ -97,6 +97,14 @@ def _kill_group(pgid):
         pass
 
 
+def empty_result(argv, spawn_error=None):
+    """The raw facts of a run before anything happened (or of one that could not start)."""
+    return {"argv": argv, "exit_code": None, "signal": None, "elapsed_s": 0.0, "events": [], "bad_lines": [],
+            "torn": "", "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0, "stacks": None,
+            "stack_note": None, "hang_seen": False, "runner_deadline": False, "spawn_error": spawn_error,
+            "interrupted": False, "sanitizer_text": ""}
+
+
 def run(spec, cancel=None, env=None, hang_hold_s=HANG_HOLD_S):
     """Run `spec` (a plan.RunSpec) to the end; returns the raw facts as a plain dict.
 
@@ -115,10 +123,7 @@ def _run_in(spec, workdir, cancel, env, hang_hold_s):
     err_path = os.path.join(workdir, "stderr")
     argv = protocol.run_argv(spec.binary, spec) + [
         "--events", events_path, "--hang-hold", f"{int(hang_hold_s * 1000)}ms", "--quiet"]
-    raw = {"argv": argv, "exit_code": None, "signal": None, "elapsed_s": 0.0, "events": [], "bad_lines": [],
-           "torn": "", "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0, "stacks": None,
-           "stack_note": None, "hang_seen": False, "runner_deadline": False, "spawn_error": None,
-           "interrupted": False, "sanitizer_text": ""}
+    raw = empty_result(argv)
     reader = protocol.EventReader()
     started = time.monotonic()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:

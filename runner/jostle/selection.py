@@ -3,6 +3,7 @@
 import difflib
 from fnmatch import fnmatchcase
 
+from jostle import discovery
 from jostle.errors import UsageError
 
 
@@ -56,3 +57,13 @@ def selected_backends(suites, instances):
     used = {(inst["suite"], inst["backend"]) for inst in instances}
     return [dict(b, suite=suite.name) for suite in suites for b in suite.backends
             if (suite.name, b.get("name")) in used]
+
+
+def from_build(opts):
+    """({suite: binary}, [Suite], [instance]) for the selection options in `opts` over opts.build_dir."""
+    binaries = discovery.find_binaries(opts.build_dir)
+    check_suites(opts.suites, binaries)
+    if opts.suites:
+        binaries = {name: path for name, path in binaries.items() if name in opts.suites}
+    suites = discovery.discover(binaries, opts.plugin)
+    return binaries, suites, select(suites, opts.backends, opts.cases, opts.mutants)

@@ -9,7 +9,7 @@ import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-from jostle import classify, discovery, execute, outcome, sanitizers, selection, store
+from jostle import classify, execute, outcome, sanitizers, selection, store
 from jostle.plan import Plan
 from jostle.progress import Progress
 from jostle.replay import repro_line
@@ -91,29 +91,17 @@ def _safe_run(spec, cancel):
     try:
         return execute.run(spec, cancel)
     except Exception as exc:  # noqa: BLE001 - reported as the run's ERROR, with its text
-        return {"argv": [spec.binary], "exit_code": None, "signal": None, "elapsed_s": 0.0, "events": [],
-                "bad_lines": [], "torn": "", "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0,
-                "stacks": None, "stack_note": None, "hang_seen": False, "runner_deadline": False,
-                "spawn_error": f"runner error: {type(exc).__name__}: {exc}", "interrupted": False,
-                "sanitizer_text": ""}
-
-
-class _Terminate(KeyboardInterrupt):
-    """SIGTERM (a CI cancel) is handled like Ctrl-C: keep what finished, render, exit 130."""
+        return execute.empty_result([spec.binary], f"runner error: {type(exc).__name__}: {exc}")
 
 
 def _on_sigterm(_signum, _frame):
-    raise _Terminate()
+    """SIGTERM (a CI cancel) is handled like Ctrl-C: keep what finished, render, exit 130."""
+    raise KeyboardInterrupt()
 
 
 def run_session(opts, log):
-    """Run or stress the selection described by `opts`; returns (model, out_dir)."""
-    binaries = discovery.find_binaries(opts.build_dir)
-    selection.check_suites(opts.suites, binaries)
-    if opts.suites:
-        binaries = {name: path for name, path in binaries.items() if name in opts.suites}
-    suites = discovery.discover(binaries, opts.plugin)
-    instances = selection.select(suites, opts.backends, opts.cases, opts.mutants)
+    """Run or stress the selection described by `opts` into the store at opts.out; returns the session id."""
+    binaries, suites, instances = selection.from_build(opts)
     backends = selection.selected_backends(suites, instances)
     build = build_preset(opts.build_dir, suites)
 
@@ -189,6 +177,8 @@ def run_session(opts, log):
                 record(spec, raw)
         log("interrupted: finished runs are in the store; rendering the reports")
     finally:
+        # Also reached when the store fails mid-session: running processes must not be waited out.
+        cancel.set()
         pool.shutdown(wait=True)
         signal.signal(signal.SIGTERM, previous_sigterm)
         progress.running = 0
