@@ -137,7 +137,12 @@ class Plan:
                     f"will take about {MIN_RUN_SECONDS * n * (s.runs or 1) / s.jobs:.0f}s "
                     f"(raise --budget or narrow the selection)")
             return
-        if self.needed is not None:
+        once = sum(self._estimate_run_s(inst) for inst in self.instances) / s.jobs
+        if once > s.budget_s:
+            self.warnings.append(
+                f"budget {s.budget_s:g}s probably cannot run each of the {n} instances even once at -j {s.jobs} "
+                f"(estimate: {once:.0f}s); instances left without a run are reported as not run")
+        elif self.needed is not None:
             cost = sum(self._estimate_run_s(inst) for inst in self.instances) * self.needed / s.jobs
             if cost > s.budget_s:
                 self.warnings.append(

@@ -107,3 +107,8 @@ def test_stress_with_runs_is_a_fixed_list():
     plan = Plan(insts(2), BINARIES, Settings("stress", runs=3, budget_s=None, jobs=1, seed=1))
     plan.start()
     assert plan.deadline is None and plan.total == 6 and len(drain(plan)) == 6
+
+
+def test_stress_budget_below_one_run_each_warns():
+    plan = Plan(insts(100), BINARIES, Settings("stress", runs=None, budget_s=5, jobs=2, seed=1))
+    assert len(plan.warnings) == 1 and "even once" in plan.warnings[0]
