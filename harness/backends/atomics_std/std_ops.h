@@ -29,7 +29,7 @@ struct StdOpsT {
   static constexpr std::string_view kDescription =
       D == StdOpsDefect::none ? "std::atomic_ref<T>, seq_cst"
       : D == StdOpsDefect::rmw_not_atomic
-          ? "add/sub/xor done as an atomic load followed by an atomic store (two steps, not one RMW)"
+          ? "every RMW (add/sub/and/or/xor/exchange/compareExchange) done as an atomic load then an atomic store"
           : "Atomics.store issued as a release store (a plain mov on x86): not sequentially consistent";
   static constexpr std::string_view kPrimitive = "atomics";
   static constexpr bool kNativeAtomics = true;
@@ -66,10 +66,12 @@ struct StdOpsT {
   }
   template <class T>
   static T fetch_and(T* p, T v) {
+    if constexpr (D == StdOpsDefect::rmw_not_atomic) return split_rmw(p, [v](T o) { return o & v; });
     return std::atomic_ref<T>(*p).fetch_and(v);
   }
   template <class T>
   static T fetch_or(T* p, T v) {
+    if constexpr (D == StdOpsDefect::rmw_not_atomic) return split_rmw(p, [v](T o) { return o | v; });
     return std::atomic_ref<T>(*p).fetch_or(v);
   }
   template <class T>
@@ -79,10 +81,14 @@ struct StdOpsT {
   }
   template <class T>
   static T exchange(T* p, T v) {
+    if constexpr (D == StdOpsDefect::rmw_not_atomic) return split_rmw(p, [v](T) { return v; });
     return std::atomic_ref<T>(*p).exchange(v);
   }
   template <class T>
   static T compare_exchange(T* p, T expected, T replacement) {
+    if constexpr (D == StdOpsDefect::rmw_not_atomic) {
+      return split_rmw(p, [expected, replacement](T o) { return o == expected ? replacement : o; });
+    }
     std::atomic_ref<T>(*p).compare_exchange_strong(expected, replacement);
     return expected;  // on failure compare_exchange_strong wrote the old value here; on success it is the old one
   }
@@ -102,7 +108,7 @@ using StdOps = StdOpsT<StdOpsDefect::none>;
 static_assert(OrderedAtomicsOps<StdOps>);
 
 struct MutantRmwNotAtomic : StdOpsT<StdOpsDefect::rmw_not_atomic> {
-  static constexpr std::string_view kCatches = "atomics/rmw_counter_storm";
+  static constexpr std::string_view kCatches = "atomics/rmw_counter_storm,atomics/cas_loop_storm";
   static constexpr std::string_view kDifficulty = "D2";
   static constexpr std::string_view kSource = "zig-js plan: RMW in interpreter code done as load then store";
 };
