@@ -34,14 +34,11 @@ class CheckFailure {
 
 }  // namespace jostle::detail
 
-// The switch form keeps `if (a) JOSTLE_CHECK(b); else ...` unambiguous.
-#define JOSTLE_CHECK_IMPL(cond, fatal) \
-  switch (0)                           \
-  case 0:                              \
-  default:                             \
-    if (cond) {                        \
-    } else                             \
-      ::jostle::detail::CheckFailure(__FILE__, __LINE__, #cond, fatal)
+// A one-pass for loop instead of if/else: no dangling-else warning wherever the macro is used, and the
+// streamed message binds to the CheckFailure temporary that reports from its destructor.
+#define JOSTLE_CHECK_IMPL(cond, fatal)                                                  \
+  for (bool jostle_check_ok_ = static_cast<bool>(cond); !jostle_check_ok_; jostle_check_ok_ = true) \
+  ::jostle::detail::CheckFailure(__FILE__, __LINE__, #cond, fatal)
 
 #define JOSTLE_CHECK(cond) JOSTLE_CHECK_IMPL(cond, false)
 #define JOSTLE_REQUIRE(cond) JOSTLE_CHECK_IMPL(cond, true)
