@@ -18,6 +18,7 @@
 #include "jostle/harness_main.h"
 #include "jostle/json.h"
 #include "jostle/registry.h"
+#include "plugin/loader.h"
 #include "run.h"
 
 #ifndef JOSTLE_PRESET
@@ -263,6 +264,7 @@ int harness_main(int argc, char** argv) {
   if (args.empty()) usage_error("nothing to do: use --list, --list-backends, --run ID, or --help");
   Options opt;
   bool list = false, list_backends = false;
+  std::vector<std::string> plugins;
   auto value = [&](std::size_t& i) -> std::string_view {
     if (i + 1 >= args.size()) usage_error(std::string(args[i]) + " needs a value");
     return args[++i];
@@ -300,6 +302,8 @@ int harness_main(int argc, char** argv) {
       opt.events_fd = static_cast<int>(*v);
     } else if (a == "--chaos") {
       opt.chaos = std::string(value(i));
+    } else if (a == "--plugin") {
+      plugins.emplace_back(value(i));
     } else if (a == "--quiet") {
       opt.quiet = true;
     } else if (a == "--version") {
@@ -313,13 +317,22 @@ int harness_main(int argc, char** argv) {
       std::printf(
           "usage: %s --list | --list-backends | --run ID [--seed N] [--iterations N] [--duration D]\n"
           "          [--timeout D] [--events PATH | --events-fd N] [--hang-hold D] [--chaos SPEC] [--quiet]\n"
+          "          [--plugin PATH]...\n"
           "The event protocol is described in docs/protocol.md.\n",
           argv[0]);
       return kExitPass;
     } else {
       usage_error("unknown option '" + std::string(a) +
                   "' (accepted: --list, --list-backends, --run, --seed, --iterations, --duration, --timeout, "
-                  "--events, --events-fd, --hang-hold, --chaos, --quiet, --version, --help)");
+                  "--events, --events-fd, --hang-hold, --chaos, --plugin, --quiet, --version, --help)");
+    }
+  }
+  // Plugins load before listing or running: their backends join the registry (harness/backends/plugin).
+  for (const auto& path : plugins) {
+    const std::string err = plugin::load(path);
+    if (!err.empty()) {
+      std::fprintf(stderr, "jostle: %s\n", err.c_str());
+      return kExitInfra;
     }
   }
   if (list) {

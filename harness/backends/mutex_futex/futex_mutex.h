@@ -1,0 +1,196 @@
+// `futex`: the three-state futex mutex (0 free, 1 locked, 2 locked with possible waiters; the "mutex2" of
+// Drepper's "Futexes Are Tricky"), over any futex backend. `recursive`: owner tracking and a recursion count
+// over any mutex, with the semantics a VM's threading layer gives its locks.
+//
+// Mutants (each the correct algorithm with one defect, chosen by a template flag):
+//   mutant.mutex.waiters_flag_dropped      a woken acquirer stores 1 instead of 2 (musl 0db393d3, glibc BZ 20973)
+//   mutant.mutex.recursive_owner_unchecked the recursive lock trusts its count instead of comparing the owner
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "futex_linux/linux_futex.h"
+#include "jostle/chaos.h"
+#include "jostle/contracts/futex.h"
+#include "jostle/contracts/mutex.h"
+
+namespace jostle {
+
+// "base" over the real futex, "base+F" over any other futex backend (a plugin's, an emulation).
+template <class F>
+std::string name_over_futex(std::string_view base) {
+  if constexpr (std::is_same_v<F, LinuxFutex>) {
+    return std::string(base);
+  } else {
+    return std::string(base) + "+" + std::string(F::kName);
+  }
+}
+
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+enum class FutexMutexDefect { none, waiters_flag_dropped };
+
+template <FutexBackend F, FutexMutexDefect D = FutexMutexDefect::none>
+class FutexMutexT {
+ public:
+  static std::string name() {
+    if constexpr (D == FutexMutexDefect::waiters_flag_dropped) {
+      return name_over_futex<F>("mutant.mutex.waiters_flag_dropped");
+    } else {
+      return name_over_futex<F>("futex");
+    }
+  }
+  static bool available() { return backend_available<F>(); }
+  static constexpr std::string_view kDescription =
+      D == FutexMutexDefect::none
+          ? "three-state futex mutex (0 free, 1 locked, 2 contended), brief spin then futex wait"
+          : "futex mutex whose woken acquirer takes the lock as 1 (uncontended), dropping the waiters flag";
+
+  void lock() {
+    std::uint32_t c = 0;
+    if (state_.compare_exchange_strong(c, 1, std::memory_order_acquire, std::memory_order_relaxed)) return;
+    // A short spin: on two cores the holder is often running and about to unlock.
+    for (int i = 0; i < 64 && c != 2; ++i) {
+      spin_pause();
+      c = state_.load(std::memory_order_relaxed);
+      if (c == 0 && state_.compare_exchange_weak(c, 1, std::memory_order_acquire, std::memory_order_relaxed))
+        return;
+    }
+    // From here on we may sleep, so the word says 2: whoever unlocks must wake someone. A thread that takes the
+    // lock after sleeping also stores 2, because it cannot know whether others still sleep.
+    if (c != 2) c = state_.exchange(2, std::memory_order_acquire);
+    while (c != 0) {
+      JOSTLE_CHAOS("mutex.futex.before-wait");
+      F::wait(state_, 2);
+      if constexpr (D == FutexMutexDefect::waiters_flag_dropped) {
+        std::uint32_t expected = 0;
+        if (state_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed))
+          return;  // the defect: other sleepers are forgotten
+      }
+      c = state_.exchange(2, std::memory_order_acquire);
+    }
+  }
+
+  bool try_lock() {
+    std::uint32_t c = 0;
+    return state_.compare_exchange_strong(c, 1, std::memory_order_acquire, std::memory_order_relaxed);
+  }
+
+  void unlock() {
+    // Release pairs with the acquiring exchange/CAS; a 2 means someone may sleep and must be woken.
+    if (state_.exchange(0, std::memory_order_release) == 2) {
+      JOSTLE_CHAOS("mutex.futex.before-wake");
+      F::wake(state_, 1);
+    }
+  }
+
+ private:
+  FutexWord state_{0};
+};
+
+template <FutexBackend F>
+using FutexMutex = FutexMutexT<F>;
+struct MutantWaitersFlagDropped : FutexMutexT<LinuxFutex, FutexMutexDefect::waiters_flag_dropped> {
+  static constexpr std::string_view kCatches = "condvar/mutex_churn,condvar/mutex_contended_exclusion";
+  static constexpr std::string_view kDifficulty = "D2";
+  static constexpr std::string_view kSource = "musl 0db393d3; glibc 353683a22e (BZ 20973)";
+};
+static_assert(MutexBackend<FutexMutex<LinuxFutex>>);
+static_assert(MutexBackend<MutantWaitersFlagDropped>);
+
+// The calling thread's identity for owner tracking: the address of a thread_local, never 0.
+inline std::uintptr_t self_token() {
+  static thread_local char tag;
+  return reinterpret_cast<std::uintptr_t>(&tag);
+}
+
+template <MutexBackend Inner, bool OwnerUnchecked = false>
+class RecursiveMutexT {
+ public:
+  static std::string name() {
+    if constexpr (OwnerUnchecked) {
+      return "mutant.mutex.recursive_owner_unchecked";
+    } else if constexpr (std::is_same_v<Inner, FutexMutex<LinuxFutex>>) {
+      return "recursive";
+    } else {
+      return "recursive+" + backend_name<Inner>();
+    }
+  }
+  static bool available() { return backend_available<Inner>(); }
+  static constexpr std::string_view kDescription =
+      OwnerUnchecked ? "recursive mutex that decides 'I hold it' from the recursion count, not the owner"
+                     : "recursive mutex: owner, recursion count, try_lock, non-owner unlock rejected";
+  static constexpr bool kRecursive = true;
+
+  void lock() { (void)checked_lock(); }
+  LockResult checked_lock() {
+    if (held_by_me()) {
+      ++count_;
+      return LockResult::ok;
+    }
+    inner_.lock();
+    take();
+    return LockResult::ok;
+  }
+  bool try_lock() {
+    if (held_by_me()) {
+      ++count_;
+      return true;
+    }
+    if (!inner_.try_lock()) return false;
+    take();
+    return true;
+  }
+  void unlock() { (void)checked_unlock(); }
+  LockResult checked_unlock() {
+    if (!held_by_me()) return LockResult::not_owner;
+    if (--count_ == 0) {
+      owner_.store(0, std::memory_order_relaxed);
+      inner_.unlock();
+    }
+    return LockResult::ok;
+  }
+  int recursion_count() const { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  // Only the owner writes owner_ and count_; another thread can read owner_ concurrently but never sees its
+  // own token there, so a relaxed load is enough.
+  bool held_by_me() const {
+    if constexpr (OwnerUnchecked) {
+      return count_.load(std::memory_order_relaxed) > 0;
+    } else {
+      return owner_.load(std::memory_order_relaxed) == self_token();
+    }
+  }
+  void take() {
+    owner_.store(self_token(), std::memory_order_relaxed);
+    count_.store(1, std::memory_order_relaxed);
+  }
+
+  Inner inner_;
+  std::atomic<std::uintptr_t> owner_{0};
+  std::atomic<int> count_{0};
+};
+
+using RecursiveMutex = RecursiveMutexT<FutexMutex<LinuxFutex>>;
+struct MutantRecursiveOwnerUnchecked : RecursiveMutexT<FutexMutex<LinuxFutex>, true> {
+  static constexpr std::string_view kCatches =
+      "condvar/mutex_smoke,condvar/mutex_owner_semantics,condvar/mutex_contended_exclusion";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource =
+      "hand-written reentrant locks that test 'held' instead of 'held by me' (a recurring VM lock bug)";
+};
+static_assert(RecursiveMutexBackend<MutantRecursiveOwnerUnchecked>);
+static_assert(RecursiveMutexBackend<RecursiveMutex>);
+
+}  // namespace jostle

@@ -1,0 +1,73 @@
+// `pthread`, `pthread_errorcheck`, `pthread_recursive`: pthread_mutex_t of the three POSIX kinds. The two
+// owner-tracking kinds also offer checked_lock/checked_unlock (EDEADLK and EPERM mapped to LockResult).
+#pragma once
+
+#include <pthread.h>
+
+#include <cerrno>
+#include <string_view>
+
+#include "jostle/contracts/mutex.h"
+
+namespace jostle {
+
+enum class PthreadMutexKind { normal, errorcheck, recursive };
+
+template <PthreadMutexKind K>
+class PthreadMutexT {
+ public:
+  static constexpr std::string_view kName = K == PthreadMutexKind::normal       ? "pthread"
+                                            : K == PthreadMutexKind::errorcheck ? "pthread_errorcheck"
+                                                                                : "pthread_recursive";
+  static constexpr std::string_view kDescription =
+      K == PthreadMutexKind::normal       ? "pthread_mutex_t, PTHREAD_MUTEX_NORMAL"
+      : K == PthreadMutexKind::errorcheck ? "pthread_mutex_t, PTHREAD_MUTEX_ERRORCHECK (owner checked)"
+                                          : "pthread_mutex_t, PTHREAD_MUTEX_RECURSIVE (owner and count)";
+
+  PthreadMutexT() {
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, K == PthreadMutexKind::normal       ? PTHREAD_MUTEX_NORMAL
+                                     : K == PthreadMutexKind::errorcheck ? PTHREAD_MUTEX_ERRORCHECK
+                                                                         : PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&m_, &attr);
+    pthread_mutexattr_destroy(&attr);
+  }
+  ~PthreadMutexT() { pthread_mutex_destroy(&m_); }
+  PthreadMutexT(const PthreadMutexT&) = delete;
+  PthreadMutexT& operator=(const PthreadMutexT&) = delete;
+
+  void lock() { pthread_mutex_lock(&m_); }
+  bool try_lock() { return pthread_mutex_trylock(&m_) == 0; }
+  void unlock() { pthread_mutex_unlock(&m_); }
+  pthread_mutex_t* native() { return &m_; }
+
+  static constexpr bool kRecursive = K == PthreadMutexKind::recursive;
+
+  LockResult checked_lock()
+    requires(K != PthreadMutexKind::normal)
+  {
+    return map(pthread_mutex_lock(&m_));
+  }
+  LockResult checked_unlock()
+    requires(K != PthreadMutexKind::normal)
+  {
+    return map(pthread_mutex_unlock(&m_));
+  }
+
+ private:
+  static LockResult map(int rc) {
+    return rc == 0 ? LockResult::ok : rc == EDEADLK ? LockResult::deadlock : rc == EPERM ? LockResult::not_owner
+                                                                                         : LockResult::busy;
+  }
+  pthread_mutex_t m_;
+};
+
+using PthreadMutex = PthreadMutexT<PthreadMutexKind::normal>;
+using PthreadErrorCheckMutex = PthreadMutexT<PthreadMutexKind::errorcheck>;
+using PthreadRecursiveMutex = PthreadMutexT<PthreadMutexKind::recursive>;
+static_assert(MutexBackend<PthreadMutex> && !OwnerCheckedMutex<PthreadMutex>);
+static_assert(ErrorCheckMutexBackend<PthreadErrorCheckMutex>);
+static_assert(RecursiveMutexBackend<PthreadRecursiveMutex>);
+
+}  // namespace jostle

@@ -1,0 +1,28 @@
+// `std`: std::shared_mutex (no timed operations).
+#pragma once
+
+#include <shared_mutex>
+#include <string_view>
+
+#include "jostle/contracts/rwlock.h"
+
+namespace jostle {
+
+class StdRwLock {
+ public:
+  static constexpr std::string_view kName = "std";
+  static constexpr std::string_view kDescription = "std::shared_mutex";
+
+  void lock() { m_.lock(); }
+  bool try_lock() { return m_.try_lock(); }
+  void unlock() { m_.unlock(); }
+  void lock_shared() { m_.lock_shared(); }
+  bool try_lock_shared() { return m_.try_lock_shared(); }
+  void unlock_shared() { m_.unlock_shared(); }
+
+ private:
+  std::shared_mutex m_;
+};
+static_assert(RwLockBackend<StdRwLock> && !TimedRwLockBackend<StdRwLock>);
+
+}  // namespace jostle

@@ -1,0 +1,162 @@
+// Reader-writer lock cases: Zig's RwLock tests (smoke, concurrent access), microsoft/STL #4448 (shared
+// acquisition really is shared, M10) and glibc 3c9c61febe (a writer that times out must release the readers it
+// held back). Catalog M8, M10.
+#include <sched.h>
+
+#include <atomic>
+
+#include "jostle/jostle.h"
+#include "other_thread.h"
+#include "rwlock_backends.h"
+
+namespace jostle {
+
+JOSTLE_CASE(condvar, rwlock_smoke)
+    .primitive("rwlock")
+    .describe("exclusive blocks both try-locks; shared admits shared and blocks exclusive (Zig RwLock smoke)")
+    .clauses({"rwlock.exclusive", "rwlock.try-lock", "rwlock.try-lock-shared"})
+    .threads(2)
+    .iterations(50)
+    .timeout(20 * kSecond)
+    .body<RwLockBackends>([]<RwLockBackend R>(Context& ctx) {
+      R rw;
+      auto other = [&](bool shared) {
+        return on_other_thread(ctx, [&] {
+          const bool got = shared ? rw.try_lock_shared() : rw.try_lock();
+          if (got) shared ? rw.unlock_shared() : rw.unlock();
+          return got;
+        });
+      };
+      rw.lock();
+      JOSTLE_CHECK(!other(false)) << "try_lock succeeded while a writer held the lock";
+      JOSTLE_CHECK(!other(true)) << "try_lock_shared succeeded while a writer held the lock";
+      rw.unlock();
+      JOSTLE_REQUIRE(rw.try_lock()) << "try_lock on a free rwlock failed";
+      JOSTLE_CHECK(!other(true)) << "try_lock_shared succeeded while a writer (from try_lock) held the lock";
+      rw.unlock();
+      rw.lock_shared();
+      JOSTLE_CHECK(!other(false)) << "try_lock succeeded while a reader held the lock";
+      JOSTLE_CHECK(other(true)) << "a second reader was refused while only a reader held the lock";
+      rw.unlock_shared();
+      JOSTLE_CHECK(other(false)) << "try_lock failed after the last reader left";
+    });
+
+JOSTLE_CASE(condvar, rwlock_concurrent_access)
+    .primitive("rwlock")
+    .describe("2 writers update two terms and their sum with yields between; 4 readers never see them torn")
+    .clauses({"rwlock.exclusive", "rwlock.shared.consistent"})
+    .threads(6)
+    .iterations(10)
+    .timeout(20 * kSecond)
+    .body<RwLockBackends>([]<RwLockBackend R>(Context& ctx) {
+      constexpr int kWriters = 2, kReaders = 4, kWrites = 300;
+      R rw;
+      volatile std::uint64_t term1 = 0, term2 = 0, sum = 0;
+      std::atomic<int> writers_left{kWriters};
+      std::atomic<std::uint64_t> torn{0}, reads{0};
+      ctx.actors(kWriters + kReaders, [&](int i) {
+        Rng rng(ctx.seed_for(static_cast<std::uint64_t>(i)));
+        if (i < kWriters) {
+          for (int w = 0; w < kWrites; ++w) {
+            phase("lock");
+            rw.lock();
+            const std::uint64_t a = rng.below(1000), b = rng.below(1000);
+            term1 = a;
+            sched_yield();
+            term2 = b;
+            sched_yield();
+            sum = a + b;
+            rw.unlock();
+          }
+          writers_left.fetch_sub(1);
+        } else {
+          while (writers_left.load() > 0) {
+            phase("lock_shared");
+            rw.lock_shared();
+            if (sum != term1 + term2) torn.fetch_add(1);
+            rw.unlock_shared();
+            reads.fetch_add(1);
+          }
+        }
+      });
+      JOSTLE_CHECK_EQ(torn.load(), 0u) << "readers saw a write half done (" << reads.load() << " reads)";
+    });
+
+JOSTLE_CASE(condvar, rwlock_shared_really_shared)
+    .primitive("rwlock")
+    .describe("5 readers blocked behind a writer are all inside together once it unlocks (microsoft/STL #4448)")
+    .clauses({"rwlock.shared.concurrent"})
+    .threads(5)
+    .iterations(5)
+    .timeout(20 * kSecond)
+    .body<RwLockBackends>([]<RwLockBackend R>(Context& ctx) {
+      constexpr int kReaders = 5;
+      R rw;
+      std::atomic<int> inside{0}, met{0};
+      rw.lock();
+      ActorGroup g = ctx.spawn(kReaders, [&](int) {
+        phase("lock_shared");
+        rw.lock_shared();
+        phase("inside");
+        inside.fetch_add(1);
+        // Rendezvous inside the read section: only possible if all readers hold it at once.
+        if (probe::await([&] { return inside.load() == kReaders; }, 3 * kSecond)) met.fetch_add(1);
+        rw.unlock_shared();
+      });
+      for (int i = 0; i < kReaders; ++i)
+        JOSTLE_REQUIRE(ctx.await_parked(i, "lock_shared")) << "reader " << i << " never blocked behind the writer";
+      rw.unlock();
+      g.join();
+      JOSTLE_CHECK_EQ(met.load(), kReaders) << "readers were not admitted together after the writer left";
+    });
+
+JOSTLE_CASE(condvar, rwlock_timed_writer_releases_readers)
+    .primitive("rwlock")
+    .describe("a reader queued behind a timed writer enters as soon as that writer gives up (glibc 3c9c61febe)")
+    .clauses({"rwlock.timed.writer-gives-up", "rwlock.timed.lower-bound"})
+    .threads(2)
+    .iterations(5)
+    .timeout(20 * kSecond)
+    .body<RwLockBackends>([]<TimedRwLockBackend R>(Context& ctx) {
+      if constexpr (requires { R::supports_timed(); }) {
+        if (!R::supports_timed()) ctx.unsupported("the plugin's rwlock offers no timed operations");
+      }
+      constexpr Nanos kWriterTimeout = 100 * kMilli;
+      R rw;
+      rw.lock_shared();  // held by this thread throughout, so only the writer's exit can let the reader in
+      std::atomic<bool> writer_done{false}, reader_in{false};
+      std::atomic<bool> writer_got{false};
+      std::atomic<Nanos> writer_elapsed{0};
+      ActorGroup g = ctx.spawn(2, [&](int i) {
+        if (i == 0) {
+          phase("timed_lock");
+          const Nanos t0 = now_ns();
+          const bool got = rw.try_lock_for(kWriterTimeout);
+          writer_elapsed.store(now_ns() - t0);
+          writer_got.store(got);
+          if (got) rw.unlock();
+          writer_done.store(true);
+        } else {
+          // Start only once the writer is waiting, so a writer-preferring lock holds this reader back.
+          (void)probe::await_parked(0, "timed_lock", 5 * kSecond);
+          phase("lock_shared");
+          rw.lock_shared();
+          reader_in.store(true);
+          rw.unlock_shared();
+        }
+      });
+      JOSTLE_REQUIRE(probe::await([&] { return writer_done.load(); }, 10 * kSecond)) << "timed writer never returned";
+      JOSTLE_CHECK(!writer_got.load()) << "the writer got the lock while a reader held it";
+      JOSTLE_CHECK(writer_elapsed.load() >= kWriterTimeout)
+          << "try_lock_for gave up after " << writer_elapsed.load() << " ns < " << kWriterTimeout;
+      const bool admitted = probe::await([&] { return reader_in.load(); }, 3 * kSecond);
+      JOSTLE_CHECK(admitted) << "the reader stayed blocked after the only writer gave up";
+      rw.unlock_shared();
+      if (!admitted) {
+        rw.lock();  // a writer's unlock wakes readers: let the stranded one out so the run can end
+        rw.unlock();
+      }
+      g.join();
+    });
+
+}  // namespace jostle
