@@ -1,11 +1,18 @@
 // Every futex backend compiled in. Adding one is a folder under harness/backends/ and one line here.
 #pragma once
 
+#include "futex_atomic_wait/atomic_wait_futex.h"
 #include "futex_linux/linux_futex.h"
+#include "futex_parking/parking_futex.h"
 #include "jostle/registry.h"
 
 namespace jostle {
 
-using FutexBackends = TypeList<LinuxFutex, LinuxSharedFutex>;
+using FutexBackends =
+    TypeList<LinuxFutex, LinuxSharedFutex, ParkingFutex, Parking1Bucket, AtomicWaitFutex,
+             // mutants
+             MutantCheckThenEnqueue, MutantWakerFastpathNoBarrier, MutantTimeoutSwallowsSignal,
+             MutantCollisionWakesWrong, MutantNarrowCompare, MutantEarlyTimeout, MutantWakeZeroWakesOne,
+             MutantSharedUsesPrivate>;
 
 }  // namespace jostle

@@ -1,5 +1,8 @@
 // `linux`: the raw futex(2) syscall on a process-private word. The kernel makes the value check and the
 // enqueue one step under its hash-bucket lock, which is exactly [futex.wait.no-lost-wake].
+// `linux_shared`: the same without FUTEX_PRIVATE_FLAG, keyed by the page, so it works across processes.
+//
+// The mutants here are the same code with one `LinuxDefect` switched on.
 #pragma once
 
 #include <linux/futex.h>
@@ -13,16 +16,21 @@
 
 namespace jostle {
 
-template <bool Shared>
+enum class LinuxDefect {
+  none,
+  early_timeout,        // the deadline is computed ~0.5-1 ms short (Node's early waitAsync timer, libuv#4773)
+  wake_zero_wakes_one,  // wake(0) passed to the kernel, whose FUTEX_WAKE with nr_wake = 0 still wakes one
+  shared_uses_private,  // claims process-shared but keeps FUTEX_PRIVATE_FLAG (pshared flag ignored)
+};
+
+template <bool Shared, LinuxDefect D = LinuxDefect::none>
 struct LinuxFutexT {
-  static constexpr std::string_view kName = Shared ? "linux_shared" : "linux";
-  static constexpr std::string_view kDescription =
-      Shared ? "futex(2) without FUTEX_PRIVATE_FLAG: works on MAP_SHARED memory across processes"
-             : "futex(2) with FUTEX_PRIVATE_FLAG";
+  static constexpr std::string_view kPrimitive = "futex";
   static constexpr bool kCountsWakes = true;
   static constexpr bool kProcessShared = Shared;
-  static constexpr int kWaitOp = Shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE;
-  static constexpr int kWakeOp = Shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE;
+  static constexpr bool kPrivateOps = !Shared || D == LinuxDefect::shared_uses_private;
+  static constexpr int kWaitOp = kPrivateOps ? FUTEX_WAIT_PRIVATE : FUTEX_WAIT;
+  static constexpr int kWakeOp = kPrivateOps ? FUTEX_WAKE_PRIVATE : FUTEX_WAKE;
 
   static std::uint32_t* addr(FutexWord& w) { return reinterpret_cast<std::uint32_t*>(&w); }
 
@@ -34,33 +42,75 @@ struct LinuxFutexT {
 
   static FutexStatus timed_wait(FutexWord& w, std::uint32_t expected, Nanos timeout) {
     JOSTLE_CHAOS("futex.wait.before");
-    // Relative FUTEX_WAIT timeouts are measured on CLOCK_MONOTONIC. An EINTR restart re-arms the full relative
-    // timeout, so keep an absolute deadline and recompute the remainder.
-    const Nanos deadline = now_ns() + timeout;
-    for (;;) {
-      const Nanos left = deadline - now_ns();
-      if (left <= 0) return FutexStatus::timed_out;
-      timespec ts = to_timespec(left);
-      long rc = ::syscall(SYS_futex, addr(w), kWaitOp, expected, &ts, nullptr, 0);
-      JOSTLE_CHAOS("futex.wait.after");
-      if (rc == 0) return FutexStatus::woken;
-      if (errno == EAGAIN) return FutexStatus::value_changed;
-      if (errno == ETIMEDOUT) return FutexStatus::timed_out;
-      if (errno != EINTR) return FutexStatus::woken;  // EFAULT/EINVAL cannot happen on a valid word
-      return FutexStatus::woken;                      // EINTR: a spurious return, callers re-check
+    // Relative FUTEX_WAIT timeouts are measured on CLOCK_MONOTONIC. An EINTR restart would re-arm the full
+    // relative timeout, so keep an absolute deadline and recompute the remainder.
+    Nanos deadline = now_ns() + timeout;
+    if constexpr (D == LinuxDefect::early_timeout) {
+      // The defect: a timer rounded to the wrong side, up to a millisecond early.
+      deadline -= 500 * kMicro + static_cast<Nanos>(reinterpret_cast<std::uintptr_t>(&w) >> 4) % (500 * kMicro);
     }
+    const Nanos left = deadline - now_ns();
+    if (timeout <= 0 || left <= 0) {
+      // Non-blocking: report the value check first, as a zero-timeout FUTEX_WAIT would.
+      return w.load(std::memory_order_relaxed) != expected ? FutexStatus::value_changed : FutexStatus::timed_out;
+    }
+    timespec ts = to_timespec(left);
+    long rc = ::syscall(SYS_futex, addr(w), kWaitOp, expected, &ts, nullptr, 0);
+    JOSTLE_CHAOS("futex.wait.after");
+    if (rc == 0) return FutexStatus::woken;
+    if (errno == EAGAIN) return FutexStatus::value_changed;
+    if (errno == ETIMEDOUT) return FutexStatus::timed_out;
+    return FutexStatus::woken;  // EINTR: a spurious return, callers re-check
   }
 
   static int wake(FutexWord& w, int n) {
     JOSTLE_CHAOS("futex.wake.before");
-    if (n <= 0) return 0;
+    // FUTEX_WAKE with nr_wake = 0 wakes one waiter (the kernel counts after waking), hence the guard.
+    if (D != LinuxDefect::wake_zero_wakes_one && n <= 0) return 0;
     long rc = ::syscall(SYS_futex, addr(w), kWakeOp, n, nullptr, nullptr, 0);
     return rc < 0 ? 0 : static_cast<int>(rc);
   }
 };
 
-using LinuxFutex = LinuxFutexT<false>;
-using LinuxSharedFutex = LinuxFutexT<true>;
+struct LinuxFutex : LinuxFutexT<false> {
+  static constexpr std::string_view kName = "linux";
+  static constexpr std::string_view kDescription = "futex(2) with FUTEX_PRIVATE_FLAG";
+  static constexpr std::string_view kProfile = "strict";
+};
+
+struct LinuxSharedFutex : LinuxFutexT<true> {
+  static constexpr std::string_view kName = "linux_shared";
+  static constexpr std::string_view kDescription =
+      "futex(2) without FUTEX_PRIVATE_FLAG: works on MAP_SHARED memory across processes";
+  static constexpr std::string_view kProfile = "strict";
+};
+
+struct MutantEarlyTimeout : LinuxFutexT<false, LinuxDefect::early_timeout> {
+  static constexpr std::string_view kName = "mutant.early_timeout";
+  static constexpr std::string_view kDescription = "linux whose timed wait gives up 0.5-1 ms before its deadline";
+  static constexpr std::string_view kCatches = "futex/timed_wait_timeout";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource = "Node's early waitAsync timer (libuv#4773)";
+};
+
+struct MutantWakeZeroWakesOne : LinuxFutexT<false, LinuxDefect::wake_zero_wakes_one> {
+  static constexpr std::string_view kName = "mutant.wake_zero_wakes_one";
+  static constexpr std::string_view kDescription =
+      "linux passing wake(0) to the kernel, whose FUTEX_WAKE with nr_wake = 0 wakes one waiter";
+  static constexpr std::string_view kCatches = "futex/wake_n_exact";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource = "futex(2) nr_wake = 0 quirk; Zig Futex.wake's early return for 0";
+};
+
+struct MutantSharedUsesPrivate : LinuxFutexT<true, LinuxDefect::shared_uses_private> {
+  static constexpr std::string_view kName = "mutant.shared_uses_private";
+  static constexpr std::string_view kDescription =
+      "claims process-shared but keeps FUTEX_PRIVATE_FLAG: a wake from another process never reaches the waiter";
+  static constexpr std::string_view kCatches = "futex/cross_process";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource = "pshared attributes ignored by futex users (private flag on shared memory)";
+};
+
 static_assert(TimedFutexBackend<LinuxFutex>);
 static_assert(TimedFutexBackend<LinuxSharedFutex>);
 

@@ -1,0 +1,14 @@
+// Every cross-thread async notifier compiled in; each runs under EpollLoop (async_loop/epoll_loop.h).
+#pragma once
+
+#include "async_eventfd/eventfd_async.h"
+#include "async_loop/epoll_loop.h"
+#include "async_pipe/pipe_async.h"
+#include "jostle/registry.h"
+
+namespace jostle {
+
+using AsyncBackends =
+    TypeList<EventfdAsync, PipeAsync, MutantAsyncNotCoalesced, MutantAsyncEdgeNotLatched, MutantPipeNotCoalesced>;
+
+}  // namespace jostle
