@@ -6,8 +6,8 @@ comes out the same, which is what lets `jostle report` re-render without running
 
 from fnmatch import fnmatchcase
 
-from jostle import outcome, stats
-from jostle.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, InfraError
+from jostle import outcome, sanitizers, stats
+from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, InfraError
 
 
 def sessions(records):
@@ -119,8 +119,15 @@ def build(records, session=None):
             totals[inst["code"]] += 1
     status = end.get("status") if end else "incomplete"
     gating = [i["id"] for i in instances if i["gating"]]
+    tool_errors = [r for r in runs if r.get("reason") == "sanitizer-tool"]
+    warnings = head.get("warnings", []) + (end.get("warnings", []) if end else [])
+    if tool_errors:
+        warnings.append(f"{len(tool_errors)} run(s) could not be checked: {tool_errors[0].get('message')}: "
+                        + sanitizers.TOOL_ERROR_ADVICE)
     if status in ("interrupted", "incomplete"):
         exit_code = EXIT_INTERRUPTED
+    elif tool_errors:
+        exit_code = EXIT_INFRA
     else:
         exit_code = EXIT_UNEXPECTED if gating else EXIT_OK
     return {
@@ -129,7 +136,7 @@ def build(records, session=None):
             "finished": end.get("finished") if end else None, "status": status,
             "elapsed_s": end.get("elapsed_s") if end else None, "config": config,
             "machine": head.get("machine", {}), "build": head.get("build", {}),
-            "warnings": head.get("warnings", []) + (end.get("warnings", []) if end else []),
+            "warnings": warnings,
         },
         "instances": instances,
         "mutants": _mutant_summaries(head.get("backends", []), instances),
@@ -138,6 +145,9 @@ def build(records, session=None):
         "runs": len(runs),
         "failing_runs": sum(1 for r in runs if r["code"] in outcome.RUN_FAILURES),
         "gating": gating,
+        "signatures": sanitizers.collect(runs),
+        "suppressions": sanitizers.collect_suppressions(runs),
+        "tool_errors": len(tool_errors),
         "exit_code": exit_code,
         "codes": [{"name": c.name, "is_failure": c.is_failure, "description": c.description}
                   for c in (outcome.CODES[n] for n in outcome.ORDER)],

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-from jostle import protocol
+from jostle import discovery, protocol, sanitizers
 
 POLL_S = 0.05
 # Kept in the record per stream: the head and the tail, which is where reports and crashes are.
@@ -31,13 +31,14 @@ def runner_deadline_s(timeout_s):
     return timeout_s * 1.1 + 3.0
 
 
-def child_env(base=None):
-    """The environment for harness processes: sanitizer output without ANSI colour, user settings on top."""
-    env = dict(os.environ if base is None else base)
-    for name in ("TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-        # Sanitizers read options left to right, so anything the user set overrides ours.
-        env[name] = "color=never" + (":" + env[name] if env.get(name) else "")
-    return env
+def child_env(base=None, log_dir=None):
+    """The environment for harness processes: our sanitizer options (sanitizers.options_env), user's on top.
+
+    Reports go to files in log_dir, one per tool and process, so they never mix with the output.
+    """
+    root = discovery.repo_root()
+    return sanitizers.options_env(os.environ if base is None else base, log_dir=log_dir, root=root,
+                                  suppressions=sanitizers.suppression_files(root))
 
 
 def read_bounded(path, keep=OUTPUT_KEEP):
@@ -102,7 +103,7 @@ def empty_result(argv, spawn_error=None):
     return {"argv": argv, "exit_code": None, "signal": None, "elapsed_s": 0.0, "events": [], "bad_lines": [],
             "torn": "", "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0, "stacks": None,
             "stack_note": None, "hang_seen": False, "runner_deadline": False, "spawn_error": spawn_error,
-            "interrupted": False, "sanitizer_text": ""}
+            "interrupted": False, "sanitizer_text": "", "sanitizer_log": ""}
 
 
 def run(spec, cancel=None, env=None, hang_hold_s=HANG_HOLD_S):
@@ -112,7 +113,7 @@ def run(spec, cancel=None, env=None, hang_hold_s=HANG_HOLD_S):
     """
     workdir = tempfile.mkdtemp(prefix="jostle-run-")
     try:
-        return _run_in(spec, workdir, cancel, child_env(env), hang_hold_s)
+        return _run_in(spec, workdir, cancel, child_env(env, log_dir=workdir), hang_hold_s)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -168,6 +169,8 @@ def _run_in(spec, workdir, cancel, env, hang_hold_s):
     raw["stdout"], raw["stdout_bytes"] = read_bounded(out_path)
     raw["stderr"], raw["stderr_bytes"] = read_bounded(err_path)
     raw["sanitizer_text"] = read_for_scan(err_path) if raw["stderr_bytes"] > OUTPUT_KEEP else raw["stderr"]
+    raw["sanitizer_log"] = sanitizers.read_logs(workdir, OUTPUT_SCAN)
+    raw["sanitizer_text"] += raw["sanitizer_log"]
     return raw
 
 

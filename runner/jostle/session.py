@@ -9,7 +9,7 @@ import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-from jostle import classify, execute, outcome, sanitizers, selection, store
+from jostle import classify, discovery, execute, outcome, sanitizers, selection, store
 from jostle.plan import Plan
 from jostle.progress import Progress
 from jostle.replay import repro_line
@@ -82,6 +82,8 @@ def run_record(session_id, seq, spec, raw, verdict, build, expect):
         "stdout_bytes": raw["stdout_bytes"], "stderr_bytes": raw["stderr_bytes"],
         "bad_lines": raw["bad_lines"][:20], "torn": raw["torn"][:2000],
         "sanitizer": sanitizers.scan(raw["sanitizer_text"]) if code in ("SANITIZER", "ERROR") else None,
+        "suppressed": sanitizers.suppression_hits(raw.get("sanitizer_text")) or None,
+        "sanitizer_log": _trim(raw.get("sanitizer_log") or "", keep) or None,
         "repro": repro_line(spec, build),
     }
 
@@ -101,6 +103,8 @@ def _on_sigterm(_signum, _frame):
 
 def run_session(opts, log):
     """Run or stress the selection described by `opts` into the store at opts.out; returns the session id."""
+    for path in sanitizers.suppression_files(discovery.repo_root()).values():
+        sanitizers.load_suppressions(path)      # every entry needs a reason and an owner
     binaries, suites, instances = selection.from_build(opts)
     backends = selection.selected_backends(suites, instances)
     build = build_preset(opts.build_dir, suites)

@@ -91,9 +91,11 @@ def test_unknown_instance_is_a_usage_error(binary):
 
 
 def test_child_env_keeps_user_sanitizer_options_last():
-    env = execute.child_env({"TSAN_OPTIONS": "halt_on_error=1"})
-    assert env["TSAN_OPTIONS"] == "color=never:halt_on_error=1"
-    assert env["ASAN_OPTIONS"] == "color=never"
+    env = execute.child_env({"TSAN_OPTIONS": "halt_on_error=1"}, log_dir="/tmp/run1")
+    tsan = env["TSAN_OPTIONS"].split(":")
+    assert tsan[0] == "color=never" and tsan[-1] == "halt_on_error=1" and "log_path=/tmp/run1/tsan" in tsan
+    assert "exitcode=66" in tsan and "atexit_sleep_ms=50" in tsan
+    assert env["ASAN_OPTIONS"].startswith("color=never:") and "log_path=/tmp/run1/asan" in env["ASAN_OPTIONS"]
 
 
 def test_read_bounded_keeps_head_and_tail(tmp_path):
