@@ -10,7 +10,7 @@ from jostle import aggregate, store
 from jostle.errors import InfraError
 from reports import console, html, junit
 
-__all__ = ["console", "html", "junit", "load_model", "render_all"]
+__all__ = ["console", "html", "junit", "load_model", "render_all", "write_file"]
 
 JUNIT_FILE = "junit.xml"
 HTML_FILE = "report.html"
@@ -20,7 +20,7 @@ def load_model(out_dir, session=None, warn=None):
     return aggregate.build(store.load(out_dir, warn), session)
 
 
-def _write(path, text):
+def write_file(path, text):
     tmp = path + ".tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as f:
@@ -34,7 +34,7 @@ def _write(path, text):
 def render_all(out_dir, session=None, warn=None):
     """Write junit.xml and report.html for one session of the store in out_dir; returns the model."""
     model = load_model(out_dir, session, warn)
-    _write(os.path.join(out_dir, JUNIT_FILE), junit.render(model))
-    _write(os.path.join(out_dir, HTML_FILE), html.render(model))
+    write_file(os.path.join(out_dir, JUNIT_FILE), junit.render(model))
+    write_file(os.path.join(out_dir, HTML_FILE), html.render(model))
     model["files"] = [os.path.join(out_dir, JUNIT_FILE), os.path.join(out_dir, HTML_FILE)]
     return model

@@ -77,8 +77,12 @@ def _testcase(parent, inst):
         outcome = "skipped"
     elif inst["expect"] == "informative" or code in ("PASS", "XFAIL"):
         outcome = "passed"
-    elif code == "FLAKY" and inst["quarantined"]:
-        ET.SubElement(case, "skipped", {"message": one_line(f"quarantined: {inst['rate_text']}")})
+    elif inst["quarantined"] and not inst["gating"]:
+        ET.SubElement(case, "skipped", {"message": one_line(f"quarantined: {code}, {inst['rate_text']}")})
+        outcome = "skipped"
+    elif inst.get("tolerated"):
+        # The gate found this failure already known on its baseline and not significantly more frequent.
+        ET.SubElement(case, "skipped", {"message": one_line(f"known on the baseline: {inst['tolerated']}")})
         outcome = "skipped"
     elif code == "FLAKY":
         ET.SubElement(case, "failure", {"type": "FLAKY", "message": one_line(f"flaky: {inst['rate_text']}")}).text = \

@@ -97,8 +97,49 @@ def _mutant_summaries(backends, instances):
     return result
 
 
+def combine(records, session_ids):
+    """Records in which the runs of several sessions (gate phases, shards) read as one session.
+
+    The first session's header stands for all: instances and backends are the union, the runs are
+    renumbered, and the end is "complete" only when every session completed. The store is untouched.
+    """
+    ids = [pick_session(records, sid) for sid in session_ids]
+    heads = [next(r for r in records if r.get("type") == "session" and r["session"] == sid) for sid in ids]
+    ends = {r["session"]: r for r in records if r.get("type") == "session_end" and r["session"] in ids}
+    head = dict(heads[0], session="+".join(ids) if len(ids) > 1 else ids[0])
+    seen, instances, backends = set(), [], []
+    for h in heads:
+        for inst in h.get("instances", []):
+            if inst["id"] not in seen:
+                seen.add(inst["id"])
+                instances.append(inst)
+        for backend in h.get("backends", []):
+            if backend not in backends:
+                backends.append(backend)
+    config = dict(head.get("config", {}))
+    config["quarantine"] = sorted({q for h in heads for q in h.get("config", {}).get("quarantine") or []})
+    head.update(instances=instances, backends=backends, config=config,
+                warnings=[w for h in heads for w in h.get("warnings", [])])
+    runs = [dict(r, session=head["session"], seq=n)
+            for n, r in enumerate((r for r in records if r.get("type") == "run" and r["session"] in ids), 1)]
+    result = [head, *runs]
+    if all(sid in ends for sid in ids):
+        statuses = [ends[sid].get("status") for sid in ids]
+        result.append({"type": "session_end", "session": head["session"],
+                       "finished": max(ends[sid].get("finished") or "" for sid in ids),
+                       "status": "complete" if all(s == "complete" for s in statuses) else "interrupted",
+                       "elapsed_s": round(sum(ends[sid].get("elapsed_s") or 0 for sid in ids), 3),
+                       "runs": len(runs)})
+    return result
+
+
 def build(records, session=None):
-    """The summary of one session (the latest by default) as plain dicts and lists."""
+    """The summary of one session (the latest by default) as plain dicts and lists.
+
+    `session` may name several sessions separated by commas (shards, gate phases): they are pooled.
+    """
+    if session and "," in session:
+        records, session = combine(records, [s for s in session.split(",") if s]), None
     sid = pick_session(records, session)
     head = next(r for r in records if r.get("type") == "session" and r["session"] == sid)
     end = next((r for r in records if r.get("type") == "session_end" and r["session"] == sid), None)

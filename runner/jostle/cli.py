@@ -10,7 +10,7 @@ import os
 import sys
 
 import reports
-from jostle import __version__, discovery, doctor, replay, selection, session, store
+from jostle import __version__, discovery, doctor, gate, replay, selection, session, store
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
 from jostle.plan import Settings
@@ -18,6 +18,7 @@ from jostle.units import parse_duration
 
 DEFAULT_RUN_BUDGET = "60s"
 DEFAULT_STRESS_BUDGET = "10m"
+DEFAULT_GATE_BUDGET = "10m"
 DEFAULT_OUT = "jostle-out"
 
 
@@ -138,6 +139,12 @@ def build_parser():
                    help="with --target-rate: stop an instance early once a sequential test decides")
     _add_build(p)
 
+    p = sub.add_parser("gate", help="the CI gate: conformance + a stress slice, judged against a baseline store")
+    _add_selection(p)
+    _add_execution(p, DEFAULT_GATE_BUDGET)
+    gate.add_arguments(p)
+    _add_build(p)
+
     p = sub.add_parser("replay", help="rerun one recorded run exactly, from its repro line")
     p.add_argument("line", metavar="REPRO-LINE", help="the quoted part of a `./jostle replay '...'` line")
     _add_preset(p)
@@ -213,6 +220,19 @@ def cmd_session(args):
     return model["exit_code"]
 
 
+def cmd_gate(args):
+    if args.runs:
+        raise UsageError("gate: --runs does not apply; the gate plans its runs from --budget")
+    if not 0 < args.alpha < 0.5:
+        raise UsageError(f"--alpha {args.alpha:g}: must be between 0 and 0.5 (e.g. 0.001)")
+    args.quarantine = _read_quarantine(args.quarantine)
+    args.amplify_settings = Amplification.from_options(args.amplify, args.chaos)
+    args.budget = args.budget if args.budget is not None else parse_duration(DEFAULT_GATE_BUDGET)
+    args.argv = sys.argv[1:]
+    args.progress_stream = sys.stderr
+    return gate.run(args, _log)
+
+
 def cmd_report(args):
     if not os.path.isdir(args.out):
         raise UsageError(f"--out {args.out}: no such directory")
@@ -229,7 +249,7 @@ def cmd_doctor(args):
     return EXIT_OK
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "replay": cmd_replay,
+COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "gate": cmd_gate, "replay": cmd_replay,
             "report": cmd_report, "doctor": cmd_doctor}
 
 

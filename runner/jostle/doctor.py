@@ -124,9 +124,7 @@ def sanitizer_lines(quick):
                 continue
             code, out = _run([exe])
             if name == "tsan":
-                ok = "data race" in out
-                verdict = "works (the probe's race was reported)" if ok else \
-                    f"runs but reported nothing (exit {code}): {_first_line(out)}"
+                verdict = tsan_verdict(code, out, mmap_bits)
             else:
                 ok = code == 0
                 verdict = "works" if ok else f"fails (exit {code}): {_first_line(out)}"
@@ -134,10 +132,22 @@ def sanitizer_lines(quick):
     return lines
 
 
+def tsan_verdict(code, out, mmap_bits):
+    """What the TSan probe's exit code and output say about ThreadSanitizer on this kernel."""
+    if "data race" in out:
+        return f"works on this kernel (vm.mmap_rnd_bits={mmap_bits or '?'}; the probe's race was reported)"
+    if "unexpected memory mapping" in out or code == 139:
+        return (f"CANNOT RUN on this kernel (vm.mmap_rnd_bits={mmap_bits or '?'}): "
+                f"{_first_line(out) or 'exit ' + str(code)}; fix: `sudo sysctl vm.mmap_rnd_bits=28`, "
+                "or run jostle under `setarch $(uname -m) -R`; until then every tsan run is an ERROR, never a race")
+    return f"runs but reported nothing (exit {code}): {_first_line(out)}"
+
+
 def tool_lines():
     lines = []
     for tool, use in (("gdb", "hang stacks"), ("eu-stack", "hang stacks (fallback)"), ("valgrind", "optional"),
-                      ("cmake", "build"), ("xmllint", "JUnit schema check in tests")):
+                      ("cmake", "build"), ("xmllint", "JUnit schema check in tests"),
+                      ("chromium", "dashboard browser test"), ("parallel", "GNU parallel, scale-out recipe")):
         path = shutil.which(tool)
         lines.append((tool, f"{path} ({use})" if path else f"missing ({use})"))
     scope = _read("/proc/sys/kernel/yama/ptrace_scope")

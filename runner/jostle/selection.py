@@ -66,4 +66,8 @@ def from_build(opts):
     if opts.suites:
         binaries = {name: path for name, path in binaries.items() if name in opts.suites}
     suites = discovery.discover(binaries, opts.plugin)
-    return binaries, suites, select(suites, opts.backends, opts.cases, opts.mutants)
+    chosen = select(suites, opts.backends, opts.cases, opts.mutants)
+    kinds = getattr(opts, "kinds", None)
+    if kinds:
+        chosen = [inst for inst in chosen if inst.get("kind") in kinds]
+    return binaries, suites, chosen

@@ -126,6 +126,7 @@ def run_session(opts, log):
                    "target_rate": settings.target_rate, "confidence": settings.confidence, "sprt": settings.sprt,
                    "quarantine": opts.quarantine, "runs_needed": plan.needed},
         "instances": instances, "backends": backends, "warnings": plan.warnings,
+        "labels": getattr(opts, "labels", None) or {},
     })
     expects = {inst["id"]: inst["expect"] for inst in instances}
     progress = Progress(total=plan.total, stream=opts.progress_stream, mode=opts.progress)

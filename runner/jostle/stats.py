@@ -167,3 +167,25 @@ def format_rate(p):
     if pct >= 0.1:
         return f"{pct:.2f}%"
     return f"{pct:.3g}%"
+
+
+def _log_comb(n, k):
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def fisher_greater(k1, n1, k2, n2):
+    """One-sided Fisher exact test: P-value that group 1 (k1 of n1 failing) fails more often than group 2.
+
+    Conditioned on the k1 + k2 failures, the failures landing in group 1 are hypergeometric; the
+    P-value is P(X >= k1). 3/500 against 2/5000 gives 0.0065; 2/200 against 0/5000 gives 0.0015.
+    """
+    if not (0 <= k1 <= n1 and 0 <= k2 <= n2):
+        raise ValueError("need 0 <= k <= n in both groups")
+    failures, total = k1 + k2, n1 + n2
+    if total == 0 or k1 == 0:
+        return 1.0
+    denom = _log_comb(total, n1)
+    p = 0.0
+    for x in range(k1, min(failures, n1) + 1):
+        p += math.exp(_log_comb(failures, x) + _log_comb(total - failures, n1 - x) - denom)
+    return min(1.0, p)
