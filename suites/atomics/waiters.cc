@@ -453,18 +453,26 @@ JOSTLE_CASE(atomics, wait_notify_storm)
       std::atomic<Nanos> notify_done{0};
       std::atomic<std::uint64_t> notified{0};
       int counts[4] = {0, 0, 0, 0};
+      std::atomic<int> last{-1};
       ctx.actors(2, [&](int a) {
         Rng rng(ctx.seed_for(static_cast<std::uint64_t>(a)));
         std::uint64_t round = 0;
+        int delay = 0;  // the notifier's head start, steered to the not-equal/ok boundary where the race is
         for (int k = 0; k < kRounds; ++k) {
           if (a == 0) A::store(i32, 0, 0.0);
           barrier.arrive(round++);
-          const int spin = static_cast<int>(rng.below(200));
+          if (a == 1) {
+            const int prev = last.load(std::memory_order_acquire);
+            if (prev == static_cast<int>(WaitStatus::not_equal)) ++delay;
+            if (prev == static_cast<int>(WaitStatus::ok) && delay > 0) --delay;
+          }
+          const int spin = a == 1 ? delay + static_cast<int>(rng.below(6)) : static_cast<int>(rng.below(3));
           for (int s = 0; s < spin; ++s) sys::cpu_relax();
           if (a == 0) {
             const Nanos t0 = now_ns();
             phase("wait");
             const WaitStatus r = list.wait(i32, 0, 0, t, true);
+            last.store(static_cast<int>(r), std::memory_order_release);
             barrier.arrive(round++);  // the notifier has published its results
             const Nanos done = notify_done.load(std::memory_order_acquire);
             const std::uint64_t n = notified.load(std::memory_order_acquire);
