@@ -10,7 +10,7 @@ import os
 import sys
 
 import reports
-from jostle import __version__, discovery, doctor, gate, replay, selection, session, store
+from jostle import __version__, discovery, doctor, gate, replay, selection, session, shard, store
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
 from jostle.plan import Settings
@@ -111,6 +111,8 @@ def _add_execution(p, default_budget):
                    help="file of instance-id globs (one per line, # comments) whose FLAKY verdict does not gate")
     p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
                    help="live bar on a terminal, one status line every 10s otherwise (default auto)")
+    p.add_argument("--shard", metavar="I/N",
+                   help="run shard I of N (from 0; default: $TEST_SHARD_INDEX/$TEST_TOTAL_SHARDS); see `merge`")
 
 
 def build_parser():
@@ -144,6 +146,10 @@ def build_parser():
     _add_execution(p, DEFAULT_GATE_BUDGET)
     gate.add_arguments(p)
     _add_build(p)
+
+    p = sub.add_parser("merge", help="join shard stores into one store and report them as one session")
+    p.add_argument("stores", nargs="+", metavar="STORE", help="shard stores (each a --out directory)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the merged store (created or appended to)")
 
     p = sub.add_parser("replay", help="rerun one recorded run exactly, from its repro line")
     p.add_argument("line", metavar="REPRO-LINE", help="the quoted part of a `./jostle replay '...'` line")
@@ -188,7 +194,8 @@ def _settings(args):
                     seed=args.seed if args.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1,
                     timeout_s=args.timeout, iterations=args.iterations, amplify=amplify,
                     plugins=tuple(args.plugin), target_rate=target,
-                    confidence=getattr(args, "confidence", 0.95), sprt=getattr(args, "sprt", False))
+                    confidence=getattr(args, "confidence", 0.95), sprt=getattr(args, "sprt", False),
+                    shard=shard.choose(args.shard))
 
 
 def _render(out, session_id):
@@ -233,6 +240,16 @@ def cmd_gate(args):
     return gate.run(args, _log)
 
 
+def cmd_merge(args):
+    store.prepare_out_dir(args.out)
+    merged = store.merge_into(args.out, args.stores, warn=_log)
+    if not merged:
+        raise UsageError("merge: no new session in " + ", ".join(args.stores))
+    _log(f"merged {len(merged)} session(s); report them again with "
+         f"`jostle report --out {args.out} --session {','.join(merged)}`")
+    return _render(args.out, ",".join(merged))["exit_code"]
+
+
 def cmd_report(args):
     if not os.path.isdir(args.out):
         raise UsageError(f"--out {args.out}: no such directory")
@@ -249,7 +266,8 @@ def cmd_doctor(args):
     return EXIT_OK
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "gate": cmd_gate, "replay": cmd_replay,
+COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "gate": cmd_gate, "merge": cmd_merge,
+            "replay": cmd_replay,
             "report": cmd_report, "doctor": cmd_doctor}
 
 
@@ -257,7 +275,7 @@ def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
         args.explicit_build_dir = getattr(args, "build_dir", None)
-        if args.explicit_build_dir is None and args.command != "report":
+        if args.explicit_build_dir is None and args.command not in ("report", "merge"):
             args.build_dir = discovery.default_build_dir(getattr(args, "preset", None))
         return COMMANDS[args.command](args)
     except JostleError as exc:

@@ -15,7 +15,7 @@ import time
 import uuid
 
 import reports
-from jostle import aggregate, outcome, sanitizers, selection, session, stats, store
+from jostle import aggregate, outcome, sanitizers, selection, session, shard, stats, store
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, UsageError
 from jostle.plan import Settings
 from jostle.units import human_duration
@@ -199,7 +199,8 @@ def run(args, log):
     gate_id = datetime.datetime.now().strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
     jobs = args.jobs or len(os.sched_getaffinity(0))
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
-    common = dict(jobs=jobs, timeout_s=args.timeout, amplify=args.amplify_settings, plugins=tuple(args.plugin))
+    common = dict(jobs=jobs, timeout_s=args.timeout, amplify=args.amplify_settings, plugins=tuple(args.plugin),
+                  shard=shard.choose(args.shard))
     store.prepare_out_dir(args.out)
     conformance = sorted(kinds - {"stress"}) or None
     if conformance:

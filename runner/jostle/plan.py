@@ -10,7 +10,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from jostle import stats
+from jostle import shard, stats
 from jostle.amplify import Amplification
 
 SEED_MASK = (1 << 64) - 1
@@ -52,6 +52,7 @@ class Settings:
     target_rate: float | None = None
     confidence: float = 0.95
     sprt: bool = False
+    shard: tuple | None = None     # (index, total) from jostle.shard, None for the whole plan
 
 
 def seed_for(base, batch):
@@ -81,6 +82,7 @@ class Plan:
         self._fixed = settings.mode == "run" or settings.runs is not None
         self._run_cap = self._per_run_cap()
         self._queue = deque(self._fixed_list()) if self._fixed else deque()
+        self._total = len(self._queue)
         self._check_budget()
 
     # -- planning ---------------------------------------------------------------------------------
@@ -99,7 +101,8 @@ class Plan:
     def _fixed_list(self):
         runs = self.settings.runs or 1
         # Batch-major order, so that an interrupted session has covered every instance once first.
-        return [self._spec(inst, batch) for batch in range(runs) for inst in self.instances]
+        blocks = [(inst, batch) for batch in range(runs) for inst in self.instances]
+        return [self._spec(inst, batch) for inst, batch in shard.pick(blocks, self.settings.shard)]
 
     def _timeout_s(self, inst):
         return self.settings.timeout_s or inst.get("timeout_ms", 30000) / 1000
@@ -155,7 +158,7 @@ class Plan:
     @property
     def total(self):
         """Runs in the whole plan when that is known up front (fixed plans), else None."""
-        return len(self.instances) * (self.settings.runs or 1) if self._fixed else None
+        return self._total if self._fixed else None
 
     def start(self):
         """Start the clock of a budgeted stress session."""
@@ -178,7 +181,7 @@ class Plan:
             return None
         # Round-robin: the instance with the fewest handed-out runs goes next.
         inst = min(active, key=lambda i: self._runs[i["id"]])
-        batch = self._runs[inst["id"]]
+        batch = shard.batch(self._runs[inst["id"]], self.settings.shard)
         self._runs[inst["id"]] += 1
         if self.needed is not None and not self._sprt and self._runs[inst["id"]] >= self.needed:
             self._done.add(inst["id"])

@@ -124,7 +124,8 @@ def run_session(opts, log):
                    "seed": settings.seed, "timeout_s": settings.timeout_s, "iterations": settings.iterations,
                    "amplify": settings.amplify.as_record(), "plugins": list(settings.plugins),
                    "target_rate": settings.target_rate, "confidence": settings.confidence, "sprt": settings.sprt,
-                   "quarantine": opts.quarantine, "runs_needed": plan.needed},
+                   "quarantine": opts.quarantine, "runs_needed": plan.needed,
+                   "shard": list(settings.shard) if settings.shard else None},
         "instances": instances, "backends": backends, "warnings": plan.warnings,
         "labels": getattr(opts, "labels", None) or {},
     })

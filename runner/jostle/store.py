@@ -220,3 +220,37 @@ class Writer:
     def close(self):
         os.close(self._fd)
         self._index.close()
+
+
+def merge_into(out_dir, sources, warn=None):
+    """Append the records of shard stores to the store in out_dir; returns the ids of the sessions merged.
+
+    Records are copied unchanged, session by session; a session already in out_dir (a merge run
+    twice, or a shard listed twice) is skipped whole, so merging is idempotent.
+    """
+    loaded = []
+    for source in sources:
+        if os.path.abspath(source) == os.path.abspath(out_dir):
+            raise UsageError(f"merge: {source} is the --out store itself")
+        if not os.path.isdir(source):
+            raise UsageError(f"merge: {source}: no such store directory")
+        loaded.append(load(source, warn))
+    writer = Writer(out_dir, warn=warn)
+    try:
+        numbered, _ = _read_lines(writer.path)
+        present = {r.get("session") for _, r in numbered if r.get("type") == "session"}
+        merged = []
+        for records in loaded:
+            for record in records:
+                sid = record.get("session")
+                if record.get("type") == "session":
+                    if sid in present:
+                        continue
+                    present.add(sid)
+                    merged.append(sid)
+                elif sid not in merged:
+                    continue
+                writer.append({key: value for key, value in record.items() if key != "schema"})
+    finally:
+        writer.close()
+    return merged
