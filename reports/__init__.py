@@ -10,7 +10,7 @@ from jostle import aggregate, store
 from jostle.errors import InfraError
 from reports import console, html, junit
 
-__all__ = ["console", "html", "junit", "load_model", "render_all", "write_file"]
+__all__ = ["console", "dashboard", "html", "junit", "load_model", "render_all", "write_file"]
 
 JUNIT_FILE = "junit.xml"
 HTML_FILE = "report.html"
@@ -38,3 +38,7 @@ def render_all(out_dir, session=None, warn=None):
     write_file(os.path.join(out_dir, HTML_FILE), html.render(model))
     model["files"] = [os.path.join(out_dir, JUNIT_FILE), os.path.join(out_dir, HTML_FILE)]
     return model
+
+
+# The dashboard reads the whole store rather than one session's model; it uses write_file above.
+from reports import dashboard  # noqa: E402

@@ -10,7 +10,7 @@ import os
 import sys
 
 import reports
-from jostle import __version__, discovery, doctor, gate, replay, selection, session, shard, store
+from jostle import __version__, bench, discovery, doctor, gate, replay, selection, session, shard, soak, store
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
 from jostle.plan import Settings
@@ -147,6 +147,38 @@ def build_parser():
     gate.add_arguments(p)
     _add_build(p)
 
+    p = sub.add_parser("soak", help="stress the selection for hours in chunks into a persistent store (resumable)")
+    _add_selection(p)
+    p.add_argument("--for", dest="for_s", type=_duration, required=True, metavar="D", help="total time, e.g. 8h")
+    p.add_argument("--store", "--out", dest="out", default="soak-store", metavar="DIR",
+                   help="the persistent store (default soak-store/)")
+    p.add_argument("--chunk", dest="chunk_s", type=_duration, default=soak.DEFAULT_CHUNK_S, metavar="D",
+                   help="length of each stress session (default 15m)")
+    p.add_argument("--night", metavar="LABEL", help="the dashboard's night label (default: today's date)")
+    p.add_argument("--fresh", action="store_true", help="start a new soak even if an unfinished one is there")
+    p.add_argument("--amplify", choices=MODES, default="mix", help="amplification mode (default mix)")
+    p.add_argument("--chaos", metavar="SPEC", help="chaos points for the harness")
+    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N")
+    p.add_argument("--seed", type=_seed, metavar="N")
+    p.add_argument("--timeout", type=_duration, metavar="D")
+    p.add_argument("--iterations", type=_positive_int, metavar="N")
+    p.add_argument("--quarantine", metavar="FILE")
+    p.add_argument("--shard", metavar="I/N")
+    p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="lines")
+    _add_build(p)
+
+    p = sub.add_parser("dashboard", help="one static HTML page over every night of a store")
+    p.add_argument("--store", dest="store", default="soak-store", metavar="DIR", help="the store (default soak-store/)")
+    p.add_argument("--out", dest="out_file", metavar="FILE", help="the page (default STORE/dashboard.html)")
+
+    p = sub.add_parser("bench", help="run the Google Benchmark binaries into the store (trends on the dashboard)")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the store (default {DEFAULT_OUT}/)")
+    p.add_argument("--filter", metavar="REGEX", help="passed as --benchmark_filter")
+    p.add_argument("--repetitions", type=_positive_int, metavar="N", help="passed as --benchmark_repetitions")
+    p.add_argument("--fail-on-regression", action="store_true",
+                   help="exit 1 when a benchmark is >10%% slower than the median of its previous five")
+    _add_build(p)
+
     p = sub.add_parser("merge", help="join shard stores into one store and report them as one session")
     p.add_argument("stores", nargs="+", metavar="STORE", help="shard stores (each a --out directory)")
     p.add_argument("--out", required=True, metavar="DIR", help="the merged store (created or appended to)")
@@ -240,6 +272,32 @@ def cmd_gate(args):
     return gate.run(args, _log)
 
 
+def cmd_soak(args):
+    args.quarantine = _read_quarantine(args.quarantine)
+    args.amplify_settings = Amplification.from_options(args.amplify, args.chaos)
+    args.shard_settings = shard.choose(args.shard)
+    args.jobs = args.jobs or len(os.sched_getaffinity(0))
+    args.argv = sys.argv[1:]
+    args.progress_stream = sys.stderr
+    code = soak.run(args, session.run_session, _log)
+    path = reports.dashboard.write(args.out, os.path.join(args.out, reports.dashboard.FILE), warn=_log)
+    _log(f"dashboard: {path}")
+    return code
+
+
+def cmd_dashboard(args):
+    if not os.path.isdir(args.store):
+        raise UsageError(f"--store {args.store}: no such directory")
+    path = reports.dashboard.write(args.store, args.out_file or os.path.join(args.store, reports.dashboard.FILE),
+                                   warn=_log)
+    print(path)
+    return EXIT_OK
+
+
+def cmd_bench(args):
+    return bench.run(args, _log)
+
+
 def cmd_merge(args):
     store.prepare_out_dir(args.out)
     merged = store.merge_into(args.out, args.stores, warn=_log)
@@ -267,6 +325,7 @@ def cmd_doctor(args):
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "gate": cmd_gate, "merge": cmd_merge,
+            "soak": cmd_soak, "dashboard": cmd_dashboard, "bench": cmd_bench,
             "replay": cmd_replay,
             "report": cmd_report, "doctor": cmd_doctor}
 
@@ -275,7 +334,7 @@ def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
         args.explicit_build_dir = getattr(args, "build_dir", None)
-        if args.explicit_build_dir is None and args.command not in ("report", "merge"):
+        if args.explicit_build_dir is None and args.command not in ("report", "merge", "dashboard"):
             args.build_dir = discovery.default_build_dir(getattr(args, "preset", None))
         return COMMANDS[args.command](args)
     except JostleError as exc:

@@ -1,0 +1,109 @@
+"""`jostle soak --for 8h --store DIR`: stress the selection in chunks, with amplification, into one store.
+
+A soak is a row of ordinary stress sessions (chunks) labelled with the soak id and its night, so
+the dashboard can group them. Its plan lives in DIR/soak.json: the wall-clock deadline, the night
+label and the chunks done. Interrupted (Ctrl-C, SIGTERM, a reboot), the same command resumes it
+with the time that is left; the deadline is never moved, so the budget holds across restarts.
+"""
+
+import copy
+import datetime
+import json
+import os
+import time
+import uuid
+
+from jostle import store
+from jostle.errors import EXIT_INTERRUPTED, EXIT_OK, InfraError
+from jostle.plan import Settings
+from jostle.units import human_duration
+
+STATE_FILE = "soak.json"
+DEFAULT_CHUNK_S = 15 * 60
+# A chunk shorter than this is not started: the session overhead would dominate it.
+MIN_CHUNK_S = 2.0
+SEED_MASK = (1 << 64) - 1
+
+
+def _state_path(out):
+    return os.path.join(out, STATE_FILE)
+
+
+def load_state(out):
+    path = _state_path(out)
+    try:
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise InfraError(f"{path}: unreadable soak state ({exc}); move it aside to start a new soak") from None
+    if not isinstance(state, dict) or "deadline" not in state:
+        raise InfraError(f"{path}: not a soak state file; move it aside to start a new soak")
+    return state
+
+
+def save_state(out, state):
+    path = _state_path(out)
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(state, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InfraError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def begin(out, for_s, night=None, seed=None, fresh=False, clock=time.time, log=None):
+    """The soak to run in `out`: the unfinished one there (resumed), else a new one."""
+    state = None if fresh else load_state(out)
+    now = clock()
+    if state and not state.get("finished") and state["deadline"] > now + MIN_CHUNK_S:
+        if log:
+            log(f"soak: resuming {state['soak']} (night {state['night']}): "
+                f"{human_duration(state['deadline'] - now)} left of {human_duration(state['for_s'])}, "
+                f"{state['chunks']} chunk(s) done")
+        return state
+    state = {"soak": datetime.datetime.now().strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6],
+             "night": night or datetime.date.today().isoformat(), "for_s": for_s, "started": now,
+             "deadline": now + for_s, "chunks": 0, "sessions": [], "finished": False,
+             "seed": seed if seed is not None else int.from_bytes(os.urandom(8), "little") >> 1}
+    save_state(out, state)
+    if log:
+        log(f"soak: {state['soak']} (night {state['night']}) for {human_duration(for_s)} into {out}")
+    return state
+
+
+def run(args, run_session, log, clock=time.time):
+    """Run (or resume) the soak described by `args`; run_session is session.run_session."""
+    store.prepare_out_dir(args.out)
+    state = begin(args.out, args.for_s, args.night, args.seed, args.fresh, clock, log)
+    while True:
+        left = state["deadline"] - clock()
+        if left < MIN_CHUNK_S:
+            break
+        chunk = state["chunks"]
+        settings = Settings(mode="stress", runs=None, budget_s=min(args.chunk_s, left), jobs=args.jobs,
+                            seed=(state["seed"] + (chunk << 32)) & SEED_MASK, timeout_s=args.timeout,
+                            iterations=args.iterations, amplify=args.amplify_settings, plugins=tuple(args.plugin),
+                            shard=args.shard_settings)
+        opts = copy.copy(args)
+        opts.settings = settings
+        opts.command = "soak"
+        opts.labels = {"soak": state["soak"], "night": state["night"], "chunk": chunk}
+        sid = run_session(opts, log)
+        state["chunks"] = chunk + 1
+        state["sessions"].append(sid)
+        save_state(args.out, state)
+        end = next((r for r in store.load(args.out) if r.get("type") == "session_end" and r["session"] == sid), None)
+        if not end or end.get("status") != "complete":
+            log(f"soak: interrupted; run the same command again to resume "
+                f"({human_duration(max(0.0, state['deadline'] - clock()))} left)")
+            return EXIT_INTERRUPTED
+    state["finished"] = True
+    save_state(args.out, state)
+    log(f"soak: {state['soak']} finished: {state['chunks']} chunk(s)")
+    return EXIT_OK
+
