@@ -49,7 +49,7 @@ JOSTLE_CASE(condvar, rwlock_concurrent_access)
     .iterations(10)
     .timeout(20 * kSecond)
     .body<RwLockBackends>([]<RwLockBackend R>(Context& ctx) {
-      constexpr int kWriters = 2, kReaders = 4, kWrites = 300;
+      constexpr int kWriters = 2, kReaders = 4, kWrites = 300, kReads = 600;
       R rw;
       volatile std::uint64_t term1 = 0, term2 = 0, sum = 0;
       std::atomic<int> writers_left{kWriters};
@@ -70,12 +70,14 @@ JOSTLE_CASE(condvar, rwlock_concurrent_access)
           }
           writers_left.fetch_sub(1);
         } else {
-          while (writers_left.load() > 0) {
+          // A bounded number of reads: a reader-preferring lock may starve writers while readers keep coming.
+          for (int r = 0; r < kReads; ++r) {
             phase("lock_shared");
             rw.lock_shared();
             if (sum != term1 + term2) torn.fetch_add(1);
             rw.unlock_shared();
             reads.fetch_add(1);
+            if (writers_left.load() > 0) sched_yield();
           }
         }
       });

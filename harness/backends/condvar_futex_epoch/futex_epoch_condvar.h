@@ -40,6 +40,7 @@ class FutexEpochCondvarT {
   static constexpr std::string_view kDescription =
       "Zig std.Thread.Condition's epoch + (waiters, signals) state algorithm over a futex";
   using Mutex = FutexMutex<F>;
+  static constexpr bool kTimeoutKeepsSignal = true;  // a signal met by a timeout is reported as woken
 
   void wait(Mutex& m) { (void)wait_impl(m, -1); }
   bool wait_for(Mutex& m, Nanos t) { return wait_impl(m, t < 0 ? 0 : t); }

@@ -25,6 +25,7 @@ class QueueCondvarT {
       "FIFO waiter queue with per-waiter futex parking: no spurious wakeups, FIFO notify_one";
   static constexpr std::string_view kProfile = "strict";
   using Mutex = FutexMutex<F>;
+  static constexpr bool kTimeoutKeepsSignal = true;  // a signal met by a timeout is reported as woken
 
   void wait(Mutex& m) { (void)wait_impl(m, -1); }
   bool wait_for(Mutex& m, Nanos t) { return wait_impl(m, t < 0 ? 0 : t); }

@@ -14,8 +14,11 @@
 //   As wait(); returns false (timed out) only after t has passed on the monotonic clock, never before
 //                                                                                     [condvar.timed.lower-bound]
 //   and within a slack after it; t <= 0 returns promptly                              [condvar.timed.past-deadline]
-//   A notify that picked this waiter is not lost when its timer fires too: the waiter reports true, or the
-//   notify moves on to another waiter                                                 [condvar.timed.no-swallow]
+//   Backends that claim TimeoutKeepsSignal (kTimeoutKeepsSignal): a notify that picked this waiter is not lost
+//   when its timer fires too: the waiter reports true, or the notify moves on to another waiter
+//                                                                                     [condvar.timed.no-swallow]
+//   (POSIX does not promise this: a pthread_cond_timedwait that times out "may consume a condition signal
+//   directed concurrently at the condition variable". Zig's Condition and the strict profile do.)
 //
 // c.notify_one()
 //   Unblocks at least one of the threads blocked on c at the time of the call, if any [condvar.signal.one]
@@ -46,5 +49,11 @@ concept CondvarBackend = NamedBackend<C> && std::default_initializable<C> && Mut
                            c.notify_one();
                            c.notify_all();
                          };
+
+// The backend promises [condvar.timed.no-swallow].
+template <class C>
+concept TimeoutKeepsSignal = CondvarBackend<C> && requires {
+  requires C::kTimeoutKeepsSignal;
+};
 
 }  // namespace jostle
