@@ -10,6 +10,7 @@
 #include <climits>
 #include <exception>
 
+#include "jostle/chaos.h"
 #include "jostle/check.h"
 #include "jostle/context.h"
 #include "jostle/watchdog.h"
@@ -163,6 +164,7 @@ void Run::check_failed(const char* file, int line, const char* expr, const std::
 
 void Run::write_end(const char* status, const std::string& reason) {
   if (ended_.exchange(true)) return;
+  chaos::report(*this, status);  // the schedule event (seed, PCT trace) goes before the last event
   Json j = events_.begin("end");
   j.kv("status", status);
   if (!reason.empty()) j.kv("reason", reason);

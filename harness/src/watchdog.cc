@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "jostle/chaos.h"
 #include "jostle/sys.h"
 #include "run.h"
 
@@ -75,6 +76,7 @@ void Watchdog::loop() {
   if (stop_.load(std::memory_order_acquire) != 0) return;
 
   // The deadline passed with the case still running: report where every thread is.
+  chaos::report(run_, "hang");
   Json j = run_.events().begin("hang");
   j.kv("deadline_ms", static_cast<double>(deadline_ - process_start_ns()) / 1e6);
   j.kv("iteration", run_.iterations_done());

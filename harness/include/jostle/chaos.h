@@ -1,8 +1,28 @@
-// Chaos points: named places at primitive boundaries where, when the runner asks for it (--chaos), a seeded
-// action perturbs the schedule (yield, spin, short sleep, a longer stall of a victim thread). With chaos off a
-// point is one relaxed load of a global flag and a predicted-not-taken branch.
+// Chaos points: named places at primitive boundaries where, when the runner asks for it (--chaos SPEC), the
+// schedule is perturbed. With chaos off every hook below is one relaxed load of a global flag and a
+// predicted-not-taken branch (docs/amplification.md has the measured cost).
 //
-// Backends mark their race windows: JOSTLE_CHAOS("futex.wait.after-check").
+// Two modes, chosen by the spec (grammar and defaults in docs/amplification.md):
+//
+//   random (default)  at each point, with probability p, one seeded action: yield, a bounded spin, a
+//                     log-uniform short sleep, or a long stall when the caller is this iteration's victim
+//                     thread. Total injected delay is capped at a fraction of wall time.
+//   pct               a token-passing scheduler (PCT, Burckhardt et al. 2010): threads that reached a chaos
+//                     point run one at a time, highest priority first; priorities are random per iteration and
+//                     d-1 random change points demote the running thread. Blocking calls release the token
+//                     (explicitly through the BLOCKING hooks, or by detection of a holder asleep in the
+//                     kernel), and a holder that does not come back within a bound loses the token, so the
+//                     scheduler cannot deadlock the code under test.
+//
+// What backends call:
+//   JOSTLE_CHAOS("futex.wait.before")              a scheduling point inside a race window
+//   if (JOSTLE_CHAOS_SPURIOUS("condvar.wait"))     only where the contract allows a spurious return: true
+//     return;                                      when the backend should return spuriously now
+//   if (JOSTLE_CHAOS_TIMEOUT("futex.timed_wait"))  only in timed waits: true when the backend should behave
+//     { sleep to the deadline; return timed_out; } as if nothing woke it before the deadline
+//   JOSTLE_CHAOS_BLOCKING_BEGIN("futex.wait");     around a call that may block in the kernel: lets the PCT
+//   syscall(SYS_futex, ...);                       scheduler run another thread meanwhile (and is a no-op in
+//   JOSTLE_CHAOS_BLOCKING_END("futex.wait");       random mode)
 #pragma once
 
 #include <atomic>
@@ -10,23 +30,64 @@
 #include <string>
 #include <string_view>
 
+namespace jostle {
+class Run;
+}
+
 namespace jostle::chaos {
 
+// Any mode on. Read on every hook; written only by configure().
 extern std::atomic<bool> g_enabled;
 
 void point_slow(const char* name);
+bool spurious_slow(const char* name);
+bool timeout_slow(const char* name);
+void blocking_begin_slow(const char* name);
+void blocking_end_slow(const char* name);
 
 inline void point(const char* name) {
   if (__builtin_expect(g_enabled.load(std::memory_order_relaxed), false)) point_slow(name);
 }
+inline bool spurious(const char* name) {
+  return __builtin_expect(g_enabled.load(std::memory_order_relaxed), false) && spurious_slow(name);
+}
+inline bool timeout_at_deadline(const char* name) {
+  return __builtin_expect(g_enabled.load(std::memory_order_relaxed), false) && timeout_slow(name);
+}
+inline void blocking_begin(const char* name) {
+  if (__builtin_expect(g_enabled.load(std::memory_order_relaxed), false)) blocking_begin_slow(name);
+}
+inline void blocking_end(const char* name) {
+  if (__builtin_expect(g_enabled.load(std::memory_order_relaxed), false)) blocking_end_slow(name);
+}
 
-// Parses and installs a spec such as "p=0.01,actions=yield+spin+sleep,stall_us=2000". Returns an empty string
-// on success, otherwise a one-line description of what was wrong.
+// Parses and installs a spec such as "p=0.01,actions=yield+spin+sleep,stall_us=2000" or "mode=pct,d=3".
+// Returns an empty string on success, otherwise a one-line description of what was wrong. An empty spec or
+// p=0 in random mode turns chaos off.
 std::string configure(std::string_view spec, std::uint64_t seed);
 
-// Points hit since configure (for figures and for tests that the hooks are reached).
+// Points that fired an action (random mode) or scheduling steps taken (pct mode) since configure.
 std::uint64_t hits();
+
+// PCT fallbacks taken since configure: tokens taken from a holder asleep in the kernel (steals), from a
+// holder burning CPU without reaching a point (forced), spinners demoted, and first steps that stopped waiting
+// for late actors. A run with all four zero followed the seeded schedule exactly.
+struct PctStats {
+  std::uint64_t steals = 0, forced = 0, demotions = 0, late_starts = 0;
+};
+PctStats pct_stats();
+// The current iteration's PCT step trace in the schedule event's format ("0*3 1 -1*2").
+std::string pct_trace();
+
+// Harness-internal: writes the `schedule` event (seed, mode, counts; in pct mode the priorities, change
+// points and the step trace of the failing or last iteration) before the run's last event. `why` is the end
+// status ("pass", "fail", "unsupported") or "hang". Does nothing when chaos is off.
+void report(Run& run, const char* why);
 
 }  // namespace jostle::chaos
 
 #define JOSTLE_CHAOS(name) ::jostle::chaos::point(name)
+#define JOSTLE_CHAOS_SPURIOUS(name) ::jostle::chaos::spurious(name)
+#define JOSTLE_CHAOS_TIMEOUT(name) ::jostle::chaos::timeout_at_deadline(name)
+#define JOSTLE_CHAOS_BLOCKING_BEGIN(name) ::jostle::chaos::blocking_begin(name)
+#define JOSTLE_CHAOS_BLOCKING_END(name) ::jostle::chaos::blocking_end(name)
