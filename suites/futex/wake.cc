@@ -21,15 +21,16 @@ using futex_cases::await_blocked;
 // F4 / at-most-n / exact. The value changes before the wake (std::atomic::wait needs that), but every waiter
 // is confirmed blocked first, so only the wake can release them.
 JOSTLE_CASE(futex, wake_n_exact)
-    .describe("wake(n) on 4 confirmed-parked waiters releases exactly min(n, 4) of them, wake(0) none")
+    .describe("wake(n) on 4 confirmed-parked waiters releases exactly min(n, 4) of them, wake(0) none; n cycles "
+              "through 0, 1, 3 and INT_MAX with the iteration")
     .clauses({"futex.wake.exact", "futex.wake.at-most-n"})
     .threads(4)
     .iterations(20)
     .timeout(30 * kSecond)
-    .param("n", {"0", "1", "3", "all"})
     .body<FutexBackends>([]<FutexBackend F>(Context& ctx) {
       constexpr int kWaiters = 4;
-      const int n = ctx.param("n") == "all" ? INT_MAX : static_cast<int>(ctx.param_int("n"));
+      static constexpr int kNs[] = {0, 1, 3, INT_MAX};
+      const int n = kNs[ctx.iteration() % 4];
       const int expect = n < kWaiters ? n : kWaiters;
       FutexWord w{0};
       std::atomic<int> returned{0};
