@@ -78,7 +78,7 @@ def _testcase(parent, inst):
     elif inst["expect"] == "informative" or code in ("PASS", "XFAIL"):
         outcome = "passed"
     elif inst["quarantined"] and not inst["gating"]:
-        ET.SubElement(case, "skipped", {"message": one_line(f"quarantined: {code}, {inst['rate_text']}")})
+        ET.SubElement(case, "skipped", {"message": one_line(f"quarantined: {inst['rate_text']} ({code})")})
         outcome = "skipped"
     elif inst.get("tolerated"):
         # The gate found this failure already known on its baseline and not significantly more frequent.

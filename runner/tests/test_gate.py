@@ -98,7 +98,9 @@ def test_gate_end_to_end_with_baseline_and_quarantine(build_dir, tmp_path):
     summary = open(os.path.join(pr, "gate.md"), encoding="utf-8").read()
     assert "jostle gate: passed" in summary and "Known on the baseline" in summary
     junit = open(os.path.join(pr, "junit.xml"), encoding="utf-8").read()
-    assert "known on the baseline" in junit and "quarantined: SANITIZER" in junit
+    assert "known on the baseline" in junit and "(SANITIZER)" in junit
+    page = open(os.path.join(pr, "report.html"), encoding="utf-8").read()
+    assert 'id="gate"' in page and 'id="signatures"' in page
 
 
 @pytest.mark.parametrize("args,message", [
