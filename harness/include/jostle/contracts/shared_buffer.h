@@ -21,7 +21,7 @@
 //                                 the length only ever increases, to the largest successful request.
 // Copies share the block (a reference count, acq_rel); the mapping is released with the last handle.
 // [buffer.views] TypedView<T> (Int8View ... BigUint64View below) is a (buffer, byte offset, length) window:
-//   a fixed length, or length-tracking (length follows the buffer as it grows).
+//   a fixed length, or kLengthTracking (the length follows the buffer as it grows).
 //   view.length() -> elements now in bounds; view.element(i) -> T* (unchecked); view.byte_index(i) -> the
 //   byte index of element i inside the block (the key of its Atomics waiter list).
 //   Construction throws AtomicsError(range_error) for a misaligned offset or a window past the end.
@@ -34,7 +34,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -151,18 +150,20 @@ class TypedView {
  public:
   using Element = T;
 
-  // length: a fixed element count, or nullopt for a length-tracking view.
-  explicit TypedView(SharedBuffer buf, std::size_t byte_offset = 0, std::optional<std::size_t> length = std::nullopt)
+  static constexpr std::size_t kLengthTracking = static_cast<std::size_t>(-1);
+
+  // length: a fixed element count, or kLengthTracking for a view whose length follows the buffer.
+  explicit TypedView(SharedBuffer buf, std::size_t byte_offset = 0, std::size_t length = kLengthTracking)
       : buf_(std::move(buf)), offset_(byte_offset), fixed_(length) {
     if (byte_offset % sizeof(T) != 0) throw AtomicsError(AtomicsError::range_error, "misaligned view offset");
     if (byte_offset > buf_.byte_length() ||
-        (fixed_ && *fixed_ > (buf_.byte_length() - byte_offset) / sizeof(T)))
+        (fixed_ != kLengthTracking && fixed_ > (buf_.byte_length() - byte_offset) / sizeof(T)))
       throw AtomicsError(AtomicsError::range_error, "view past the end of its buffer");
   }
 
   std::size_t length() const {
+    if (fixed_ != kLengthTracking) return fixed_;
     const std::size_t bl = buf_.byte_length();
-    if (fixed_) return *fixed_;
     return bl < offset_ ? 0 : (bl - offset_) / sizeof(T);
   }
   T* element(std::size_t i) const { return reinterpret_cast<T*>(buf_.data() + offset_) + i; }
@@ -173,7 +174,7 @@ class TypedView {
  private:
   SharedBuffer buf_;
   std::size_t offset_;
-  std::optional<std::size_t> fixed_;
+  std::size_t fixed_;
 };
 
 using Int8View = TypedView<std::int8_t>;
