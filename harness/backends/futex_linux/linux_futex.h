@@ -88,7 +88,7 @@ struct LinuxSharedFutex : LinuxFutexT<true> {
 struct MutantEarlyTimeout : LinuxFutexT<false, LinuxDefect::early_timeout> {
   static constexpr std::string_view kName = "mutant.early_timeout";
   static constexpr std::string_view kDescription = "linux whose timed wait gives up 0.5-1 ms before its deadline";
-  static constexpr std::string_view kCatches = "futex/timed_wait_timeout";
+  static constexpr std::string_view kCatches = "futex/timed_wait_timeout,futex/deadline_loop";
   static constexpr std::string_view kDifficulty = "D1";
   static constexpr std::string_view kSource = "Node's early waitAsync timer (libuv#4773)";
 };
