@@ -1,21 +1,102 @@
-"""Amplification settings, kept as one record per run so that every run says how it was shaken.
+"""Amplification: how each run is shaken, kept as one record per run so that every run says how.
 
-Only the chaos-point pass-through is acted on today (`--chaos SPEC` goes to the harness); the
-os/pct/mix modes are accepted and recorded so that stores and repro lines keep their shape when
-the layers that implement them land.
+A session asks for a mode (`--amplify none|os|chaos|pct|mix`); every run then draws its concrete
+settings from its own seed (`Amplification.for_run`), so a repro line carries exactly what that run
+had (docs/amplification.md):
+
+  none   plain repetition
+  os     knobs any binary takes: CPU placement (taskset, checked against the allowed cpuset and
+         reported when it did not take), oversubscription (extra copies), background busy loops,
+         a victim thread moved to SCHED_IDLE or nice 19 while the run goes, and `rr record --chaos`
+         where a probe shows rr can record
+  chaos  the harness's chaos points in random mode (yield / spin / log-uniform sleep / victim stall)
+  pct    the harness's PCT scheduler, depth d cycled 1..3 over runs
+  mix    per run one of the above (chaos-heavy: that is what the measurements favour)
 """
 
-from dataclasses import dataclass
+import os
+import random
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field, replace
 
 from jostle.errors import UsageError
 
 MODES = ("none", "os", "chaos", "pct", "mix")
+# What `mix` draws, with weights: chaos points dominate because they amplify most per second
+# (docs/detection.md); 1 CPU + yields is the best single combination measured on 2 cores.
+MIX = (("chaos", 35), ("chaos+pin", 25), ("pct", 25), ("os", 15))
+CHAOS_P = (0.02, 0.05, 0.1)
+CHAOS_ACTIONS = ("yield+sleep", "yield+spin+sleep", "yield+sleep+stall", "sleep")
+VICTIM_PERIOD_S = 0.01
+_RR_PROBE = {}
+
+
+@dataclass(frozen=True)
+class OsKnobs:
+    """Runner-side knobs for one run; all optional."""
+
+    cpus: tuple = ()        # pin the harness to these CPUs (taskset); () = leave as is
+    copies: int = 0         # extra copies of the same command run alongside (oversubscription)
+    load: int = 0           # background busy-loop processes
+    victim: str = ""        # "idle" (SCHED_IDLE) or "nice" (nice 19): one random thread at a time
+    rr: bool = False        # run under `rr record --chaos` (only where rr can record)
+
+    def word(self):
+        """The repro-line form, e.g. `cpus=1;copies=1;load=2;victim=idle` ('' when nothing is set)."""
+        parts = []
+        if self.cpus:
+            parts.append("cpus=" + "+".join(str(c) for c in self.cpus))
+        if self.copies:
+            parts.append(f"copies={self.copies}")
+        if self.load:
+            parts.append(f"load={self.load}")
+        if self.victim:
+            parts.append(f"victim={self.victim}")
+        if self.rr:
+            parts.append("rr=1")
+        return ";".join(parts)
+
+    @classmethod
+    def parse(cls, text):
+        knobs = {}
+        for part in filter(None, (text or "").split(";")):
+            key, sep, value = part.partition("=")
+            try:
+                if not sep:
+                    raise ValueError
+                if key == "cpus":
+                    knobs["cpus"] = tuple(int(c) for c in value.split("+"))
+                elif key in ("copies", "load"):
+                    knobs[key] = int(value)
+                    if knobs[key] < 0:
+                        raise ValueError
+                elif key == "victim" and value in ("idle", "nice"):
+                    knobs["victim"] = value
+                elif key == "rr" and value in ("0", "1"):
+                    knobs["rr"] = value == "1"
+                else:
+                    raise ValueError
+            except ValueError:
+                raise UsageError(f"os knobs: cannot read {part!r} (accepted: cpus=0+1, copies=N, load=N, "
+                                 f"victim=idle|nice, rr=0|1)") from None
+        return cls(**knobs)
+
+    def as_record(self):
+        return {"cpus": list(self.cpus), "copies": self.copies, "load": self.load, "victim": self.victim,
+                "rr": self.rr}
 
 
 @dataclass(frozen=True)
 class Amplification:
-    mode: str = "none"
-    chaos: str | None = None
+    mode: str = "none"          # what the session asked for
+    chaos: str | None = None    # the harness --chaos spec of this run (or the user's, for every run)
+    drawn: str | None = None    # what this run drew: none, os, chaos, chaos+pin, pct (None: not drawn yet)
+    os: OsKnobs = field(default_factory=OsKnobs)
+    user_chaos: bool = False    # --chaos given by hand: used verbatim, never drawn
 
     @classmethod
     def from_options(cls, mode, chaos):
@@ -25,15 +106,230 @@ class Amplification:
             raise UsageError("--chaos: empty spec (example: p=0.01,actions=yield+spin+sleep)")
         if chaos and mode == "none":
             mode = "chaos"
-        return cls(mode, chaos)
+        return cls(mode, chaos, user_chaos=bool(chaos))
+
+    def for_run(self, seed, allowed_cpus=None):
+        """The concrete settings of the run with this seed (a pure function of mode, seed and the cpuset)."""
+        if self.drawn is not None:
+            return self
+        rng = random.Random(f"amplify:{self.mode}:{seed}")
+        cpus = sorted(allowed_cpus if allowed_cpus is not None else os.sched_getaffinity(0))
+        kind = self.mode
+        if kind == "mix":
+            kind = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])[0]
+        chaos, knobs = (self.chaos if self.user_chaos else None), OsKnobs()
+        if kind in ("chaos", "chaos+pin") and not self.user_chaos:
+            chaos = (f"p={rng.choice(CHAOS_P)},actions={rng.choice(CHAOS_ACTIONS)}"
+                     f"{',swarm=1' if rng.random() < 0.2 else ''}")
+        if kind == "chaos+pin":
+            knobs = OsKnobs(cpus=(rng.choice(cpus),))
+        if kind == "pct" and not self.user_chaos:
+            chaos = f"mode=pct,d={1 + seed % 3}"
+        if kind == "os":
+            knobs = draw_os(rng, cpus)
+        return replace(self, chaos=chaos, drawn=kind, os=knobs)
 
     def harness_args(self):
         return ["--chaos", self.chaos] if self.chaos else []
 
     def as_record(self):
-        return {"mode": self.mode, "chaos": self.chaos}
+        record = {"mode": self.mode, "chaos": self.chaos}
+        if self.drawn is not None:
+            record["drawn"] = self.drawn
+        if self.os != OsKnobs():
+            record["os"] = self.os.as_record()
+        return record
 
     @classmethod
     def from_record(cls, record):
         record = record or {}
-        return cls(record.get("mode", "none"), record.get("chaos"))
+        knobs = record.get("os") or {}
+        return cls(record.get("mode", "none"), record.get("chaos"), record.get("drawn"),
+                   OsKnobs(tuple(knobs.get("cpus", ())), knobs.get("copies", 0), knobs.get("load", 0),
+                           knobs.get("victim", ""), knobs.get("rr", False)))
+
+
+def draw_os(rng, cpus):
+    """One OS profile: each knob on or off independently (swarm style), never all off."""
+    n = len(cpus)
+    while True:
+        pin = rng.random() < 0.5
+        knobs = OsKnobs(cpus=(rng.choice(cpus),) if pin else (),
+                        copies=rng.choice((0, 0, 1, n)),
+                        load=rng.choice((0, 0, n)),
+                        victim=rng.choice(("", "", "idle", "nice")),
+                        rr=rng.random() < 0.5 and rr_probe()[0])
+        if knobs != OsKnobs():
+            return knobs
+
+
+def rr_probe():
+    """(usable, reason): whether `rr record` works here. Probed once per process."""
+    if "result" not in _RR_PROBE:
+        rr = shutil.which("rr")
+        if rr is None:
+            _RR_PROBE["result"] = (False, "rr is not installed")
+        else:
+            try:
+                done = subprocess.run([rr, "record", "-n", "true"], capture_output=True, timeout=60,
+                                      stdin=subprocess.DEVNULL, check=False)
+                text = (done.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+                _RR_PROBE["result"] = (done.returncode == 0,
+                                       "rr records" if done.returncode == 0 else
+                                       f"rr cannot record here: {text[-1] if text else 'exit %d' % done.returncode}")
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                _RR_PROBE["result"] = (False, f"rr probe failed: {exc}")
+    return _RR_PROBE["result"]
+
+
+class OsShaker:
+    """Applies one run's OsKnobs around the harness process and reports what took.
+
+    Use: argv = shaker.wrap(argv); start the process; shaker.start(pid); ...; shaker.stop();
+    shaker.report is a plain dict for the run record.
+    """
+
+    def __init__(self, knobs, trace_dir=None, allowed=None):
+        self.knobs = knobs
+        self.trace_dir = trace_dir
+        self.allowed = set(allowed if allowed is not None else os.sched_getaffinity(0))
+        self.report = {}
+        self.notes = []
+        self._procs = []
+        self._stop = threading.Event()
+        self._thread = None
+        self._victims = 0
+        self._victim_errors = set()
+        self._argv = None
+        self.cpus = tuple(c for c in knobs.cpus if c in self.allowed)
+        if knobs.cpus and not self.cpus:
+            self.notes.append(f"cpus {'+'.join(map(str, knobs.cpus))} not in the allowed cpuset "
+                              f"{sorted(self.allowed)}: not pinned")
+        self.rr = False
+        if knobs.rr:
+            usable, reason = rr_probe()
+            self.rr = usable
+            if not usable:
+                self.notes.append(f"rr skipped: {reason}")
+
+    def wrap(self, argv):
+        argv = list(argv)
+        if self.rr:
+            argv = ["rr", "record", "--chaos", "-o", os.path.join(self.trace_dir or ".", "rr-trace")] + argv
+        if self.cpus and shutil.which("taskset"):
+            argv = ["taskset", "-c", ",".join(map(str, self.cpus))] + argv
+        elif self.cpus:
+            self.notes.append("taskset not installed: not pinned")
+            self.cpus = ()
+        self._argv = argv
+        return argv
+
+    def start(self, pid):
+        self.pid = pid
+        if self.cpus:
+            self._check_affinity(pid)
+        for _ in range(self.knobs.load):
+            self._spawn(["/bin/sh", "-c", "while :; do :; done"])
+        for _ in range(self.knobs.copies):
+            if self._argv:
+                self._spawn(self._copy_argv())
+        if self.knobs.victim:
+            self._thread = threading.Thread(target=self._victimize, daemon=True)
+            self._thread.start()
+
+    def _copy_argv(self):
+        # The copy must not share the run's event file or hold its hang for stack capture.
+        argv, out, skip = list(self._argv), [], 0
+        for i, word in enumerate(argv):
+            if skip:
+                skip -= 1
+                continue
+            if word in ("--events", "--hang-hold"):
+                skip = 1
+                continue
+            out.append(word)
+        return out
+
+    def _spawn(self, argv):
+        try:
+            self._procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL, start_new_session=True))
+        except OSError as exc:
+            self.notes.append(f"cannot start {argv[0]}: {exc}")
+
+    def _check_affinity(self, pid):
+        # taskset sets the mask before exec; the harness's threads inherit it. Read it back to be sure.
+        deadline = time.monotonic() + 1.0
+        got = None
+        while time.monotonic() < deadline:
+            try:
+                got = os.sched_getaffinity(pid)
+            except OSError:
+                return
+            if got == set(self.cpus):
+                self.report["affinity"] = sorted(got)
+                return
+            time.sleep(0.002)
+        self.report["affinity"] = sorted(got) if got is not None else None
+        self.notes.append(f"pinning to {list(self.cpus)} did not take (affinity {sorted(got or ())})")
+
+    def _victimize(self):
+        """rr's starvation idea without rr: every period, one random live thread of the harness (not the
+        main thread) goes to SCHED_IDLE / nice 19 and the previous victim back to normal."""
+        rng = random.Random(self.pid)
+        previous = None
+        while not self._stop.wait(VICTIM_PERIOD_S):
+            try:
+                tids = [int(t) for t in os.listdir(f"/proc/{self.pid}/task") if int(t) != self.pid]
+            except OSError:
+                return
+            if previous is not None:
+                self._set(previous, normal=True)
+            if not tids:
+                previous = None
+                continue
+            previous = rng.choice(tids)
+            if self._set(previous, normal=False):
+                self._victims += 1
+
+    def _set(self, tid, normal):
+        try:
+            if self.knobs.victim == "idle":
+                policy = os.SCHED_OTHER if normal else os.SCHED_IDLE
+                os.sched_setscheduler(tid, policy, os.sched_param(0))
+            else:
+                os.setpriority(os.PRIO_PROCESS, tid, 0 if normal else 19)
+            return True
+        except ProcessLookupError:
+            return False
+        except OSError as exc:
+            if not normal:
+                self._victim_errors.add(exc.strerror or str(exc))
+            return False
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        for proc in self._procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.knobs.victim:
+            self.report["victims"] = self._victims
+            if self._victim_errors:
+                self.notes.append("victim: " + "; ".join(sorted(self._victim_errors)))
+        if self.knobs.load:
+            self.report["load"] = self.knobs.load
+        if self.knobs.copies:
+            self.report["copies"] = self.knobs.copies
+        if self.rr:
+            self.report["rr_trace"] = os.path.join(self.trace_dir or ".", "rr-trace")
+        if self.notes:
+            self.report["notes"] = list(self.notes)
+        return self.report

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-from jostle import discovery, protocol, sanitizers
+from jostle import amplify, discovery, protocol, sanitizers
 
 POLL_S = 0.05
 # Kept in the record per stream: the head and the tail, which is where reports and crashes are.
@@ -124,6 +124,10 @@ def _run_in(spec, workdir, cancel, env, hang_hold_s):
     err_path = os.path.join(workdir, "stderr")
     argv = protocol.run_argv(spec.binary, spec) + [
         "--events", events_path, "--hang-hold", f"{int(hang_hold_s * 1000)}ms", "--quiet"]
+    shaker = None
+    if spec.amplify.os != amplify.OsKnobs():
+        shaker = amplify.OsShaker(spec.amplify.os, trace_dir=workdir)
+        argv = shaker.wrap(argv)
     raw = empty_result(argv)
     reader = protocol.EventReader()
     started = time.monotonic()
@@ -134,6 +138,16 @@ def _run_in(spec, workdir, cancel, env, hang_hold_s):
         except OSError as exc:
             raw["spawn_error"] = f"cannot start {spec.binary}: {exc.strerror or exc}"
             return raw
+    if shaker is not None:
+        shaker.start(proc.pid)
+    try:
+        return _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_path, err_path)
+    finally:
+        if shaker is not None:
+            raw["amplify_applied"] = shaker.stop()
+
+
+def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_path, err_path):
     deadline = started + runner_deadline_s(spec.timeout_s)
     offset = 0
     returncode = None

@@ -115,10 +115,11 @@ class Plan:
             duration = min(duration, timeout_s / 2)
             if remaining_s is not None:
                 duration = max(MIN_RUN_SECONDS, min(duration, remaining_s))
+        seed = seed_for(self.settings.seed, batch)
         return RunSpec(instance=inst["id"], suite=inst["suite"], binary=self.binaries[inst["suite"]],
-                       seed=seed_for(self.settings.seed, batch), batch=batch,
+                       seed=seed, batch=batch,
                        iterations=self.settings.iterations or inst.get("iterations"),
-                       duration_s=duration, timeout_s=timeout_s, amplify=self.settings.amplify,
+                       duration_s=duration, timeout_s=timeout_s, amplify=self.settings.amplify.for_run(seed),
                        plugins=tuple(self.settings.plugins))
 
     def _estimate_run_s(self, inst):

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass
 
 from jostle import classify, discovery, execute, outcome, protocol
-from jostle.amplify import MODES, Amplification
+from jostle.amplify import MODES, Amplification, OsKnobs
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, InfraError, UsageError
 from jostle.plan import RunSpec
 from jostle.units import parse_duration
@@ -19,13 +19,19 @@ from reports.text import one_line
 
 PREFIX = "./jostle replay "
 _VALUE_OPTIONS = {"--run", "--seed", "--iterations", "--duration", "--timeout", "--chaos", "--plugin"}
-_SETTINGS = ("build", "amplify")
+_SETTINGS = ("build", "amplify", "drawn", "os")
 
 
 def repro_words(spec, build):
     # Exactly the harness command line of the run, so that replay cannot drift from execute.
     argv = protocol.run_argv(os.path.basename(spec.binary), spec)
-    return argv + [f"build={build}", f"amplify={spec.amplify.mode}"]
+    words = argv + [f"build={build}", f"amplify={spec.amplify.mode}"]
+    # What the run drew (mix) and the runner-side OS knobs it had: replay applies the same again.
+    if spec.amplify.drawn and spec.amplify.drawn != spec.amplify.mode:
+        words.append(f"drawn={spec.amplify.drawn}")
+    if spec.amplify.os.word():
+        words.append(f"os={spec.amplify.os.word()}")
+    return words
 
 
 def repro_line(spec, build):
@@ -38,6 +44,8 @@ class Request:
     spec_fields: dict
     build: str | None
     amplify_mode: str
+    drawn: str | None = None
+    os_knobs: str = ""
 
 
 def parse(text):
@@ -53,7 +61,7 @@ def parse(text):
         raise UsageError("replay: a repro line starts with the harness name, e.g. "
                          "'jostle-futex --run futex/wake@linux --seed 1 build=release amplify=none'")
     fields = {"plugins": []}
-    settings = {"build": None, "amplify": "none"}
+    settings = {"build": None, "amplify": "none", "drawn": None, "os": ""}
     i = 1
     while i < len(words):
         word = words[i]
@@ -77,7 +85,9 @@ def parse(text):
         raise UsageError("replay: the repro line has no --run INSTANCE")
     if settings["amplify"] not in MODES:
         raise UsageError(f"replay: unknown amplify={settings['amplify']!r} (accepted: {', '.join(MODES)})")
-    return Request(os.path.basename(words[0]), fields, settings["build"], settings["amplify"])
+    OsKnobs.parse(settings["os"])  # a bad os= word is a usage error now, not at run time
+    return Request(os.path.basename(words[0]), fields, settings["build"], settings["amplify"], settings["drawn"],
+                   settings["os"])
 
 
 def to_spec(request, binary_path):
@@ -92,7 +102,10 @@ def to_spec(request, binary_path):
     suite = request.binary_name[len("jostle-"):]
     return RunSpec(instance=f["run"], suite=suite, binary=binary_path, seed=seed, batch=0, iterations=iterations,
                    duration_s=duration, timeout_s=timeout,
-                   amplify=Amplification(request.amplify_mode, f.get("chaos")), plugins=tuple(f["plugins"]))
+                   amplify=Amplification(request.amplify_mode, f.get("chaos"),
+                                         drawn=request.drawn or request.amplify_mode,
+                                         os=OsKnobs.parse(request.os_knobs)),
+                   plugins=tuple(f["plugins"]))
 
 
 def resolve_binary(request, build_dir, warn):
@@ -129,8 +142,9 @@ def run(line, build_dir, warn):
     """Re-execute a repro line once and print what happened; exit 1 when the run failed again."""
     request = parse(line)
     spec = to_spec(request, resolve_binary(request, build_dir, warn))
-    if request.amplify_mode not in ("none", "chaos"):
-        warn(f"amplify={request.amplify_mode}: only the chaos points are replayed by this runner version")
+    if request.os_knobs:
+        warn(f"os={request.os_knobs}: the OS knobs are applied again, but they reproduce conditions, "
+             f"not the schedule; chaos and pct runs replay from their seed")
     print(f"replaying {shlex.join(repro_words(spec, request.build or '?'))}", flush=True)
     raw = execute.run(spec)
     code, reason, message = classify.classify(raw)

@@ -85,6 +85,8 @@ def run_record(session_id, seq, spec, raw, verdict, build, expect):
         "suppressed": sanitizers.suppression_hits(raw.get("sanitizer_text")) or None,
         "sanitizer_log": _trim(raw.get("sanitizer_log") or "", keep) or None,
         "repro": repro_line(spec, build),
+        "amplify_applied": raw.get("amplify_applied"),
+        "schedule": next((e for e in events if e.get("ev") == "schedule"), None),
     }
 
 

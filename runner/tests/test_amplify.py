@@ -1,0 +1,118 @@
+"""Amplification settings: per-run draws, repro round trips, and the OS knobs on real processes."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jostle import amplify, replay
+from jostle.amplify import Amplification, OsKnobs, OsShaker
+from jostle.errors import UsageError
+from jostle.plan import RunSpec
+
+
+def test_none_draws_nothing_and_keeps_its_record_shape():
+    a = Amplification.from_options("none", None).for_run(7, allowed_cpus={0, 1})
+    assert a.chaos is None and a.os == OsKnobs() and a.drawn == "none"
+    assert a.harness_args() == []
+    assert Amplification.from_record(a.as_record()) == a
+
+
+def test_user_chaos_spec_is_used_verbatim_for_every_run():
+    a = Amplification.from_options("none", "p=0.3,actions=yield")
+    assert a.mode == "chaos"
+    for seed in range(5):
+        assert a.for_run(seed, {0, 1}).harness_args() == ["--chaos", "p=0.3,actions=yield"]
+
+
+def test_draws_are_a_function_of_the_seed_and_cover_every_layer():
+    base = Amplification.from_options("mix", None)
+    drawn = [base.for_run(seed, allowed_cpus={0, 1}) for seed in range(200)]
+    assert drawn == [base.for_run(seed, allowed_cpus={0, 1}) for seed in range(200)]
+    kinds = {a.drawn for a in drawn}
+    assert kinds == {"chaos", "chaos+pin", "pct", "os"}
+    for a in drawn:
+        if a.drawn == "pct":
+            assert a.chaos.startswith("mode=pct,d=")
+        if a.drawn == "chaos+pin":
+            assert len(a.os.cpus) == 1 and a.os.cpus[0] in (0, 1) and a.chaos.startswith("p=")
+        if a.drawn == "os":
+            assert a.chaos is None and a.os != OsKnobs()
+
+
+def test_pct_cycles_depth_over_runs():
+    base = Amplification.from_options("pct", None)
+    assert [base.for_run(s, {0}).chaos for s in range(3)] == ["mode=pct,d=1", "mode=pct,d=2", "mode=pct,d=3"]
+
+
+def test_os_word_round_trips_and_rejects_garbage():
+    knobs = OsKnobs(cpus=(1,), copies=2, load=1, victim="idle")
+    assert OsKnobs.parse(knobs.word()) == knobs
+    assert OsKnobs.parse("") == OsKnobs()
+    for bad in ("cpus=x", "victim=evil", "load=-1", "nonsense"):
+        with pytest.raises(UsageError):
+            OsKnobs.parse(bad)
+
+
+def test_repro_line_carries_the_drawn_settings(tmp_path):
+    a = Amplification.from_options("mix", None)
+    seed = next(s for s in range(100) if a.for_run(s, {0, 1}).drawn == "chaos+pin")
+    run_amp = a.for_run(seed, {0, 1})
+    spec = RunSpec(instance="futex/x@linux", suite="futex", binary="/b/jostle-futex", seed=seed, batch=0,
+                   iterations=10, duration_s=None, timeout_s=20.0, amplify=run_amp)
+    line = replay.repro_line(spec, "release")
+    request = replay.parse(line)
+    back = replay.to_spec(request, "/b/jostle-futex").amplify
+    assert back.chaos == run_amp.chaos and back.os == run_amp.os and back.drawn == "chaos+pin"
+
+
+def test_rr_probe_gives_a_reason():
+    usable, reason = amplify.rr_probe()
+    assert isinstance(usable, bool) and reason
+    if not usable:
+        assert "rr" in reason
+
+
+def _sleeper():
+    # A process with a few threads, alive long enough to be shaken.
+    code = ("import threading, time\n"
+            "ts = [threading.Thread(target=time.sleep, args=(1.5,)) for _ in range(3)]\n"
+            "[t.start() for t in ts]; [t.join() for t in ts]\n")
+    return [sys.executable, "-c", code]
+
+
+def test_pinning_is_checked_against_the_cpuset():
+    allowed = sorted(os.sched_getaffinity(0))
+    shaker = OsShaker(OsKnobs(cpus=(allowed[-1],)))
+    argv = shaker.wrap(_sleeper())
+    assert argv[:2] == ["taskset", "-c"]
+    proc = subprocess.Popen(argv)
+    try:
+        shaker.start(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    report = shaker.stop()
+    assert report.get("affinity") == [allowed[-1]] and "notes" not in report
+
+
+def test_pinning_outside_the_cpuset_is_reported_not_applied():
+    shaker = OsShaker(OsKnobs(cpus=(4096,)))
+    assert shaker.wrap(["true"]) == ["true"]
+    assert "not in the allowed cpuset" in " ".join(shaker.stop()["notes"])
+
+
+def test_victim_load_and_copies_are_applied_and_cleaned_up():
+    shaker = OsShaker(OsKnobs(load=1, copies=1, victim="nice"))
+    argv = shaker.wrap(_sleeper())
+    proc = subprocess.Popen(argv)
+    shaker.start(proc.pid)
+    time.sleep(0.3)
+    helpers = list(shaker._procs)
+    assert len(helpers) == 2 and all(p.poll() is None for p in helpers)
+    proc.wait()
+    report = shaker.stop()
+    assert all(p.poll() is not None for p in helpers), "load and copies must not outlive the run"
+    assert report["victims"] >= 1 and report["load"] == 1 and report["copies"] == 1
