@@ -10,7 +10,7 @@ import os
 import sys
 
 import reports
-from jostle import __version__, bench, discovery, doctor, gate, replay, selection, session, shard, soak, store
+from jostle import __version__, bench, detect, discovery, doctor, gate, replay, selection, session, shard, soak, store
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
 from jostle.plan import Settings
@@ -183,6 +183,11 @@ def build_parser():
     p.add_argument("stores", nargs="+", metavar="STORE", help="shard stores (each a --out directory)")
     p.add_argument("--out", required=True, metavar="DIR", help="the merged store (created or appended to)")
 
+    p = sub.add_parser("detect", help="detection benchmark: time to kill each mutant under each amplification mode")
+    _add_selection(p)
+    detect.add_arguments(p)
+    _add_build(p)
+
     p = sub.add_parser("replay", help="rerun one recorded run exactly, from its repro line")
     p.add_argument("line", metavar="REPRO-LINE", help="the quoted part of a `./jostle replay '...'` line")
     _add_preset(p)
@@ -319,6 +324,14 @@ def cmd_replay(args):
     return replay.run(args.line, args.explicit_build_dir, _log)
 
 
+def cmd_detect(args):
+    if args.trials < 1 or args.budget_per_mutant <= 0 or args.replays < 0:
+        raise UsageError("detect: --trials >= 1, --budget-per-mutant > 0 and --replays >= 0")
+    args.argv = sys.argv[1:]
+    store.prepare_out_dir(args.out)
+    return detect.run(args, _log)
+
+
 def cmd_doctor(args):
     print(doctor.report(args.build_dir, quick=args.quick), end="")
     return EXIT_OK
@@ -326,7 +339,7 @@ def cmd_doctor(args):
 
 COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "gate": cmd_gate, "merge": cmd_merge,
             "soak": cmd_soak, "dashboard": cmd_dashboard, "bench": cmd_bench,
-            "replay": cmd_replay,
+            "replay": cmd_replay, "detect": cmd_detect,
             "report": cmd_report, "doctor": cmd_doctor}
 
 

@@ -1,0 +1,130 @@
+"""The detection benchmark: trials, censoring, speed-ups, the quick CI form and its baseline."""
+
+import json
+import os
+import types
+
+import pytest
+
+from jostle import detect, execute
+from jostle.errors import UsageError
+
+
+def _raw(status, seed=0):
+    raw = execute.empty_result(["jostle-x"])
+    raw["exit_code"] = {"pass": 0, "fail": 1}[status]
+    raw["events"] = [{"v": 1, "ev": "start", "seed": seed}, {"v": 1, "ev": "end", "status": status, "checks_failed": int(status == "fail")}]
+    return raw
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def _runner(clock, fail_on_run, cost_s=1.0):
+    """A run_fn whose k-th call (from 1) fails when fail_on_run(k, spec) is true; each run costs cost_s."""
+    calls = []
+
+    def run_fn(spec):
+        calls.append(spec)
+        clock.t += cost_s
+        return _raw("fail" if fail_on_run(len(calls), spec) else "pass", spec.seed)
+    run_fn.calls = calls
+    return run_fn
+
+
+INST = {"id": "futex/x@mutant.m", "suite": "futex", "iterations": 10, "timeout_ms": 20000, "expect": "fail"}
+
+
+def test_trial_stops_at_the_first_failure_and_keeps_its_repro():
+    clock = FakeClock()
+    run_fn = _runner(clock, lambda k, spec: k == 4)
+    t = detect.run_trial(INST, "/b/jostle-futex", "chaos", 0, 60, 1, "release", run_fn, clock)
+    assert t.killed and t.runs == 4 and t.seconds == pytest.approx(4.0) and t.code == "FAIL"
+    assert "./jostle replay" in t.repro and "--chaos" in t.repro
+    assert len({s.seed for s in run_fn.calls}) == 4, "every run gets a fresh seed"
+
+
+def test_trial_that_escapes_counts_as_the_budget():
+    clock = FakeClock()
+    t = detect.run_trial(INST, "/b/jostle-futex", "none", 0, 10, 1, "release", _runner(clock, lambda k, s: False), clock)
+    assert not t.killed and t.seconds == 10 and t.runs == 10
+
+
+def test_pct_kills_are_replayed_from_their_seed():
+    clock = FakeClock()
+    # Fails whenever the seed is the one that failed first: a perfectly replayable failure.
+    first = {}
+
+    def fails(k, spec):
+        if k == 2:
+            first["seed"] = spec.seed
+        return spec.seed == first.get("seed")
+    run_fn = _runner(clock, fails)
+    t = detect.run_trial(INST, "/b/jostle-futex", "pct", 0, 60, 1, "release", run_fn, clock, replays=10)
+    assert t.killed and t.replays == 10 and t.replays_tried == 10
+    assert all(s.amplify.chaos.startswith("mode=pct") for s in run_fn.calls)
+
+
+def test_summary_speedup_and_table():
+    cells = []
+    for mode, secs in (("none", [20, 30, 60]), ("chaos", [0.1, 0.2, 0.3])):
+        c = detect.Cell("futex/x@mutant.m", mode, 60)
+        c.trials = [detect.Trial(s < 60, s, 1 + int(s)) for s in secs]
+        cells.append(c.summary())
+    assert cells[0]["killed"] == 2 and cells[0]["median_s"] == 30 and not cells[0]["median_censored"]
+    ups = detect.speedups(cells)
+    assert ups[("futex/x@mutant.m", "chaos")][0] == pytest.approx(150)
+    figures = detect.corpus_figures(cells, ["none", "chaos"])
+    assert figures["chaos"]["speedup_vs_none"] == pytest.approx(150)
+    text = detect.markdown(cells, figures, {"futex/x@mutant.m": "D2"}, 60, 3)
+    assert "| `futex/x@mutant.m` | D2 | 2/3 30.00s" in text and "x150" in text
+
+
+def test_censored_median_is_marked():
+    c = detect.Cell("i", "none", 60)
+    c.trials = [detect.Trial(False, 60, 5), detect.Trial(False, 60, 5), detect.Trial(True, 3, 1)]
+    s = c.summary()
+    assert s["median_censored"] and s["median_s"] == 60
+    assert ">=60.00s" in detect.markdown([s], detect.corpus_figures([s], ["none"]))
+
+
+def test_checked_in_baseline_is_valid_and_every_undetectable_has_a_reason():
+    data = detect.load_baseline()
+    assert data["reliably_killed"], "the baseline lists the mutants CI holds to"
+    overlap = set(data["reliably_killed"]) & set(data["undetectable"])
+    assert not overlap
+
+
+def test_baseline_without_reasons_is_rejected(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"reliably_killed": {}, "undetectable": {"x": ""}}))
+    with pytest.raises(UsageError):
+        detect.load_baseline(str(path))
+
+
+def test_quick_form_fails_when_a_reliable_mutant_escapes(tmp_path, monkeypatch):
+    baseline = tmp_path / "b.json"
+    baseline.write_text(json.dumps({"reliably_killed": {INST["id"]: {"mode": "chaos", "budget_s": 3}},
+                                    "undetectable": {}}))
+    suite = types.SimpleNamespace(name="futex", backends=[{"name": "mutant.m", "difficulty": "D2"}])
+    monkeypatch.setattr(detect.selection, "from_build",
+                        lambda opts: ({"futex": "/b/jostle-futex"}, [suite], [dict(INST, backend="mutant.m")]))
+    args = types.SimpleNamespace(modes="none,chaos", quick=True, baseline=str(baseline), budget_per_mutant=60.0,
+                                 trials=1, replays=0, out=str(tmp_path / "out"), seed=5, markdown=None,
+                                 build_dir="/b", argv=[])
+    logs = []
+    # Escapes: every run passes.
+    monkeypatch.setattr(detect.time, "monotonic", FakeClock())
+    clock = detect.time.monotonic
+    assert detect.run(args, logs.append, _runner(clock, lambda k, s: False)) == 1
+    assert any("ESCAPED" in line for line in logs)
+    # Killed: exit 0, and the store has the detect records.
+    assert detect.run(args, logs.append, _runner(clock, lambda k, s: k == 2)) == 0
+    with open(os.path.join(args.out, "results.jsonl")) as f:
+        kinds = [json.loads(line)["type"] for line in f]
+    assert kinds.count("detect") == 2 and kinds.count("detect-session") == 2
