@@ -31,7 +31,7 @@ struct MutantMsTruncatedDeadline : OsThreadVtT<vt::Defect::ms_truncated_deadline
   static constexpr std::string_view kName = "mutant.ms-truncated-deadline";
   static constexpr std::string_view kDescription =
       "os_thread executor computing deadlines from whole milliseconds (rounded down), so timeouts end early";
-  static constexpr std::string_view kCatches = "agents/vt_saturation,agents/vt_sleep";
+  static constexpr std::string_view kCatches = "agents/vt_saturation,agents/vt_sleep_park";
   static constexpr std::string_view kDifficulty = "D1";
   static constexpr std::string_view kSource = "libuv/libuv#4773, nodejs/node#26578 (timers up to 1 ms early)";
 };

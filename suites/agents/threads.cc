@@ -64,11 +64,11 @@ JOSTLE_CASE(agents, thread_detached_runs)
     .primitive("thread")
     .describe("T2: detached threads run to completion and their control blocks are released exactly once")
     .clause("thread.detach.no-leak")
-    .threads(9)
-    .iterations(100)
+    .threads(17)
+    .iterations(300)
     .timeout(60 * kSecond)
-    .body<ThreadBackends>([]<ThreadBackend T>(Context&) {
-      constexpr int kThreads = 8;
+    .body<ThreadBackends>([]<ThreadBackend T>(Context& ctx) {
+      constexpr int kThreads = 16;
       std::atomic<std::uint32_t> ran{0};
       const ThreadStats before = T::stats();
       for (int i = 0; i < kThreads; ++i) {
@@ -77,6 +77,8 @@ JOSTLE_CASE(agents, thread_detached_runs)
           sys::futex_wake(ran);
         });
         JOSTLE_REQUIRE(h.has_value()) << "spawn failed";
+        // Detach at once or a little later: before, during or after the thread's own exit.
+        if (ctx.rng().chance(0.75)) spin_for(static_cast<Nanos>(ctx.rng().below(100)) * kMicro);
         h->detach();
       }
       for (std::uint32_t seen; (seen = ran.load(std::memory_order_acquire)) < kThreads;)

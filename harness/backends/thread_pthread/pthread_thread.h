@@ -223,7 +223,7 @@ using PthreadThread = PthreadThreadT<PthreadDefect::none>;
 static_assert(ThreadBackend<PthreadThread>);
 
 struct MutantDetachExitRace : PthreadThreadT<PthreadDefect::two_flags> {
-  static constexpr std::string_view kCatches = "agents/thread_detach_exit_race";
+  static constexpr std::string_view kCatches = "agents/thread_detach_exit_race,agents/thread_detached_runs";
   static constexpr std::string_view kDifficulty = "D2";
   static constexpr std::string_view kSource = "glibc BZ #19951 (fix 5da15b15ad)";
 };
