@@ -5,7 +5,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 
-from jostle import protocol
+from jostle import protocol, sanitizers
 from jostle.errors import InfraError
 
 LIST_TIMEOUT_S = 60
@@ -52,6 +52,10 @@ def find_binaries(build_dir):
 def _ask(binary, args, env=None):
     """stdout of `binary args...`; any failure becomes a one-line InfraError naming the command."""
     command = " ".join([os.path.basename(binary), *args])
+    if env is None:
+        # Listing runs the sanitized binary too: the same options and suppressions as runs get.
+        root = repo_root()
+        env = sanitizers.options_env(os.environ, root=root, suppressions=sanitizers.suppression_files(root))
     try:
         done = subprocess.run([binary, *args], stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=LIST_TIMEOUT_S, check=False, env=env)
