@@ -76,7 +76,7 @@ def trial_seed(base, instance, mode, trial, run):
 
 
 def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=execute.run, clock=time.monotonic,
-              replays=0):
+              replays=0, iterations=None):
     """Repeat the instance under `mode` until its first caught failure or the budget."""
     amp = Amplification.from_options(mode, None)
     declared_s = (inst.get("timeout_ms") or 30000) / 1000
@@ -89,7 +89,7 @@ def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=exec
         seed = trial_seed(base_seed, inst["id"], mode, trial, runs)
         timeout_s = min(declared_s, max(remaining, 1.0))
         spec = RunSpec(instance=inst["id"], suite=inst["suite"], binary=binary, seed=seed, batch=runs,
-                       iterations=inst.get("iterations"), duration_s=None, timeout_s=timeout_s,
+                       iterations=iterations or inst.get("iterations"), duration_s=None, timeout_s=timeout_s,
                        amplify=amp.for_run(seed))
         raw = run_fn(spec)
         runs += 1
@@ -235,7 +235,7 @@ def run(args, log, run_fn=execute.run):
             cell = Cell(inst["id"], mode, budget_s)
             for t in range(trials):
                 trial = run_trial(inst, binaries[inst["suite"]], mode, t, budget_s, base_seed, build, run_fn,
-                                  replays=args.replays)
+                                  replays=args.replays, iterations=getattr(args, "iterations", None))
                 cell.trials.append(trial)
                 log(f"{inst['id']} [{mode}] trial {t + 1}/{trials}: "
                     + (f"killed ({trial.code}) after {trial.seconds:.2f}s, {trial.runs} run(s)" if trial.killed
@@ -269,6 +269,8 @@ def add_arguments(p):
                    help=f"amplification modes to compare (default {','.join(DEFAULT_MODES)}; none is the baseline)")
     p.add_argument("--replays", type=int, default=10, metavar="R",
                    help="rerun each PCT kill from its seed R times and report how often it fails again (default 10)")
+    p.add_argument("--iterations", type=int, metavar="N",
+                   help="iterations per run instead of each case's default (small N measures per-iteration power)")
     p.add_argument("--quick", action="store_true",
                    help="CI form: only the baseline's reliably-killed mutants, one trial; exit 1 if one escapes")
     p.add_argument("--baseline", default=BASELINE, metavar="FILE", help="the detect baseline (JSON)")
