@@ -28,6 +28,8 @@ ExecutorPolicy policy(int max_carriers, int queue_limit, Saturation sat = Satura
   return p;
 }
 
+constexpr Nanos kSleepWant = 12 * kMilli + 500 * kMicro;  // fractional ms, so truncation shows
+
 bool conserved(const SlotCount& s) { return s.in_use + s.free == s.limit && s.in_use >= 0 && s.free >= 0; }
 
 // Waits on a raw futex word until it is nonzero (bounded).
@@ -346,10 +348,10 @@ JOSTLE_CASE(agents, vt_sleep_park)
       std::uint64_t fires_before = 0;
       if constexpr (requires { ex.timer_fires(); }) fires_before = ex.timer_fires();
       typename E::Task t;
-      const Nanos want = 12 * kMilli + 500 * kMicro;
-      JOSTLE_REQUIRE(E::spawn_on(ex, t, [want] {
+      constexpr Nanos want = kSleepWant;
+      JOSTLE_REQUIRE(E::spawn_on(ex, t, [] {
                        const Nanos t0 = now_ns();
-                       if (E::sleep(want) != VtStatus::ok) return std::int64_t{-1};
+                       if (E::sleep(kSleepWant) != VtStatus::ok) return std::int64_t{-1};
                        return static_cast<std::int64_t>(now_ns() - t0);
                      }) == VtStatus::ok);
       VtResult r = E::join(t);
