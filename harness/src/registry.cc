@@ -29,14 +29,16 @@ std::vector<std::string> split_list(std::string_view csv) {
   return out;
 }
 
+// The registry lives for the whole process and is never destroyed: a static object's destructor at exit would
+// race with actor threads a REQUIRE left running, and would leave the CaseDefs unreachable (a leak to LSan).
 std::vector<CaseDef*>& all_cases() {
-  static std::vector<CaseDef*> cases;
-  return cases;
+  static auto* cases = new std::vector<CaseDef*>;
+  return *cases;
 }
 
 static std::vector<BackendInfo>& noted_backends() {
-  static std::vector<BackendInfo> backends;
-  return backends;
+  static auto* backends = new std::vector<BackendInfo>;
+  return *backends;
 }
 
 void note_backend(const BackendInfo& info) {
