@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian package jostle needs. Idempotent; prints nothing when all are present.
-#   ci/bootstrap.sh            install what is missing
+#   ci/bootstrap.sh            install what is missing for building and running (./jostle)
+#   ci/bootstrap.sh --test     also what the test suite uses (a real browser for the HTML, GNU parallel, YAML)
 #   ci/bootstrap.sh --check    exit 1 (and list them) if something is missing, install nothing
 set -euo pipefail
+
+mode=${1:-}
 
 PACKAGES=(
   cmake ninja-build g++ clang libclang-rt-14-dev
@@ -10,6 +13,9 @@ PACKAGES=(
   python3 python3-pytest python3-jinja2
   libxml2-utils gdb elfutils procps
 )
+if [ "$mode" = "--test" ]; then
+  PACKAGES+=(chromium parallel python3-yaml)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -19,7 +25,7 @@ for p in "${PACKAGES[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "${1:-}" = "--check" ]; then
+if [ "$mode" = "--check" ]; then
   echo "missing Debian packages: ${missing[*]}" >&2
   exit 1
 fi

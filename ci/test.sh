@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$ROOT"
 
-"$ROOT/ci/bootstrap.sh"
+"$ROOT/ci/bootstrap.sh" --test
 # shellcheck source=ci/python.sh
 . "$ROOT/ci/python.sh"
 NEED_PYTEST=1 pick_python
