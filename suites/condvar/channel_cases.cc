@@ -14,7 +14,7 @@ JOSTLE_CASE(condvar, channel_item_conservation)
               "try_recv: every item arrives exactly once, in each producer's order")
     .clauses({"channel.conservation", "channel.bounded", "channel.close", "channel.timed"})
     .threads(6)
-    .iterations(10)
+    .iterations(20)
     .timeout(60 * kSecond)
     .body<ChannelBackends>([]<ChannelBackend Ch>(Context& ctx) {
       constexpr int kProducers = 3, kConsumers = 3;
@@ -40,8 +40,9 @@ JOSTLE_CASE(condvar, channel_item_conservation)
           std::uint64_t v = 0;
           phase("recv");
           const std::uint64_t pick = rng.below(10);
-          const ChannelStatus s = pick < 5   ? ch.recv(v)
-                                  : pick < 9 ? ch.recv_for(v, static_cast<Nanos>(rng.below(100)) * kMicro)
+          // Mostly short timed receives, so timeouts keep racing arriving items.
+          const ChannelStatus s = pick < 2   ? ch.recv(v)
+                                  : pick < 9 ? ch.recv_for(v, static_cast<Nanos>(rng.below(30)) * kMicro)
                                              : ch.try_recv(v);
           if (s == ChannelStatus::ok) mine.push_back(v);
           else if (s == ChannelStatus::closed) break;

@@ -294,7 +294,7 @@ JOSTLE_CASE(condvar, cv_signal_before_wait_not_taken)
       m.unlock();
       go_d.store(true);
       const bool a_woke = probe::await([&] { return a_back.load(); }, 3 * kSecond);
-      JOSTLE_CHECK(a_woke) << "S1 was sent while only A was blocked, yet A stayed blocked (" << cd_back.load()
+      JOSTLE_REQUIRE(a_woke) << "S1 was sent while only A was blocked, yet A stayed blocked (" << cd_back.load()
                            << " of the later waiters returned): a later waiter took A's signal";
       (void)ctx.await_parked(1, "wait", kSecond);
       (void)ctx.await_parked(2, "wait", kSecond);

@@ -169,7 +169,7 @@ JOSTLE_CASE(condvar, cv_broadcasting_wake_all)
               "(Zig #12877)")
     .clauses({"condvar.broadcast.all"})
     .threads(10)
-    .iterations(20)
+    .iterations(50)
     .timeout(60 * kSecond)
     .body<CondvarBackends>([]<CondvarBackend C>(Context& ctx) {
       constexpr int kThreads = 10;
