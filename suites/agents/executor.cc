@@ -421,15 +421,22 @@ JOSTLE_CASE(agents, vt_sleep_park)
       if constexpr (requires(int fd) { E::wait_readable(fd, Nanos{0}); }) {
         int fds[2];
         JOSTLE_REQUIRE(pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+        std::atomic<std::uint32_t> first_done{0};
         JOSTLE_REQUIRE(E::spawn_on(ex, t, [&] {
                          const Nanos w = 5 * kMilli + 100 * kMicro;
                          const Nanos t0 = now_ns();
-                         if (E::wait_readable(fds[0], w) != VtStatus::timeout || now_ns() - t0 < w) return -1;
+                         const VtStatus s1 = E::wait_readable(fds[0], w);
+                         const Nanos took = now_ns() - t0;
+                         raise_flag(first_done);
+                         if (s1 != VtStatus::timeout || took < w) return -1;
                          if (E::wait_readable(fds[0], 10 * kSecond) != VtStatus::ok) return -2;
-                         char c = 0;
-                         return ::read(fds[0], &c, 1) == 1 && c == 'x' ? 1 : -3;
+                         char ch = 0;
+                         return ::read(fds[0], &ch, 1) == 1 && ch == 'x' ? 1 : -3;
                        }) == VtStatus::ok);
-        sleep_ns(15 * kMilli);  // either order is correct: readiness is level-triggered
+        // The write comes after the timed-out wait; the second wait may start before or after it (readiness
+        // is level-triggered, either order is correct).
+        JOSTLE_REQUIRE(await_flag(first_done));
+        if (ctx.rng().chance(0.5)) sleep_ns(2 * kMilli);
         JOSTLE_REQUIRE(::write(fds[1], "x", 1) == 1);
         r = E::join(t);
         JOSTLE_CHECK(r.status == VtStatus::ok && r.value == 1) << "wait_readable result " << r.value;

@@ -43,14 +43,17 @@ struct TaskCore {
   std::atomic<std::uint32_t> permit{0};      // futex word (os_thread parkers wait on it)
   std::atomic<std::uint32_t> started{0};
   std::atomic<std::uint32_t> waiting{0};     // join-timeout-consumes only: a joiner is registered
+  std::atomic<std::uint32_t> sleepers{0};    // joiners (about to be) asleep on `done`
   VtStatus outcome = VtStatus::ok;
   std::int64_t value = 0;
 
   void publish(VtStatus s, std::int64_t v) {
     outcome = s;
     value = v;
-    done.store(1, std::memory_order_release);
-    sys::futex_wake(done);
+    // T_publish: done = 1 (seq_cst); read sleepers. T_join: sleepers++ (seq_cst); read done, then sleep.
+    // One of the two sees the other: the wake is skipped only when no joiner can be asleep.
+    done.store(1, std::memory_order_seq_cst);
+    if (sleepers.load(std::memory_order_seq_cst) != 0) sys::futex_wake(done);
   }
 
   // Runs the body and publishes its terminal state.
@@ -80,16 +83,25 @@ struct TaskCore {
 
   // Waits for done until `deadline` (absolute); true when done.
   bool wait_done(Nanos deadline) {
-    while (!is_done()) {
+    // Short tasks are often done within a microsecond or two: a brief spin saves the joiner a sleep/wake.
+    for (int i = 0; i < 64 && !is_done(); ++i) sys::cpu_relax();
+    if (is_done()) return true;
+    sleepers.fetch_add(1, std::memory_order_seq_cst);
+    bool finished = true;
+    while (done.load(std::memory_order_seq_cst) == 0) {
       if (deadline == kVtForever) {
         sys::futex_wait(done, 0);
       } else {
         const Nanos left = deadline - now_ns();
-        if (left <= 0) return is_done();
+        if (left <= 0) {
+          finished = is_done();
+          break;
+        }
         sys::futex_wait(done, 0, left);
       }
     }
-    return true;
+    sleepers.fetch_sub(1, std::memory_order_seq_cst);
+    return finished;
   }
 
   VtResult take() {
@@ -116,6 +128,7 @@ VtResult join_timeout(TaskCore& t, Nanos ns) {
     t.waiting.store(1, std::memory_order_seq_cst);
     const Nanos deadline = deadline_after<D>(ns);
     bool timed_out = false;
+    t.sleepers.fetch_add(1, std::memory_order_seq_cst);
     while (!t.is_done()) {
       const Nanos left = deadline - now_ns();
       if (left <= 0 || sys::futex_wait(t.done, 0, left) == ETIMEDOUT) {
@@ -123,6 +136,7 @@ VtResult join_timeout(TaskCore& t, Nanos ns) {
         break;
       }
     }
+    t.sleepers.fetch_sub(1, std::memory_order_seq_cst);
     if (!timed_out) {
       if (t.waiting.exchange(0, std::memory_order_acq_rel) == 0) return {t.outcome, t.value};  // handed to us
       return t.take();

@@ -1,4 +1,5 @@
-// `fiber`: virtual threads as user-space contexts (ucontext makecontext/swapcontext) multiplexed on a pool of
+// `fiber`: virtual threads as user-space contexts (context_switch.h: a register-only switch on x86-64,
+// ucontext elsewhere and under sanitizers) multiplexed on a pool of
 // carrier threads (min_carriers started up front, more up to max_carriers when work waits and no carrier is
 // idle). Ready fibers sit in a lock-free run queue (a tagged Treiber stack of slot indices). Sleep, park
 // timeouts and fd readiness come from one reactor thread: epoll over a timerfd (armed to the earliest
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "executor_common/vt_task.h"
+#include "executor_fiber/context_switch.h"
 #include "executor_fiber/index_stack.h"
 
 namespace jostle {
@@ -39,7 +41,8 @@ template <vt::Defect D>
 struct FiberVtT {
   static constexpr std::string_view kName = "fiber";
   static constexpr std::string_view kDescription =
-      "ucontext fibers on a carrier pool, lock-free tagged run queue, epoll+timerfd+eventfd reactor for sleep, "
+      "user-space fibers (register-only switch) on a carrier pool, lock-free tagged run queue, "
+      "epoll+timerfd+eventfd reactor for sleep, "
       "park timeouts and fd readiness";
   using RunQueue = fiber_detail::IndexStack<D != vt::Defect::runqueue_aba>;
 
@@ -57,8 +60,8 @@ struct FiberVtT {
   enum class Want { sleep, park, io };
 
   struct Slot {
-    ucontext_t ctx;
-    ucontext_t* carrier_ctx = nullptr;
+    fiber_detail::Context ctx;
+    fiber_detail::Context* carrier_ctx = nullptr;
     void* stack = nullptr;
     Executor* ex = nullptr;
     std::uint32_t index = 0;
@@ -179,28 +182,19 @@ struct FiberVtT {
                         -1, 0);
         mprotect(sl.stack, 4096, PROT_NONE);  // guard page at the low end
       }
-      getcontext(&sl.ctx);
-      sl.ctx.uc_stack.ss_sp = sl.stack;
-      sl.ctx.uc_stack.ss_size = kStackSize;
-      sl.ctx.uc_link = nullptr;
-      const auto p = reinterpret_cast<std::uintptr_t>(&sl);
-      // makecontext takes a void() entry and passes int-sized arguments: the slot pointer goes in two halves.
-      void (*entry)();
-      void (*typed)(unsigned, unsigned) = &fiber_main;
-      static_assert(sizeof entry == sizeof typed);
-      std::memcpy(&entry, &typed, sizeof entry);
-      makecontext(&sl.ctx, entry, 2, static_cast<unsigned>(p >> 32), static_cast<unsigned>(p & 0xffffffffu));
+      fiber_detail::make_context(sl.ctx, sl.stack, kStackSize, &fiber_main, &sl);
       out = t;
       sl.state.store(kReady, std::memory_order_release);
       push_ready(sl.index);
       return VtStatus::ok;
     }
 
-    static void fiber_main(unsigned hi, unsigned lo) {
-      Slot* sl = reinterpret_cast<Slot*>((static_cast<std::uintptr_t>(hi) << 32) | lo);
+    static void fiber_main(void* p) {
+      Slot* sl = static_cast<Slot*>(p);
       sl->task->template run<D>();
       sl->action = Action::finished;
-      setcontext(sl->carrier_ctx);  // never returns: the carrier recycles this slot
+      fiber_detail::Context dead;
+      fiber_detail::swap_context(dead, *sl->carrier_ctx);  // never resumed: the carrier recycles this slot
     }
 
     void push_ready(std::uint32_t idx) {
@@ -229,10 +223,10 @@ struct FiberVtT {
     }
 
     void carrier_loop() {
-      ucontext_t home;
+      fiber_detail::Context home;
       for (;;) {
         std::int64_t idx = runq_.pop();
-        for (int spin = 0; idx < 0 && spin < 200; ++spin) {
+        for (int spin = 0; idx < 0 && spin < 100; ++spin) {
           sys::cpu_relax();
           idx = runq_.pop();
         }
@@ -254,7 +248,7 @@ struct FiberVtT {
       }
     }
 
-    void run_slot(Slot& sl, ucontext_t& home) {
+    void run_slot(Slot& sl, fiber_detail::Context& home) {
       State& t = *sl.task;
       if (sl.action == Action::none && t.claim.exchange(1, std::memory_order_acq_rel) == 2) {
         recycle(sl);  // cancelled before it started: already published and its slot released by cancel()
@@ -270,7 +264,7 @@ struct FiberVtT {
       sl.carrier_ctx = &home;
       sl.state.store(kRunning, std::memory_order_relaxed);
       current_slot() = &sl;
-      swapcontext(&home, &sl.ctx);
+      fiber_detail::swap_context(home, sl.ctx);
       current_slot() = nullptr;
       if (sl.action == Action::finished) {
         adm_.release();
@@ -441,7 +435,7 @@ struct FiberVtT {
       s->deadline = deadline;
       s->fd = fd;
       s->action = Action::block;
-      swapcontext(&s->ctx, s->carrier_ctx);
+      fiber_detail::swap_context(s->ctx, *s->carrier_ctx);
       s = current_slot();  // possibly another carrier now; the slot is the same
     }
   }
