@@ -18,6 +18,10 @@
 #include "jostle/contracts/futex.h"
 #include "jostle/contracts/mutex.h"
 
+#ifndef JOSTLE_FUTEX_MUTEX_SPIN
+#define JOSTLE_FUTEX_MUTEX_SPIN 16
+#endif
+
 namespace jostle {
 
 // "base" over the real futex, "base+F" over any other futex backend (a plugin's, an emulation).
@@ -56,11 +60,13 @@ class FutexMutexT {
           ? "three-state futex mutex (0 free, 1 locked, 2 contended), brief spin then futex wait"
           : "futex mutex whose woken acquirer takes the lock as 1 (uncontended), dropping the waiters flag";
 
+  static constexpr int kSpin = JOSTLE_FUTEX_MUTEX_SPIN;
+
   void lock() {
     std::uint32_t c = 0;
     if (state_.compare_exchange_strong(c, 1, std::memory_order_acquire, std::memory_order_relaxed)) return;
     // A short spin: on two cores the holder is often running and about to unlock.
-    for (int i = 0; i < 64 && c != 2; ++i) {
+    for (int i = 0; i < kSpin && c != 2; ++i) {
       spin_pause();
       c = state_.load(std::memory_order_relaxed);
       if (c == 0 && state_.compare_exchange_weak(c, 1, std::memory_order_acquire, std::memory_order_relaxed))
