@@ -17,7 +17,13 @@ HTML_FILE = "report.html"
 
 
 def load_model(out_dir, session=None, warn=None):
-    return aggregate.build(store.load(out_dir, warn), session)
+    records = store.load(out_dir, warn)
+    model = aggregate.build(records, session)
+    # The latest detection benchmark in the same store, if any, gets its table in report.html.
+    detect = html.detect_model(records)
+    if detect:
+        model["detect"] = detect
+    return model
 
 
 def write_file(path, text):

@@ -30,6 +30,7 @@ def _environment():
     env.filters["cap"] = lambda text, limit=OUTPUT_LIMIT: cap(text, limit)
     env.filters["rate"] = lambda p: "" if p is None else stats.format_rate(p)
     env.filters["seconds"] = lambda s: "" if s is None else f"{s:.2f}s"
+    env.filters["speedup"] = lambda cell: _speedup(cell.get("speedup"), cell.get("speedup_censored"))
     return env
 
 
@@ -42,7 +43,40 @@ def _order(inst):
     return 2
 
 
-def render(model):
+def detect_model(records, session=None):
+    """The detection benchmark's table from the store's `detect` records: one session (the latest by default),
+    rows per mutant instance with one cell per mode. None when the store has no detect session."""
+    heads = [r for r in records if r.get("type") == "detect-session"]
+    if session:
+        heads = [r for r in heads if r.get("session") == session]
+    if not heads:
+        return None
+    head = heads[-1]
+    cells = [r for r in records if r.get("type") == "detect" and r.get("session") == head["session"]]
+    modes = list(head.get("modes") or dict.fromkeys(c["mode"] for c in cells))
+    rows = {}
+    for c in cells:
+        rows.setdefault(c["instance"], {})[c["mode"]] = {
+            "killed": c.get("killed"), "trials": c.get("trials"), "median_s": c.get("median_s"),
+            "censored": c.get("median_censored"), "runs": c.get("median_runs"), "speedup": c.get("speedup"),
+            "speedup_censored": c.get("speedup_censored"), "replayed": c.get("replayed"),
+            "codes": c.get("codes") or []}
+    return {"session": head["session"], "started": head.get("started"), "modes": modes,
+            "budget_s": head.get("budget_per_mutant_s"), "trials": head.get("trials"),
+            "iterations": head.get("iterations"), "timeout_s": head.get("timeout_s"), "quick": head.get("quick"),
+            "rows": [{"instance": iid, "cells": by} for iid, by in rows.items()]}
+
+
+def _speedup(x, censored=False):
+    if x is None:
+        return ""
+    text = f"{x:.0f}" if x >= 10 else f"{x:.1f}" if x >= 0.1 else f"{x:.2f}"
+    return f"x{'>=' if censored else ''}{text}"
+
+
+def render(model, detect=None):
+    """`detect` (detect_model's result) adds the detection table; by default it is model["detect"] if any."""
+    detect = detect if detect is not None else model.get("detect")
     instances = sorted(model["instances"], key=_order)
     charts = {inst["id"]: {
         "histogram": svg.outcome_histogram(inst["outcomes"]),
@@ -51,4 +85,10 @@ def render(model):
     problems = [inst for inst in instances if inst["gating"] or inst["failed_runs"] or inst["code"] == "XPASS"]
     return _environment().get_template("report.html.j2").render(
         model=model, session=model["session"], instances=instances, problems=problems, charts=charts,
-        summary_chart=svg.summary_bar(model["totals"]), colours=svg.CODE_COLOURS, max_runs=MAX_RUNS_SHOWN)
+        summary_chart=svg.summary_bar(model["totals"]), colours=svg.CODE_COLOURS, max_runs=MAX_RUNS_SHOWN,
+        detect=detect)
+
+
+def render_detect(detect):
+    """A page of its own for a detect session (`jostle detect` writes it as detect.html next to the store)."""
+    return _environment().get_template("detect.html.j2").render(detect=detect)

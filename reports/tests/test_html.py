@@ -64,3 +64,38 @@ def test_sections_and_details(model):
 def test_interrupted_session_says_so():
     page = html.render(aggregate.build(make_records("interrupted")))
     assert "jostle run: interrupted" in page
+
+
+def _detect_records():
+    head = {"type": "detect-session", "session": "D1", "started": "2026-11-21T20:00:00+00:00",
+            "modes": ["none", "chaos", "pct"], "budget_per_mutant_s": 20, "trials": 3, "iterations": 1,
+            "timeout_s": 2, "quick": False}
+    cell = {"type": "detect", "session": "D1", "instance": "x/y@mutant.<b>", "trials": 3, "replayed": None,
+            "median_runs": 40, "codes": ["TIMEOUT"]}
+    return [head,
+            dict(cell, mode="none", killed=1, median_s=20.0, median_censored=True, speedup=None),
+            dict(cell, mode="chaos", killed=3, median_s=0.5, median_censored=False, median_runs=3, speedup=40.0,
+                 speedup_censored=True),
+            dict(cell, mode="pct", killed=2, median_s=1.25, median_censored=False, median_runs=7, speedup=16.0,
+                 speedup_censored=True, replayed=[20, 20])]
+
+
+def test_detect_table_in_the_report(model):
+    detect = html.detect_model(_detect_records())
+    assert detect["modes"] == ["none", "chaos", "pct"] and len(detect["rows"]) == 1
+    page = html.render(dict(model, detect=detect))
+    text = "".join(parse(page).text)
+    for needle in ("Detection benchmark", "1/3 killed", "20.00s", "3/3 killed, 0.50s, 3 runs, x>=40",
+                   "replay 20/20", "1 iteration(s) per run", "2s watchdog per run"):
+        assert needle in text, needle
+    assert "x/y@mutant.&lt;b&gt;" in page
+    # No detect records: no section.
+    assert html.detect_model([]) is None
+    assert "Detection benchmark" not in html.render(model)
+
+
+def test_detect_page_of_its_own():
+    page = html.render_detect(html.detect_model(_detect_records()))
+    tags = parse(page).tags
+    assert not any(tag == "script" for tag, _ in tags)
+    assert "jostle detect" in page and "x>=16" in "".join(parse(page).text)

@@ -8,6 +8,18 @@ failure, and the failing repro line; PCT kills are replayed from their seed R ti
 mode the summary gives the kill count, the median seconds and runs (a trial that escaped counts as
 the budget, so a median over escapes is a lower bound, marked >=), and the speed-up over `none`.
 
+What a trial measures depends on the batch: at each case's default iterations most catchers fail in
+their first run by design, so every mode ties. `--iterations 1` (or a few) makes every run one small
+batch, so plain repetition needs many runs and the modes differ in what each run is worth; `--timeout
+S` gives every run a short watchdog deadline, so a lost wakeup (a hang) costs S, not the case's
+declared timeout. Hung runs are killed without the post-mortem stack capture (`run` would take one
+with gdb): the time to first failure is the failure's, not the debugger's.
+
+Besides the medians, each cell has its exposure (seconds run, escaped trials counting their whole
+budget) and kills; exposure / kills estimates the mean time to failure, and with no kill the rule of
+three bounds it from below (exposure / 3, 95%). The rate speed-up over `none` uses those, so a mode
+killing in 0.5 s against a `none` that never killed in 90 s of exposure is reported as >= x60.
+
 `--quick` is the CI form: only the mutants of the checked-in baseline (detect_baseline.json) that
 are known to be reliably killed, one trial each in their recorded mode and budget; exit 1 if one
 escapes. The baseline also lists the mutants known to be undetectable here, with the reason.
@@ -24,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 from jostle import classify, execute, outcome, selection, store
 from jostle.amplify import MODES, Amplification
-from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
+from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, JostleError, UsageError
 from jostle.plan import RunSpec
 from jostle.replay import repro_line
 
@@ -45,6 +57,7 @@ class Trial:
     schedule: dict | None = None      # the failing run's schedule event (pct: trace, priorities, change points)
     replays: int | None = None        # pct kills: how many of `replays_tried` reruns of the seed failed again
     replays_tried: int | None = None
+    pass_max_s: float = 0.0           # the longest passing run: close to the timeout, a TIMEOUT kill is suspect
 
 
 @dataclass
@@ -63,9 +76,15 @@ class Cell:
         med = statistics.median(secs) if secs else None
         censored = med is not None and sum(1 for t in self.trials if not t.killed) * 2 >= len(self.trials)
         replays = [(t.replays, t.replays_tried) for t in killed if t.replays_tried]
+        exposure = sum(secs)
         return {"instance": self.instance, "mode": self.mode, "trials": len(self.trials), "killed": len(killed),
                 "median_s": med, "median_censored": censored,
                 "median_runs": statistics.median(runs) if runs else None,
+                "runs": sum(runs), "exposure_s": exposure,
+                # Mean time to failure: exposure / kills; with no kill, exposure / 3 is a 95% lower bound.
+                "mttf_s": exposure / len(killed) if killed else exposure / 3, "mttf_bound": not killed,
+                "codes": sorted({t.code for t in killed if t.code}),
+                "pass_max_s": max((t.pass_max_s for t in self.trials), default=0.0),
                 "errors": sum(1 for t in self.trials if not t.killed and t.code in ("ERROR", "UNSUPPORTED")),
                 "replayed": [sum(r for r, _ in replays), sum(n for _, n in replays)] if replays else None}
 
@@ -75,37 +94,61 @@ def trial_seed(base, instance, mode, trial, run):
     return (base * 1000003 + h * 65537 + run) & SEED_MASK
 
 
-def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=execute.run, clock=time.monotonic,
-              replays=0, iterations=None):
-    """Repeat the instance under `mode` until its first caught failure or the budget."""
+def _no_stacks(_pid):
+    return None, "not captured: jostle detect measures the time to the failure, not to a post-mortem"
+
+
+def run_without_stacks(spec):
+    """execute.run, minus the gdb stack capture of a hung run (seconds of debugger time per hang)."""
+    saved = execute.capture_stacks
+    execute.capture_stacks = _no_stacks
+    try:
+        return execute.run(spec, hang_hold_s=1)
+    finally:
+        execute.capture_stacks = saved
+
+
+def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_without_stacks,
+              clock=time.monotonic, replays=0, iterations=None, timeout_s=None):
+    """Repeat the instance under `mode` until its first caught failure or the budget.
+
+    `timeout_s` (if given) replaces the case's declared watchdog deadline for every run, never raising it.
+    """
     amp = Amplification.from_options(mode, None)
     declared_s = (inst.get("timeout_ms") or 30000) / 1000
+    if timeout_s:
+        declared_s = min(declared_s, timeout_s)
     start = clock()
     runs = 0
+    pass_max = 0.0
     while True:
         remaining = budget_s - (clock() - start)
         if remaining <= 0:
-            return Trial(False, budget_s, runs)
+            return Trial(False, budget_s, runs, pass_max_s=pass_max)
         seed = trial_seed(base_seed, inst["id"], mode, trial, runs)
-        timeout_s = min(declared_s, max(remaining, 1.0))
+        run_timeout_s = min(declared_s, max(remaining, 1.0))
         spec = RunSpec(instance=inst["id"], suite=inst["suite"], binary=binary, seed=seed, batch=runs,
-                       iterations=iterations or inst.get("iterations"), duration_s=None, timeout_s=timeout_s,
+                       iterations=iterations or inst.get("iterations"), duration_s=None, timeout_s=run_timeout_s,
                        amplify=amp.for_run(seed))
+        t0 = clock()
         raw = run_fn(spec)
         runs += 1
         code, _reason, message = classify.classify(raw)
         if code in outcome.CATCHING:
-            if code == "TIMEOUT" and timeout_s < declared_s:
+            if code == "TIMEOUT" and run_timeout_s < declared_s:
                 # Cut short by the budget: not the hang the case declares, so not a kill.
-                return Trial(False, budget_s, runs)
+                return Trial(False, budget_s, runs, pass_max_s=pass_max)
             schedule = next((e for e in raw["events"] if e.get("ev") == "schedule"), None)
-            t = Trial(True, clock() - start, runs, code, message, seed, repro_line(spec, build), schedule)
+            t = Trial(True, clock() - start, runs, code, message, seed, repro_line(spec, build), schedule,
+                      pass_max_s=pass_max)
             if replays and spec.amplify.drawn == "pct":
                 t.replays_tried = replays
                 t.replays = sum(1 for _ in range(replays) if classify.classify(run_fn(spec))[0] in outcome.CATCHING)
             return t
         if code in ("ERROR", "UNSUPPORTED"):
-            return Trial(False, clock() - start, runs, code, message, seed, repro_line(spec, build))
+            return Trial(False, clock() - start, runs, code, message, seed, repro_line(spec, build),
+                         pass_max_s=pass_max)
+        pass_max = max(pass_max, clock() - t0)
 
 
 def speedups(summaries):
@@ -120,23 +163,52 @@ def speedups(summaries):
     return out
 
 
+def rate_speedups(summaries):
+    """Per instance and mode: mttf(none) / mttf(mode), with a bound: '>=' when none never killed (its MTTF is
+    a lower bound), '<=' when the mode never killed; pairs where neither killed are left out."""
+    none = {s["instance"]: s for s in summaries if s["mode"] == "none"}
+    out = {}
+    for s in summaries:
+        base = none.get(s["instance"])
+        if s["mode"] == "none" or base is None or not s.get("mttf_s"):
+            continue
+        if base.get("mttf_bound") and s.get("mttf_bound"):
+            continue
+        bound = ">=" if base.get("mttf_bound") else "<=" if s.get("mttf_bound") else ""
+        out[(s["instance"], s["mode"])] = (base["mttf_s"] / s["mttf_s"], bound)
+    return out
+
+
 def corpus_figures(summaries, modes):
-    """Per mode: mutants killed in every trial, and the ratio of corpus medians against none."""
+    """Per mode: mutants killed in every trial, the ratio of corpus medians against none, and the median of the
+    per-mutant speed-ups (by median TTFF and by MTTF)."""
     figures = {}
+    ups, rates = speedups(summaries), rate_speedups(summaries)
     for mode in modes:
         cells = [s for s in summaries if s["mode"] == mode]
         if not cells:
             continue
         med = statistics.median(s["median_s"] for s in cells)
-        figures[mode] = {"mutants": len(cells), "always_killed": sum(1 for s in cells if s["killed"] == s["trials"]),
-                         "ever_killed": sum(1 for s in cells if s["killed"] > 0), "corpus_median_s": med}
+        f = {"mutants": len(cells), "always_killed": sum(1 for s in cells if s["killed"] == s["trials"]),
+             "ever_killed": sum(1 for s in cells if s["killed"] > 0), "corpus_median_s": med}
+        if mode != "none":
+            per = [ups[(s["instance"], mode)][0] for s in cells if (s["instance"], mode) in ups]
+            per_rate = [rates[(s["instance"], mode)] for s in cells if (s["instance"], mode) in rates]
+            f["median_speedup"] = statistics.median(per) if per else None
+            f["median_rate_speedup"] = statistics.median(x for x, _ in per_rate) if per_rate else None
+            f["at_least_100x"] = sum(1 for x, b in per_rate if x >= 100 and b != "<=")
+        figures[mode] = f
     if "none" in figures:
         for mode, f in figures.items():
             f["speedup_vs_none"] = figures["none"]["corpus_median_s"] / f["corpus_median_s"] if f["corpus_median_s"] else None
     return figures
 
 
-def markdown(summaries, figures, difficulties=None, budget_s=None, trials=None):
+def _x(x, bound=""):
+    return f"x{bound}{x:.0f}" if x >= 10 else f"x{bound}{x:.1f}" if x >= 0.1 else f"x{bound}{x:.2f}"
+
+
+def markdown(summaries, figures, difficulties=None, budget_s=None, trials=None, iterations=None, timeout_s=None):
     difficulties = difficulties or {}
     ups = speedups(summaries)
     modes = list(dict.fromkeys(s["mode"] for s in summaries))
@@ -154,22 +226,33 @@ def markdown(summaries, figures, difficulties=None, budget_s=None, trials=None):
             cell = f"{s['killed']}/{s['trials']} {med} ({s['median_runs']:g} runs)"
             if (instance, mode) in ups:
                 x, censored = ups[(instance, mode)]
-                cell += f" x{'>=' if censored else ''}{x:.0f}" if x >= 10 else f" x{x:.1f}"
+                cell += " " + _x(x, ">=" if censored else "")
             if s["replayed"]:
                 cell += f" replay {s['replayed'][0]}/{s['replayed'][1]}"
             cells.append(cell)
         lines.append(f"| `{instance}` | {difficulties.get(instance, '')} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("| mode | mutants | killed every trial | killed at least once | corpus median TTFF | vs none |")
-    lines.append("| --- | --- | --- | --- | --- | --- |")
+    lines.append("| mode | mutants | killed every trial | killed at least once | corpus median TTFF | vs none "
+                 "| median per-mutant speed-up (TTFF) | median per-mutant speed-up (MTTF) | mutants >= x100 (MTTF) |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for mode, f in figures.items():
         vs = f.get("speedup_vs_none")
+        ms, mr = f.get("median_speedup"), f.get("median_rate_speedup")
         lines.append(f"| {mode} | {f['mutants']} | {f['always_killed']} | {f['ever_killed']} | "
-                     f"{f['corpus_median_s']:.2f}s | {'' if vs is None else f'x{vs:.1f}'} |")
+                     f"{f['corpus_median_s']:.2f}s | {'' if vs is None else _x(vs)} | "
+                     f"{'' if ms is None else _x(ms)} | {'' if mr is None else _x(mr)} | "
+                     f"{'' if mode == 'none' else f.get('at_least_100x', 0)} |")
     if budget_s is not None:
         lines.append("")
-        lines.append(f"Budget {budget_s:g}s per trial, {trials} trial(s) per cell; an escaped trial counts as the "
-                     f"budget, so a median marked >= is a lower bound and so is a speed-up over it.")
+        shape = []
+        if iterations:
+            shape.append(f"--iterations {iterations} per run")
+        if timeout_s:
+            shape.append(f"a {timeout_s:g}s watchdog deadline per run")
+        lines.append(f"Budget {budget_s:g}s per trial, {trials} trial(s) per cell"
+                     + (f", {' and '.join(shape)}" if shape else "")
+                     + "; an escaped trial counts as the budget, so a median marked >= is a lower bound and so is "
+                       "a speed-up over it. MTTF = exposure / kills (rule of three when no kill).")
     return "\n".join(lines) + "\n"
 
 
@@ -198,7 +281,19 @@ def _difficulties(suites, instances):
     return {i["id"]: by_backend.get((i["suite"], i["backend"]), "") for i in instances}
 
 
-def run(args, log, run_fn=execute.run):
+def _write_html(out, session_id, log):
+    """detect.html next to the store: the session's table (the same one report.html shows)."""
+    import reports  # the renderers live next to the runner package; imported here to keep detect light
+
+    try:
+        detect = reports.html.detect_model(store.load(out, log), session_id)
+        if detect:
+            reports.write_file(os.path.join(out, "detect.html"), reports.html.render_detect(detect))
+    except JostleError as exc:
+        log(f"detect.html not written: {exc}")
+
+
+def run(args, log, run_fn=run_without_stacks):
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for m in modes:
         if m not in MODES:
@@ -212,13 +307,15 @@ def run(args, log, run_fn=execute.run):
         for inst in mutants:
             entry = baseline["reliably_killed"].get(inst["id"])
             if entry:
-                plan.append((inst, [entry.get("mode", "chaos")], float(entry.get("budget_s", args.budget_per_mutant)), 1))
+                plan.append((inst, [entry.get("mode", "chaos")], float(entry.get("budget_s", args.budget_per_mutant)), 1,
+                             entry.get("iterations"), entry.get("timeout_s")))
         unrated = [i["id"] for i in mutants if i["id"] not in baseline["reliably_killed"]
                    and i["id"] not in baseline["undetectable"]]
         for inst_id in unrated:
             log(f"note: {inst_id} is in neither list of the detect baseline (new mutant? rate it)")
     else:
-        plan = [(inst, modes, args.budget_per_mutant, args.trials) for inst in mutants]
+        plan = [(inst, modes, args.budget_per_mutant, args.trials, getattr(args, "iterations", None),
+                 getattr(args, "timeout", None)) for inst in mutants]
     if not plan:
         raise UsageError("detect: the selection has no mutant instance (expect=fail) to measure")
     build = os.path.basename(os.path.normpath(args.build_dir))
@@ -228,28 +325,35 @@ def run(args, log, run_fn=execute.run):
     writer.append({"type": "detect-session", "session": session_id, "started": datetime.datetime.now(
         datetime.timezone.utc).isoformat(timespec="seconds"), "argv": getattr(args, "argv", []), "modes": modes,
         "budget_per_mutant_s": args.budget_per_mutant, "trials": args.trials, "seed": base_seed, "quick": args.quick,
-        "build": build})
+        "build": build, "iterations": getattr(args, "iterations", None), "timeout_s": getattr(args, "timeout", None)})
     summaries, escaped = [], []
-    for inst, inst_modes, budget_s, trials in plan:
+    for inst, inst_modes, budget_s, trials, iterations, timeout_s in plan:
         for mode in inst_modes:
             cell = Cell(inst["id"], mode, budget_s)
             for t in range(trials):
                 trial = run_trial(inst, binaries[inst["suite"]], mode, t, budget_s, base_seed, build, run_fn,
-                                  replays=args.replays, iterations=getattr(args, "iterations", None))
+                                  replays=args.replays, iterations=iterations, timeout_s=timeout_s)
                 cell.trials.append(trial)
                 log(f"{inst['id']} [{mode}] trial {t + 1}/{trials}: "
                     + (f"killed ({trial.code}) after {trial.seconds:.2f}s, {trial.runs} run(s)" if trial.killed
                        else f"{trial.code or 'escaped'} after {trial.seconds:.1f}s, {trial.runs} run(s)"))
             s = cell.summary()
             summaries.append(s)
-            writer.append({"type": "detect", "session": session_id, **s,
-                           "budget_s": budget_s, "trial_records": [asdict(t) for t in cell.trials]})
+            # The speed-up over `none` is known once none's cell of this instance ran (modes run in order).
+            up = speedups(summaries).get((inst["id"], mode))
+            rate = rate_speedups(summaries).get((inst["id"], mode))
+            writer.append({"type": "detect", "session": session_id, **s, "budget_s": budget_s,
+                           "iterations": iterations, "timeout_s": timeout_s,
+                           "speedup": up[0] if up else None, "speedup_censored": bool(up and up[1]),
+                           "rate_speedup": rate[0] if rate else None, "rate_speedup_bound": rate[1] if rate else None,
+                           "trial_records": [asdict(t) for t in cell.trials]})
             if args.quick and s["killed"] < s["trials"]:
                 escaped.append(inst["id"])
     writer.close()
+    _write_html(args.out, session_id, log)
     figures = corpus_figures(summaries, modes)
     text = markdown(summaries, figures, _difficulties(suites, [p[0] for p in plan]), args.budget_per_mutant,
-                    args.trials)
+                    args.trials, getattr(args, "iterations", None), getattr(args, "timeout", None))
     print(text, end="")
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
@@ -271,6 +375,9 @@ def add_arguments(p):
                    help="rerun each PCT kill from its seed R times and report how often it fails again (default 10)")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="iterations per run instead of each case's default (small N measures per-iteration power)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="watchdog deadline of every run (the harness --timeout), never above the case's own; a "
+                        "short one (1-3 s) makes a hang-detected mutant cost little. Quick form: per baseline entry")
     p.add_argument("--quick", action="store_true",
                    help="CI form: only the baseline's reliably-killed mutants, one trial; exit 1 if one escapes")
     p.add_argument("--baseline", default=BASELINE, metavar="FILE", help="the detect baseline (JSON)")

@@ -128,3 +128,40 @@ def test_quick_form_fails_when_a_reliable_mutant_escapes(tmp_path, monkeypatch):
     with open(os.path.join(args.out, "results.jsonl")) as f:
         kinds = [json.loads(line)["type"] for line in f]
     assert kinds.count("detect") == 2 and kinds.count("detect-session") == 2
+
+
+def test_short_watchdog_makes_a_hang_a_kill_and_is_never_raised():
+    clock = FakeClock()
+    seen = []
+
+    def run_fn(spec):
+        seen.append(spec.timeout_s)
+        clock.t += spec.timeout_s
+        raw = execute.empty_result(["jostle-x"])
+        raw["exit_code"] = 3
+        raw["hang_seen"] = True
+        raw["events"] = [{"v": 1, "ev": "start", "seed": spec.seed},
+                         {"v": 1, "ev": "hang", "deadline_ms": spec.timeout_s * 1000, "iteration": 0, "threads": []}]
+        return raw
+    t = detect.run_trial(INST, "/b/jostle-futex", "none", 0, 60, 1, "release", run_fn, clock, iterations=1,
+                         timeout_s=2)
+    assert t.killed and t.code == "TIMEOUT" and t.seconds == pytest.approx(2) and seen == [2]
+    seen.clear()
+    detect.run_trial(INST, "/b/jostle-futex", "none", 0, 60, 1, "release", run_fn, clock, timeout_s=99)
+    assert seen == [20], "never above the case's declared timeout"
+
+
+def test_mttf_and_rate_speedup_bound_an_escaping_none():
+    none = detect.Cell("i", "none", 30)
+    none.trials = [detect.Trial(False, 30, 100)] * 3
+    chaos = detect.Cell("i", "chaos", 30)
+    chaos.trials = [detect.Trial(True, 0.5, 2), detect.Trial(True, 1.0, 3), detect.Trial(True, 1.5, 4)]
+    cells = [none.summary(), chaos.summary()]
+    assert cells[0]["mttf_s"] == pytest.approx(30) and cells[0]["mttf_bound"]
+    assert cells[1]["mttf_s"] == pytest.approx(1.0) and cells[1]["runs"] == 9
+    x, bound = detect.rate_speedups(cells)[("i", "chaos")]
+    assert x == pytest.approx(30) and bound == ">="
+    figures = detect.corpus_figures(cells, ["none", "chaos"])
+    assert figures["chaos"]["median_rate_speedup"] == pytest.approx(30) and figures["chaos"]["at_least_100x"] == 0
+    text = detect.markdown(cells, figures, budget_s=30, trials=3, iterations=1, timeout_s=2)
+    assert "--iterations 1 per run" in text and "x>=30" in text
