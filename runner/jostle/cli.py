@@ -16,7 +16,7 @@ from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, Us
 from jostle.plan import Settings
 from jostle.units import parse_duration
 
-DEFAULT_RUN_BUDGET = "60s"
+DEFAULT_RUN_BUDGET = "2m"
 DEFAULT_STRESS_BUDGET = "10m"
 DEFAULT_GATE_BUDGET = "10m"
 DEFAULT_OUT = "jostle-out"
