@@ -255,7 +255,7 @@ JOSTLE_CASE(agents, agent_wait_results)
 JOSTLE_CASE(agents, agent_broadcast_rendezvous)
     .primitive("agent")
     .describe("broadcast returns only once every agent retrieved it: back-to-back broadcasts reach every "
-              "agent, each one, in order")
+              "agent, each one, in order; an agent that called leaving() is not waited for")
     .clause("agent.broadcast.rendezvous")
     .iterations(5)
     .timeout(30 * kSecond)
@@ -278,6 +278,13 @@ JOSTLE_CASE(agents, agent_broadcast_rendezvous)
             },
             AgentOptions{});
       }
+      // An agent that said leaving() and then parks: broadcasts must not wait for it.
+      c.start(
+          [buf](typename A::Api& api) mutable {
+            api.leaving();
+            api.wait(buf, 3, 0, NAN);
+          },
+          AgentOptions{});
       for (int r = 1; r <= kRounds; ++r) JOSTLE_CHECK(c.broadcast(buf, r) == BroadcastStatus::ok);
       const std::string want = "sum:" + std::to_string(kRounds * (kRounds + 1) / 2) + ":skips:0";
       for (int k = 0; k < kAgents; ++k) {
@@ -463,7 +470,7 @@ JOSTLE_CASE(agents, agent_teardown_parked)
       JOSTLE_REQUIRE(await_waiters(c, buf, 0, 3)) << "agents never parked";
       const TeardownReport t = c.teardown();
       JOSTLE_CHECK_EQ(t.agents, 5);
-      JOSTLE_CHECK_EQ(t.wedged, 0) << "teardown left parked agents wedged";
+      JOSTLE_REQUIRE_EQ(t.wedged, 0) << "teardown left parked agents wedged";
       JOSTLE_CHECK_EQ(t.joined, 5);
       JOSTLE_CHECK(t.elapsed < o.hard_timeout) << "teardown took " << t.elapsed << " ns";
     });
@@ -523,7 +530,7 @@ JOSTLE_CASE(agents, agent_crash_isolated)
       const TeardownReport t = c.teardown();
       JOSTLE_CHECK_EQ(t.crashed, 1);
       JOSTLE_CHECK_EQ(t.joined, 2);
-      JOSTLE_CHECK_EQ(t.wedged, 0) << "the surviving agents were not torn down";
+      JOSTLE_REQUIRE_EQ(t.wedged, 0) << "the surviving agents were not torn down";
     });
 
 }  // namespace jostle

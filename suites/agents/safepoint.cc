@@ -47,15 +47,15 @@ JOSTLE_CASE(agents, safepoint_stopped_phase)
     .outcome("ran-while-stopped", Grade::forbidden, "a mutator made progress during the stopped phase")
     .body<SafepointBackends>([]<SafepointBackend S>(Context& ctx) {
       constexpr int kMutators = 4;
-      constexpr int kRequests = 10;
+      constexpr int kRequests = 20;
       S sp;
       std::vector<Progress> progress(kMutators);
       std::atomic<std::uint32_t> attached{0}, done{0};
       ActorGroup g = ctx.spawn(kMutators, [&](int i) {
         const auto id = sp.attach();
         attached.fetch_add(1, std::memory_order_acq_rel);
-        // Mutator i polls every 1, 4, 16 or 64 units of work: back-edges, calls, allocations.
-        const int every = 1 << (2 * i);
+        // Mutator i polls every 1, 16, 256 or 4096 units of work: back-edges, calls, allocations, long loops.
+        const int every = 1 << (4 * i);
         phase("mutate");
         while (done.load(std::memory_order_acquire) == 0) {
           for (int k = 0; k < every; ++k) progress[static_cast<std::size_t>(i)].n.fetch_add(1, std::memory_order_release);

@@ -198,7 +198,7 @@ JOSTLE_CASE(agents, thread_detach_exit_race)
               "(ownership counters, so it fails without ASan too)")
     .clause("thread.detach.once")
     .threads(17)
-    .iterations(200)
+    .iterations(400)
     .timeout(60 * kSecond)
     .body<ThreadBackends>([]<ThreadBackend T>(Context& ctx) {
       constexpr int kThreads = 16;
