@@ -68,9 +68,10 @@ JOSTLE_CASE(condvar, cv_signal)
       bool notified = false;
       ActorGroup g = ctx.spawn(kThreads, [&](int) {
         m.lock();
-        for (int i = 0; !notified; ++i) {
+        int round = 0;
+        while (!notified) {  // set by main under m; the waits release m
           phase("wait");
-          if (i < 5) {
+          if (round++ < 5) {
             (void)cv.wait_for(m, 1);
           } else {
             cv.wait(m);
@@ -144,9 +145,10 @@ JOSTLE_CASE(condvar, cv_broadcast)
       ActorGroup g = ctx.spawn(kThreads, [&](int) {
         m.lock();
         if (++count == kThreads) completed.notify_one();
-        for (int i = 0; count != 0; ++i) {
+        int round = 0;
+        while (count != 0) {  // reset by main under m; the waits release m
           phase("wait");
-          if (i < 10) {
+          if (round++ < 10) {
             (void)cv.wait_for(m, 1);
           } else {
             cv.wait(m);
