@@ -30,9 +30,12 @@ BENCHMARK_TEMPLATE(BM_ThreadSpawnJoin, PthreadThread)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_ThreadSpawnJoin, StdThread)->UseRealTime();
 
 // ---- virtual threads ----
+// fiber: 2 carriers (the cores). os_thread: up to 64 running at once, so that in a batch every virtual thread
+// really gets its own OS thread (with 2 it would reuse the two threads through its queue, a thread pool).
 template <class E>
 typename E::Executor& bench_executor() {
-  static typename E::Executor ex(ExecutorPolicy{2, 2, 1024, kVtForever, Saturation::timeout});
+  constexpr bool kFiber = requires { typename E::RunQueue; };
+  static typename E::Executor ex(ExecutorPolicy{kFiber ? 2 : 0, kFiber ? 2 : 64, 1024, kVtForever, Saturation::timeout});
   return ex;
 }
 
