@@ -19,10 +19,8 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/timerfd.h>
-#include <ucontext.h>
-#include <unistd.h>
-
 #include <sched.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
