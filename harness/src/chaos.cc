@@ -372,6 +372,9 @@ void wait_for_token(int slot) {
         me.grant.store(0, std::memory_order_relaxed);
         return;
       }
+      // Still waiting, so still a candidate: a token handed to us and taken back before we woke up (forced, below)
+      // cleared `wants` in give(), and without this the token could go nowhere while we spin here for ever.
+      me.wants = true;
       if (s.holder == kNoHolder) {
         dispatch();
         continue;
@@ -414,6 +417,11 @@ void wait_for_token(int slot) {
                                                         : now - t0 > g_config.token_wait;
     if (spinning || now - t0 > kWallFallback * g_config.token_wait) {
       ++s.forced;
+      if (ht.grant.load(std::memory_order_relaxed) != 0) {
+        // Handed the token but not awake yet: it goes back to waiting for the token like everyone else.
+        ht.grant.store(0, std::memory_order_relaxed);
+        ht.wants = true;
+      }
       s.holder = slot;
       me.wants = false;
       me.grant.store(0, std::memory_order_relaxed);

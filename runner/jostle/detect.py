@@ -301,6 +301,12 @@ def run(args, log, run_fn=run_without_stacks):
     args.mutants = True
     binaries, suites, instances = selection.from_build(args)
     mutants = [i for i in instances if i["expect"] == "fail"]
+    wanted = getattr(args, "instances", None)
+    if wanted:
+        missing = sorted(set(wanted) - {i["id"] for i in mutants})
+        if missing:
+            raise UsageError(f"--instance: not a mutant instance of the selection: {', '.join(missing)}")
+        mutants = [i for i in mutants if i["id"] in set(wanted)]
     baseline = load_baseline(args.baseline) if (args.quick or args.baseline != BASELINE) else None
     if args.quick:
         plan = []
@@ -378,6 +384,8 @@ def add_arguments(p):
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="watchdog deadline of every run (the harness --timeout), never above the case's own; a "
                         "short one (1-3 s) makes a hang-detected mutant cost little. Quick form: per baseline entry")
+    p.add_argument("--instance", action="append", dest="instances", metavar="ID",
+                   help="measure only this mutant instance (repeatable), e.g. one catcher per mutant")
     p.add_argument("--quick", action="store_true",
                    help="CI form: only the baseline's reliably-killed mutants, one trial; exit 1 if one escapes")
     p.add_argument("--baseline", default=BASELINE, metavar="FILE", help="the detect baseline (JSON)")

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "jostle/chaos.h"
 #include "jostle/clock.h"
 #include "jostle/contracts/async.h"
 
@@ -71,7 +72,9 @@ class EpollLoop {
   // One epoll_wait and its callbacks. Returns how many callbacks ran.
   int poll(int wait_ms) {
     epoll_event evs[16];
+    if (wait_ms != 0) JOSTLE_CHAOS_BLOCKING_BEGIN("async.loop.epoll_wait");
     int n = ::epoll_wait(ep_, evs, 16, wait_ms);
+    if (wait_ms != 0) JOSTLE_CHAOS_BLOCKING_END("async.loop.epoll_wait");
     if (n < 0) return 0;  // EINTR: the caller loops
     int ran = 0;
     for (int i = 0; i < n; ++i) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "futex_backends.h"
+#include "jostle/chaos.h"
 #include "jostle/contracts/event.h"
 #include "jostle/contracts/futex.h"
 
@@ -30,7 +31,10 @@ class FutexEvent {
       if (EdgeOnly && (s & kMask) == kUnset) return;
       if (word_.compare_exchange_weak(s, next, std::memory_order_release, std::memory_order_relaxed)) break;
     }
-    if ((s & kMask) == kWaiting) F::wake(word_, INT_MAX);
+    if ((s & kMask) == kWaiting) {
+      JOSTLE_CHAOS("event.set.before-wake");
+      F::wake(word_, INT_MAX);
+    }
   }
 
   void reset() {
@@ -45,7 +49,9 @@ class FutexEvent {
   void wait() {
     std::uint32_t s;
     while (announce(s)) {
-      F::wait(word_, s);
+      JOSTLE_CHAOS("event.wait.before-sleep");
+      // The futex may return spuriously ([futex.wait.spurious]); chaos can make it so, and the loop re-checks.
+      if (!JOSTLE_CHAOS_SPURIOUS("event.futex-wait")) F::wait(word_, s);
       if (word_.load(std::memory_order_acquire) != s) return;
     }
   }
@@ -55,10 +61,17 @@ class FutexEvent {
     if (timeout <= 0) return is_set();
     const Nanos deadline = now_ns() + timeout;
     if (!announce(s)) return true;
+    if (JOSTLE_CHAOS_TIMEOUT("event.timed_wait")) {
+      // Chaos: nothing seen before the deadline; the final check below still reports a set() that came.
+      JOSTLE_CHAOS_BLOCKING_BEGIN("event.timeout");
+      for (Nanos left = deadline - now_ns(); left > 0; left = deadline - now_ns()) sleep_ns(left);
+      JOSTLE_CHAOS_BLOCKING_END("event.timeout");
+    }
     for (;;) {
       const Nanos left = deadline - now_ns();
       if (left <= 0) break;
-      F::timed_wait(word_, s, left);
+      JOSTLE_CHAOS("event.wait.before-sleep");
+      if (!JOSTLE_CHAOS_SPURIOUS("event.futex-wait")) F::timed_wait(word_, s, left);
       if (word_.load(std::memory_order_acquire) != s) return true;
     }
     return word_.load(std::memory_order_acquire) != s;

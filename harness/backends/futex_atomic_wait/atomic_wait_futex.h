@@ -25,8 +25,12 @@ struct AtomicWaitFutex {
   static constexpr bool kCountsWakes = false;
 
   static void wait(FutexWord& w, std::uint32_t expected) {
+    // No JOSTLE_CHAOS_SPURIOUS: std::atomic::wait re-checks and never returns with the value unchanged, and the
+    // cases rely on that for this backend (wake_n_exact counts releases of confirmed-parked waiters).
     JOSTLE_CHAOS("futex.wait.before");
+    JOSTLE_CHAOS_BLOCKING_BEGIN("futex.wait");
     w.wait(expected, std::memory_order_seq_cst);
+    JOSTLE_CHAOS_BLOCKING_END("futex.wait");
     JOSTLE_CHAOS("futex.wait.after");
   }
 

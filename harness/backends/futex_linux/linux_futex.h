@@ -36,7 +36,9 @@ struct LinuxFutexT {
 
   static void wait(FutexWord& w, std::uint32_t expected) {
     JOSTLE_CHAOS("futex.wait.before");
+    JOSTLE_CHAOS_BLOCKING_BEGIN("futex.wait");
     ::syscall(SYS_futex, addr(w), kWaitOp, expected, nullptr, nullptr, 0);
+    JOSTLE_CHAOS_BLOCKING_END("futex.wait");
     JOSTLE_CHAOS("futex.wait.after");
   }
 
@@ -55,11 +57,17 @@ struct LinuxFutexT {
       return w.load(std::memory_order_relaxed) != expected ? FutexStatus::value_changed : FutexStatus::timed_out;
     }
     timespec ts = to_timespec(left);
+    // No JOSTLE_CHAOS_TIMEOUT here: the kernel decides timer against wake atomically, so there is no user-space
+    // window to widen, and a waiter faking a timeout outside the kernel queue would look parked to the probe
+    // while a wake could not reach it.
+    JOSTLE_CHAOS_BLOCKING_BEGIN("futex.timed_wait");
     long rc = ::syscall(SYS_futex, addr(w), kWaitOp, expected, &ts, nullptr, 0);
+    const int err = errno;
+    JOSTLE_CHAOS_BLOCKING_END("futex.timed_wait");
     JOSTLE_CHAOS("futex.wait.after");
     if (rc == 0) return FutexStatus::woken;
-    if (errno == EAGAIN) return FutexStatus::value_changed;
-    if (errno == ETIMEDOUT) return FutexStatus::timed_out;
+    if (err == EAGAIN) return FutexStatus::value_changed;
+    if (err == ETIMEDOUT) return FutexStatus::timed_out;
     return FutexStatus::woken;  // EINTR: a spurious return, callers re-check
   }
 

@@ -44,7 +44,11 @@ class BucketLock {
       c = 0;
       if (s_.compare_exchange_weak(c, 1, std::memory_order_acquire)) return;
     }
-    while (s_.exchange(2, std::memory_order_acquire) != 0) raw_wait(s_, 2, nullptr);
+    while (s_.exchange(2, std::memory_order_acquire) != 0) {
+      JOSTLE_CHAOS_BLOCKING_BEGIN("futex.parking.bucket-lock");
+      raw_wait(s_, 2, nullptr);
+      JOSTLE_CHAOS_BLOCKING_END("futex.parking.bucket-lock");
+    }
   }
   void unlock() {
     if (s_.exchange(0, std::memory_order_release) == 2) raw_wake(s_, 1);
@@ -157,15 +161,28 @@ struct ParkingFutexT {
   static bool park(Waiter& me, Nanos deadline) {
     while (me.unparked.load(std::memory_order_acquire) == 0) {
       if (deadline < 0) {
+        JOSTLE_CHAOS_BLOCKING_BEGIN("futex.parking.park");
         parking_detail::raw_wait(me.unparked, 0, nullptr);
+        JOSTLE_CHAOS_BLOCKING_END("futex.parking.park");
         continue;
       }
       const Nanos left = deadline - now_ns();
       if (left <= 0) return me.unparked.load(std::memory_order_acquire) != 0;
       const timespec ts = to_timespec(left);
+      JOSTLE_CHAOS_BLOCKING_BEGIN("futex.parking.park");
       parking_detail::raw_wait(me.unparked, 0, &ts);
+      JOSTLE_CHAOS_BLOCKING_END("futex.parking.park");
     }
     return true;
+  }
+
+  // Chaos `timeout` action: the waiter stays queued but does not look at `unparked` until its deadline, then
+  // takes the timer-fired path, as if its timer fired at the same moment as any wake that came meanwhile. That
+  // path must still report a wake that dequeued it as woken ([futex.timed-wait.no-swallow]).
+  static void sleep_to(Nanos deadline) {
+    JOSTLE_CHAOS_BLOCKING_BEGIN("futex.parking.timeout");
+    for (Nanos left = deadline - now_ns(); left > 0; left = deadline - now_ns()) sleep_ns(left);
+    JOSTLE_CHAOS_BLOCKING_END("futex.parking.timeout");
   }
 
   static void wait(FutexWord& w, std::uint32_t expected) {
@@ -185,7 +202,8 @@ struct ParkingFutexT {
     Bucket& b = bucket_of(w);
     Waiter me{&w};
     if (!enqueue(b, me, w, expected)) return FutexStatus::value_changed;
-    if (park(me, deadline)) return FutexStatus::woken;
+    if (JOSTLE_CHAOS_TIMEOUT("futex.timed_wait")) sleep_to(deadline);
+    else if (park(me, deadline)) return FutexStatus::woken;
     // The timer fired. A waker may have dequeued us meanwhile: then it owns the wake and we report it.
     JOSTLE_CHAOS("futex.parking.timed-out");
     if constexpr (D == ParkingDefect::timeout_swallows) window();

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "futex_backends.h"
+#include "jostle/chaos.h"
 #include "jostle/contracts/futex.h"
 #include "jostle/contracts/semaphore.h"
 
@@ -23,6 +24,7 @@ class FutexSemaphore {
 
   void post() {
     count_.fetch_add(1, std::memory_order_seq_cst);
+    JOSTLE_CHAOS("sem.post.before-waiters-check");
     if (waiters_.load(std::memory_order_seq_cst) != 0) F::wake(count_, 1);
   }
 
@@ -37,7 +39,11 @@ class FutexSemaphore {
   void wait() {
     if (try_wait()) return;
     waiters_.fetch_add(1, std::memory_order_seq_cst);
-    while (!try_wait()) F::wait(count_, 0);
+    JOSTLE_CHAOS("sem.wait.after-announce");
+    while (!try_wait()) {
+      // The futex may return spuriously ([futex.wait.spurious]); chaos can make it so, and the loop re-checks.
+      if (!JOSTLE_CHAOS_SPURIOUS("sem.futex-wait")) F::wait(count_, 0);
+    }
     waiters_.fetch_sub(1, std::memory_order_relaxed);
   }
 
@@ -46,18 +52,27 @@ class FutexSemaphore {
     if (timeout <= 0) return false;
     const Nanos deadline = now_ns() + timeout;
     waiters_.fetch_add(1, std::memory_order_seq_cst);
+    JOSTLE_CHAOS("sem.wait.after-announce");
+    if (JOSTLE_CHAOS_TIMEOUT("sem.timed_wait")) {
+      // Chaos: no permit looked at before the deadline, so the deadline path below decides (and must keep a
+      // permit that arrived meanwhile).
+      JOSTLE_CHAOS_BLOCKING_BEGIN("sem.timeout");
+      for (Nanos left = deadline - now_ns(); left > 0; left = deadline - now_ns()) sleep_ns(left);
+      JOSTLE_CHAOS_BLOCKING_END("sem.timeout");
+    }
     bool got = false;
     for (;;) {
       const Nanos left = deadline - now_ns();
       if (left <= 0) {
         // A post() may have spent its wake on us just as we timed out: take its permit rather than strand it
         // with a sleeper nobody will wake (Zig's "consume the signal and report woken" rule).
+        JOSTLE_CHAOS("sem.timed_wait.at-deadline");
         got = try_wait();
         if (SwallowOnTimeout && got) got = false;  // the defect: the permit is taken and reported as a timeout
         break;
       }
       if ((got = try_wait())) break;
-      F::timed_wait(count_, 0, left);
+      if (!JOSTLE_CHAOS_SPURIOUS("sem.futex-wait")) F::timed_wait(count_, 0, left);
     }
     waiters_.fetch_sub(1, std::memory_order_relaxed);
     return got;
