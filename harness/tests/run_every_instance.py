@@ -2,6 +2,7 @@
 """ctest's checks over one harness binary.
 
   run_every_instance.py BINARY              every instance on a correct backend passes a short run
+  run_every_instance.py --plugin SO BINARY  the same over the instances a plugin adds (and only those)
   run_every_instance.py --mutants BINARY    every mutant is caught by each case it declares, and every
                                             conformance case is declared as the catcher of some mutant
                                             (or listed in harness/tests/known_gaps.txt with a reason)
@@ -23,9 +24,12 @@ KNOWN_GAPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known_gap
 CAUGHT = {1, 4}  # failed checks / forbidden outcome, watchdog hang
 
 
+PLUGIN_ARGS = []
+
+
 def run(binary, inst, tmp, seed, iterations, timeout="120s"):
     events = os.path.join(tmp, f"{inst['id'].replace('/', '_')}.{seed}.jsonl")
-    cmd = [binary, "--run", inst["id"], "--iterations", str(iterations), "--seed", str(seed),
+    cmd = [binary, *PLUGIN_ARGS, "--run", inst["id"], "--iterations", str(iterations), "--seed", str(seed),
            "--timeout", timeout, "--events", events, "--quiet"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     tail = []
@@ -107,13 +111,21 @@ def main():
     args = sys.argv[1:]
     mutants = "--mutants" in args
     args = [a for a in args if a != "--mutants"]
+    if "--plugin" in args:
+        i = args.index("--plugin")
+        PLUGIN_ARGS.extend(args[i:i + 2])
+        del args[i:i + 2]
     if len(args) != 1:
         print("usage: run_every_instance.py [--mutants] BINARY", file=sys.stderr)
         return 2
     binary = args[0]
     instances = [json.loads(line) for line in
-                 subprocess.run([binary, "--list"], capture_output=True, text=True, check=True).stdout.splitlines()
-                 if line.strip()]
+                 subprocess.run([binary, *PLUGIN_ARGS, "--list"], capture_output=True, text=True,
+                                check=True).stdout.splitlines() if line.strip()]
+    if PLUGIN_ARGS:
+        plain = subprocess.run([binary, "--list"], capture_output=True, text=True, check=True).stdout
+        ours = {json.loads(line)["id"] for line in plain.splitlines() if line.strip()}
+        instances = [i for i in instances if i["id"] not in ours]
     backends = [json.loads(line) for line in
                 subprocess.run([binary, "--list-backends"], capture_output=True, text=True,
                                check=True).stdout.splitlines() if line.strip()]

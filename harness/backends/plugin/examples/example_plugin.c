@@ -30,6 +30,9 @@ static int ex_futex_wait(uint32_t* word, uint32_t expected, int64_t timeout_ns) 
 }
 
 static int ex_futex_wake(uint32_t* word, int n) {
+  /* The kernel's FUTEX_WAKE wakes one waiter when asked for 0 (it counts after waking): the contract says
+     wake(0) wakes none, and futex/wake_n_exact catches a plugin that passes 0 through. */
+  if (n <= 0) return 0;
   long rc = syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
   return rc < 0 ? 0 : (int)rc;
 }
