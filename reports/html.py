@@ -63,7 +63,7 @@ def detect_model(records, session=None):
             "codes": c.get("codes") or []}
     return {"session": head["session"], "started": head.get("started"), "modes": modes,
             "budget_s": head.get("budget_per_mutant_s"), "trials": head.get("trials"),
-            "iterations": head.get("iterations"), "timeout_s": head.get("timeout_s"), "quick": head.get("quick"),
+            "iterations": head.get("iterations"), "timeout_s": head.get("hang_timeout_s", head.get("timeout_s")), "quick": head.get("quick"),
             "rows": [{"instance": iid, "cells": by} for iid, by in rows.items()]}
 
 

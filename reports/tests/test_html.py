@@ -69,7 +69,7 @@ def test_interrupted_session_says_so():
 def _detect_records():
     head = {"type": "detect-session", "session": "D1", "started": "2026-11-21T20:00:00+00:00",
             "modes": ["none", "chaos", "pct"], "budget_per_mutant_s": 20, "trials": 3, "iterations": 1,
-            "timeout_s": 2, "quick": False}
+            "hang_timeout_s": 2, "quick": False}
     cell = {"type": "detect", "session": "D1", "instance": "x/y@mutant.<b>", "trials": 3, "replayed": None,
             "median_runs": 40, "codes": ["TIMEOUT"]}
     return [head,

@@ -10,9 +10,10 @@ the budget, so a median over escapes is a lower bound, marked >=), and the speed
 
 What a trial measures depends on the batch: at each case's default iterations most catchers fail in
 their first run by design, so every mode ties. `--iterations 1` (or a few) makes every run one small
-batch, so plain repetition needs many runs and the modes differ in what each run is worth; `--timeout
-S` gives every run a short watchdog deadline, so a lost wakeup (a hang) costs S, not the case's
-declared timeout. Hung runs are killed without the post-mortem stack capture (`run` would take one
+batch, so plain repetition needs many runs and the modes differ in what each run is worth; `--hang-timeout
+S` gives the runs of the mutants the baseline lists as hang-detected a short watchdog deadline, so a
+lost wakeup costs S, not the case's declared timeout (only those: on a mutant caught by a failed
+check, a short deadline would turn a slow run into a kill). Hung runs are killed without the post-mortem stack capture (`run` would take one
 with gdb): the time to first failure is the failure's, not the debugger's.
 
 Besides the medians, each cell has its exposure (seconds run, escaped trials counting their whole
@@ -248,7 +249,7 @@ def markdown(summaries, figures, difficulties=None, budget_s=None, trials=None, 
         if iterations:
             shape.append(f"--iterations {iterations} per run")
         if timeout_s:
-            shape.append(f"a {timeout_s:g}s watchdog deadline per run")
+            shape.append(f"a {timeout_s:g}s watchdog deadline per run of the hang-detected mutants")
         lines.append(f"Budget {budget_s:g}s per trial, {trials} trial(s) per cell"
                      + (f", {' and '.join(shape)}" if shape else "")
                      + "; an escaped trial counts as the budget, so a median marked >= is a lower bound and so is "
@@ -264,6 +265,8 @@ def load_baseline(path=BASELINE):
         raise UsageError(f"detect baseline {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise UsageError(f"detect baseline {path}: not JSON ({exc})") from None
+    if not isinstance(data.get("hang_detected", {}), dict):
+        raise UsageError(f"detect baseline {path}: 'hang_detected' must be an object")
     for key in ("reliably_killed", "undetectable"):
         if not isinstance(data.get(key), dict):
             raise UsageError(f"detect baseline {path}: '{key}' must be an object")
@@ -320,8 +323,9 @@ def run(args, log, run_fn=run_without_stacks):
         for inst_id in unrated:
             log(f"note: {inst_id} is in neither list of the detect baseline (new mutant? rate it)")
     else:
+        hangs = load_baseline(args.baseline).get("hang_detected", {}) if getattr(args, "hang_timeout", None) else {}
         plan = [(inst, modes, args.budget_per_mutant, args.trials, getattr(args, "iterations", None),
-                 getattr(args, "timeout", None)) for inst in mutants]
+                 args.hang_timeout if inst["id"] in hangs else None) for inst in mutants]
     if not plan:
         raise UsageError("detect: the selection has no mutant instance (expect=fail) to measure")
     build = os.path.basename(os.path.normpath(args.build_dir))
@@ -331,7 +335,8 @@ def run(args, log, run_fn=run_without_stacks):
     writer.append({"type": "detect-session", "session": session_id, "started": datetime.datetime.now(
         datetime.timezone.utc).isoformat(timespec="seconds"), "argv": getattr(args, "argv", []), "modes": modes,
         "budget_per_mutant_s": args.budget_per_mutant, "trials": args.trials, "seed": base_seed, "quick": args.quick,
-        "build": build, "iterations": getattr(args, "iterations", None), "timeout_s": getattr(args, "timeout", None)})
+        "build": build, "iterations": getattr(args, "iterations", None),
+        "hang_timeout_s": getattr(args, "hang_timeout", None)})
     summaries, escaped = [], []
     for inst, inst_modes, budget_s, trials, iterations, timeout_s in plan:
         for mode in inst_modes:
@@ -359,7 +364,7 @@ def run(args, log, run_fn=run_without_stacks):
     _write_html(args.out, session_id, log)
     figures = corpus_figures(summaries, modes)
     text = markdown(summaries, figures, _difficulties(suites, [p[0] for p in plan]), args.budget_per_mutant,
-                    args.trials, getattr(args, "iterations", None), getattr(args, "timeout", None))
+                    args.trials, getattr(args, "iterations", None), getattr(args, "hang_timeout", None))
     print(text, end="")
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
@@ -381,9 +386,10 @@ def add_arguments(p):
                    help="rerun each PCT kill from its seed R times and report how often it fails again (default 10)")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="iterations per run instead of each case's default (small N measures per-iteration power)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="watchdog deadline of every run (the harness --timeout), never above the case's own; a "
-                        "short one (1-3 s) makes a hang-detected mutant cost little. Quick form: per baseline entry")
+    p.add_argument("--hang-timeout", type=float, metavar="SECONDS",
+                   help="watchdog deadline (the harness --timeout, never above the case's own) for the mutant "
+                        "instances the baseline lists under hang_detected, so that a lost wakeup costs SECONDS; "
+                        "other instances keep their declared deadline (a short one would turn slowness into kills)")
     p.add_argument("--instance", action="append", dest="instances", metavar="ID",
                    help="measure only this mutant instance (repeatable), e.g. one catcher per mutant")
     p.add_argument("--quick", action="store_true",

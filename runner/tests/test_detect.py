@@ -165,3 +165,23 @@ def test_mttf_and_rate_speedup_bound_an_escaping_none():
     assert figures["chaos"]["median_rate_speedup"] == pytest.approx(30) and figures["chaos"]["at_least_100x"] == 0
     text = detect.markdown(cells, figures, budget_s=30, trials=3, iterations=1, timeout_s=2)
     assert "--iterations 1 per run" in text and "x>=30" in text
+
+
+def test_hang_timeout_only_for_the_baselines_hang_detected_mutants(tmp_path, monkeypatch):
+    hang = dict(INST, id="futex/h@mutant.lost", backend="mutant.lost")
+    check = dict(INST, id="futex/c@mutant.check", backend="mutant.check")
+    baseline = tmp_path / "b.json"
+    baseline.write_text(json.dumps({"hang_detected": {hang["id"]: "a lost wakeup hangs the catcher"},
+                                    "reliably_killed": {}, "undetectable": {}}))
+    suite = types.SimpleNamespace(name="futex", backends=[])
+    monkeypatch.setattr(detect.selection, "from_build", lambda opts: ({"futex": "/b/jostle-futex"}, [suite], [hang, check]))
+    monkeypatch.setattr(detect.time, "monotonic", FakeClock())
+    args = types.SimpleNamespace(modes="none", quick=False, baseline=str(baseline), budget_per_mutant=60.0, trials=1,
+                                 replays=0, out=str(tmp_path / "out"), seed=5, markdown=None, build_dir="/b", argv=[],
+                                 iterations=1, hang_timeout=2.0, instances=None)
+    run_fn = _runner(detect.time.monotonic, lambda k, s: True)
+    assert detect.run(args, lambda line: None, run_fn) == 0
+    deadlines = {spec.instance: spec.timeout_s for spec in run_fn.calls}
+    assert deadlines == {hang["id"]: 2.0, check["id"]: 20.0}
+    assert all(spec.iterations == 1 for spec in run_fn.calls)
+    assert (tmp_path / "out" / "detect.html").exists()
