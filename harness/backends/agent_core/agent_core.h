@@ -261,4 +261,41 @@ inline void set_state(Control& c, AgentSlot& s, std::uint32_t st) {
   bump(c.progress);
 }
 
+// Main side of start(): returns once the agent left kStarting (it runs, or died trying). `poll` runs between
+// waits (the process backend reaps children there).
+template <class Poll>
+void await_started(Control& c, AgentSlot& s, Poll poll) {
+  while (s.state.load(std::memory_order_acquire) == kStarting) {
+    const std::uint32_t p = c.progress.load(std::memory_order_acquire);
+    if (s.state.load(std::memory_order_acquire) != kStarting) break;
+    poll();
+    shared_wait(c.progress, p, 10 * kMilli);
+  }
+}
+
+// The agent-side calls that every backend makes the same way over the control block. `Owner` provides
+// ctl() and decode(token) -> Buffer.
+template <class Owner, class Buffer>
+class ControlApi {
+ public:
+  ControlApi(Owner* o, int index, bool can_block) : o_(o), index_(index), can_block_(can_block) {}
+
+  std::pair<Buffer, std::int64_t> receive_broadcast() {
+    auto [token, num] = receive(o_->ctl(), slot());
+    return {o_->decode(token), num};
+  }
+  void report(std::string_view text) { agent_core::report(slot().reports, o_->ctl(), text); }
+  void sleep(double ms) { agent_sleep(o_->ctl(), ms); }
+  double monotonic_now() { return monotonic_now_ms(); }
+  void leaving() { set_state(o_->ctl(), slot(), kLeft); }
+  bool can_block() { return can_block_; }
+
+ protected:
+  AgentSlot& slot() { return o_->ctl().agents[index_]; }
+
+  Owner* o_;
+  int index_;  // -1: the main agent (which has no slot, and uses only the Atomics surface)
+  bool can_block_;
+};
+
 }  // namespace jostle::agent_core

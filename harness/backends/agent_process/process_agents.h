@@ -40,56 +40,43 @@ struct ProcessAgentsT {
 
   class Cluster;
 
-  class Api {
+  class Api : public agent_core::ControlApi<Cluster, Buffer> {
    public:
-    Api(Cluster* c, int index, bool can_block) : c_(c), index_(index), can_block_(can_block) {}
-
-    std::pair<Buffer, std::int64_t> receive_broadcast() {
-      auto [token, num] = agent_core::receive(c_->ctl(), slot());
-      return {c_->decode(token), num};
-    }
-    void report(std::string_view text) { agent_core::report(slot().reports, c_->ctl(), text); }
-    void sleep(double ms) { agent_core::agent_sleep(c_->ctl(), ms); }
-    double monotonic_now() { return monotonic_now_ms(); }
-    void leaving() { agent_core::set_state(c_->ctl(), slot(), agent_core::kLeft); }
-    bool can_block() { return can_block_; }
+    using agent_core::ControlApi<Cluster, Buffer>::ControlApi;
 
     WaitStatus wait(Buffer& b, std::size_t i, std::int32_t expected, double ms) {
       check_index(b, i);
       if (!can_block_) throw AtomicsError(AtomicsError::type_error, "Atomics.wait: agent cannot block");
       int slot_index = -1;
-      const WaitStatus s = c_->table().enqueue(c_->ctl(), key(b, i), cell(b, i), expected, timeout_from_ms(ms),
+      const WaitStatus s = o_->table().enqueue(o_->ctl(), key(b, i), cell(b, i), expected, timeout_from_ms(ms),
                                                slot_index);
       if (slot_index < 0) return s;
-      return c_->table().block(slot_index);
+      return o_->table().block(slot_index);
     }
     AsyncWait wait_async(Buffer& b, std::size_t i, std::int32_t expected, double ms) {
       check_index(b, i);
       int slot_index = -1;
-      const WaitStatus s = c_->table().enqueue(c_->ctl(), key(b, i), cell(b, i), expected, timeout_from_ms(ms),
+      const WaitStatus s = o_->table().enqueue(o_->ctl(), key(b, i), cell(b, i), expected, timeout_from_ms(ms),
                                                slot_index);
       if (slot_index < 0) return AsyncWait{false, s, 0};
       return AsyncWait{true, WaitStatus::ok, static_cast<std::uint64_t>(slot_index)};
     }
     WaitStatus await_async(AsyncWait w) {
       if (!w.async) return w.value;
-      return c_->table().block(static_cast<int>(w.handle));
+      return o_->table().block(static_cast<int>(w.handle));
     }
     std::uint64_t notify(Buffer& b, std::size_t i, NotifyCount n) {
       check_index(b, i);
-      return c_->table().notify(key(b, i), n.n);
+      return o_->table().notify(key(b, i), n.n);
     }
 
    private:
+    using agent_core::ControlApi<Cluster, Buffer>::o_;
+    using agent_core::ControlApi<Cluster, Buffer>::can_block_;
     static std::uint64_t key(const Buffer& b, std::size_t i) { return b.offset + 4 * i; }
     static void check_index(const Buffer& b, std::size_t i) {
       if (i >= b.bytes / 4) throw AtomicsError(AtomicsError::range_error, "index out of range");
     }
-    agent_core::AgentSlot& slot() { return c_->ctl().agents[index_]; }
-
-    Cluster* c_;
-    int index_;
-    bool can_block_;
   };
 
   class Cluster {
@@ -134,13 +121,7 @@ struct ProcessAgentsT {
       }
       s.pid = pid;
       pids_[idx] = pid;
-      // start() returns once the agent is running (or died trying).
-      while (s.state.load(std::memory_order_acquire) == agent_core::kStarting) {
-        const std::uint32_t p = c.progress.load(std::memory_order_acquire);
-        if (s.state.load(std::memory_order_acquire) != agent_core::kStarting) break;
-        reap();
-        agent_core::shared_wait(c.progress, p, 10 * kMilli);
-      }
+      agent_core::await_started(c, s, [this] { reap(); });
       return idx;
     }
 

@@ -29,31 +29,21 @@ struct ThreadAgentsT {
 
   struct Core;
 
-  class Api {
+  class Api : public agent_core::ControlApi<Core, Buffer> {
    public:
-    Api(Core* c, int index, bool can_block) : c_(c), index_(index), can_block_(can_block) {}
-
-    std::pair<Buffer, std::int64_t> receive_broadcast() {
-      auto [token, num] = agent_core::receive(c_->ctl(), slot());
-      return {c_->decode(token), num};
-    }
-    void report(std::string_view text) { agent_core::report(slot().reports, c_->ctl(), text); }
-    void sleep(double ms) { agent_core::agent_sleep(c_->ctl(), ms); }
-    double monotonic_now() { return monotonic_now_ms(); }
-    void leaving() { agent_core::set_state(c_->ctl(), slot(), agent_core::kLeft); }
-    bool can_block() { return can_block_; }
+    using agent_core::ControlApi<Core, Buffer>::ControlApi;
 
     WaitStatus wait(Buffer& b, std::size_t i, std::int32_t expected, double ms) {
       const Int32View v(b);
       Parked p(*this, b, i);
-      const WaitStatus s = c_->waiters.wait(v, i, expected, timeout_from_ms(ms), can_block_);
+      const WaitStatus s = o_->waiters.wait(v, i, expected, timeout_from_ms(ms), can_block_);
       p.check_stop();
       return s;
     }
     AsyncWait wait_async(Buffer& b, std::size_t i, std::int32_t expected, double ms) {
       const Int32View v(b);
       auto settled = std::make_shared<std::pair<bool, WaitStatus>>(false, WaitStatus::ok);
-      const WaitAsyncResult r = c_->waiters.wait_async(v, i, expected, timeout_from_ms(ms), loop_,
+      const WaitAsyncResult r = o_->waiters.wait_async(v, i, expected, timeout_from_ms(ms), loop_,
                                                        [settled](WaitStatus s) { *settled = {true, s}; });
       if (!r.async) return AsyncWait{false, r.value, 0};
       pending_.push_back(Pending{settled, b, i});
@@ -63,16 +53,16 @@ struct ThreadAgentsT {
       if (!w.async) return w.value;
       Pending& pd = pending_[w.handle];
       Parked p(*this, pd.buf, pd.index);
-      loop_.run_until([&] { return pd.settled->first || c_->ctl().stop.load() != 0; });
+      loop_.run_until([&] { return pd.settled->first || o_->ctl().stop.load() != 0; });
       p.check_stop();
       return pd.settled->second;
     }
-    std::uint64_t notify(Buffer& b, std::size_t i, NotifyCount n) { return c_->waiters.notify(Int32View(b), i, n); }
+    std::uint64_t notify(Buffer& b, std::size_t i, NotifyCount n) { return o_->waiters.notify(Int32View(b), i, n); }
 
     // Teardown: if this agent is parked on a cell, notify that cell (it re-checks the stop word on return).
     void unpark_for_teardown() {
       sys::RawLockGuard g(park_lock_);
-      if (parked_) c_->waiters.notify(Int32View(parked_buf_), parked_index_, NotifyCount::all());
+      if (parked_) o_->waiters.notify(Int32View(parked_buf_), parked_index_, NotifyCount::all());
     }
 
    private:
@@ -94,7 +84,7 @@ struct ThreadAgentsT {
       Parked(const Parked&) = delete;
       Parked& operator=(const Parked&) = delete;
       void check_stop() {
-        if (a_.c_->ctl().stop.load(std::memory_order_acquire) != 0) throw AgentStopped{};
+        if (a_.o_->ctl().stop.load(std::memory_order_acquire) != 0) throw AgentStopped{};
       }
       Api& a_;
     };
@@ -103,11 +93,9 @@ struct ThreadAgentsT {
       Buffer buf;
       std::size_t index;
     };
-    agent_core::AgentSlot& slot() { return c_->ctl().agents[index_]; }
+    using agent_core::ControlApi<Core, Buffer>::o_;
+    using agent_core::ControlApi<Core, Buffer>::can_block_;
 
-    Core* c_;
-    int index_;
-    bool can_block_;
     AgentLoop loop_;
     std::vector<Pending> pending_;
     sys::RawLock park_lock_;
@@ -174,11 +162,7 @@ struct ThreadAgentsT {
         core->finished[idx].store(1, std::memory_order_release);
         agent_core::bump(cc.progress);
       });
-      while (s.state.load(std::memory_order_acquire) == agent_core::kStarting) {
-        const std::uint32_t p = c.progress.load(std::memory_order_acquire);
-        if (s.state.load(std::memory_order_acquire) != agent_core::kStarting) break;
-        agent_core::shared_wait(c.progress, p, 10 * kMilli);
-      }
+      agent_core::await_started(c, s, [] {});
       return idx;
     }
 

@@ -5,10 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
-#include <climits>
 #include <cstdint>
-#include <memory>
-#include <stdexcept>
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/executor.h"

@@ -9,7 +9,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
-#include <cstring>
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/thread.h"
@@ -88,10 +87,6 @@ class BlockPool {
     return h;
   }
 };
-
-inline int copy_name_checked(const char* name, std::size_t max) {
-  return std::strlen(name) > max ? ERANGE : 0;
-}
 
 }  // namespace thread_detail
 
