@@ -12,6 +12,8 @@
 //   carrier: state = PARKED (seq_cst); re-check permit    waker: permit = 1 (seq_cst); CAS PARKED -> READY
 // Either the waker's CAS sees PARKED, or the carrier's re-check sees the permit: no lost wakeup.
 // Spurious wakes (a stale unpark for a recycled slot) are harmless: the fiber re-checks and blocks again.
+// join/join_timeout wait on the task's futex word: called from inside a fiber they block that fiber's carrier
+// (fine for the cases, which join from OS threads; a runtime would park the joining fiber instead).
 #pragma once
 
 #include <pthread.h>
