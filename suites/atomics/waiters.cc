@@ -173,7 +173,8 @@ JOSTLE_CASE(atomics, wait_fifo)
       SharedBuffer buf = SharedBuffer::create(64);
       Int32View i32(buf);
       std::atomic<int> turn{-1};
-      std::atomic<int> woken_slot{0};
+      std::atomic<int> woken_slot{0};   // the next free slot in `order`
+      std::atomic<int> recorded{0};     // how many woken waiters have written their slot
       std::vector<std::atomic<int>> order(static_cast<std::size_t>(n));
       ActorGroup g = ctx.spawn(n, [&](int a) {
         while (turn.load(std::memory_order_acquire) != a) sys::cpu_relax();
@@ -181,6 +182,7 @@ JOSTLE_CASE(atomics, wait_fifo)
         const WaitStatus r = list.wait(i32, 5, 0, kForever, true);
         JOSTLE_CHECK_EQ(to_string(r), std::string("ok"));
         order[static_cast<std::size_t>(woken_slot.fetch_add(1))].store(a);
+        recorded.fetch_add(1);  // after the store: the main thread reads order[i] once this counts it
       });
       // Each actor enters in a seeded-random order; the expected wake order is the entry order.
       std::vector<int> entry(static_cast<std::size_t>(n));
@@ -192,9 +194,9 @@ JOSTLE_CASE(atomics, wait_fifo)
       }
       for (int i = 0; i < n; ++i) {
         JOSTLE_CHECK_EQ(list.notify(i32, 5, NotifyCount::from_number(1)), 1u);
-        JOSTLE_REQUIRE(probe::await([&] { return woken_slot.load() == i + 1; })) << "notify(1) woke nobody";
-        JOSTLE_CHECK_EQ(order[static_cast<std::size_t>(i)].load(), entry[static_cast<std::size_t>(i)])
-            << "wake " << i << " took the wrong waiter (FIFO)";
+        JOSTLE_REQUIRE(probe::await([&] { return recorded.load() == i + 1; })) << "notify(1) woke nobody";
+        const int took = order[static_cast<std::size_t>(i)].load();
+        JOSTLE_CHECK_EQ(took, entry[static_cast<std::size_t>(i)]) << "wake " << i << " took the wrong waiter (FIFO)";
       }
       g.join();
     });
@@ -371,7 +373,8 @@ JOSTLE_CASE(atomics, wait_mixed_sync_async)
       SharedBuffer buf = SharedBuffer::create(64);
       BigInt64View i64(buf);
       std::atomic<int> turn{-1};
-      std::atomic<int> woken_slot{0};
+      std::atomic<int> woken_slot{0};  // the next free slot in `order`
+      std::atomic<int> recorded{0};    // how many woken agents have written their slot
       std::atomic<int> order[kAgents] = {-1, -1, -1, -1};
       const bool async_first = (ctx.rng().next() & 1) != 0;
       ActorGroup g = ctx.spawn(kAgents, [&](int a) {
@@ -381,6 +384,7 @@ JOSTLE_CASE(atomics, wait_mixed_sync_async)
           phase("wait");
           JOSTLE_CHECK_EQ(to_string(list.wait(i64, 2, std::int64_t{0}, kForever, true)), std::string("ok"));
           order[woken_slot.fetch_add(1)].store(a);
+          recorded.fetch_add(1);
           return;
         }
         AgentLoop loop;
@@ -390,6 +394,7 @@ JOSTLE_CASE(atomics, wait_mixed_sync_async)
           JOSTLE_CHECK(std::this_thread::get_id() == me) << "agent " << a << " settled off its own loop";
           JOSTLE_CHECK_EQ(to_string(s), std::string("ok"));
           order[woken_slot.fetch_add(1)].store(a);
+          recorded.fetch_add(1);
           done = true;
         });
         JOSTLE_REQUIRE(ar.async);
@@ -402,8 +407,10 @@ JOSTLE_CASE(atomics, wait_mixed_sync_async)
       }
       for (int i = 0; i < kAgents; ++i) {
         JOSTLE_CHECK_EQ(list.notify(i64, 2, NotifyCount::from_number(1)), 1u);
-        JOSTLE_REQUIRE(probe::await([&] { return woken_slot.load() == i + 1; })) << "notify(1) woke nobody";
-        JOSTLE_CHECK_EQ(order[i].load(), i) << "wake " << i << " took the wrong waiter (FIFO across sync/async)";
+        // Wait for the record, not the slot claim: order[i] is written after woken_slot is bumped.
+        JOSTLE_REQUIRE(probe::await([&] { return recorded.load() == i + 1; })) << "notify(1) woke nobody";
+        const int took = order[i].load();
+        JOSTLE_CHECK_EQ(took, i) << "wake " << i << " took the wrong waiter (FIFO across sync/async)";
       }
       g.join();
     });

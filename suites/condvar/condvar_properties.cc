@@ -176,13 +176,19 @@ JOSTLE_CASE(condvar, cv_destroy_after_last_waiter)
         C* cv = new C;
         bool go = false;
         int left = 0;
+        std::atomic<bool> notifies_returned{false};
         std::atomic<bool> freed{false};
         ActorGroup g = ctx.spawn(kWaiters, [&](int) {
           m.lock();
           phase("wait");
           while (!go) cv->wait(m);
           if (++left == kWaiters) {
-            delete cv;  // no thread is blocked on it any more: destroying it now is allowed
+            // The notifier signals after unlocking, so a waiter can get here while it is still inside
+            // notify_one/notify_all on this condvar; destroying it then would be our race, not the
+            // backend's. Once every notify call returned, no thread is blocked on or using it: destroying it
+            // at once is allowed.
+            while (!notifies_returned.load(std::memory_order_acquire)) sys::cpu_relax();
+            delete cv;
             freed.store(true);
           }
           m.unlock();
@@ -196,6 +202,7 @@ JOSTLE_CASE(condvar, cv_destroy_after_last_waiter)
         } else {
           for (int i = 0; i < kWaiters; ++i) cv->notify_one();
         }
+        notifies_returned.store(true, std::memory_order_release);
         JOSTLE_REQUIRE(probe::await([&] { return freed.load(); }, 5 * kSecond))
             << "waiters did not all leave after the wakeups";
         g.join();

@@ -1,9 +1,13 @@
 // User-space context switch for the fiber backend. On x86-64 (without sanitizers) a small hand-written switch
 // that saves only what the SysV ABI makes callee-saved (rbx, rbp, r12-r15, the MXCSR control bits and the x87
 // control word) and the stack pointer: no signal-mask system call, unlike swapcontext. Elsewhere, and under
-// ASan/TSan (which intercept swapcontext to follow stack switches), ucontext.
+// ASan/TSan, ucontext, with every switch announced to the sanitizer (TSan's fiber API gives each context its
+// own shadow stack and happens-before across the switch; ASan's start/finish_switch_fiber keeps its view of
+// the current stack and fake stack right). Without that, TSan unwinds a fiber's frames on the carrier's
+// shadow stack (crashes in the stack depot, spurious races between a fiber and its next carrier).
 #pragma once
 
+#include <pthread.h>
 #include <ucontext.h>
 
 #include <cstddef>
@@ -18,6 +22,27 @@
 #else
 #define JOSTLE_FIBER_ASM_SWITCH 1
 #endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define JOSTLE_FIBER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define JOSTLE_FIBER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define JOSTLE_FIBER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JOSTLE_FIBER_ASAN 1
+#endif
+#endif
+#if defined(JOSTLE_FIBER_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+#if defined(JOSTLE_FIBER_ASAN)
+#include <sanitizer/common_interface_defs.h>
 #endif
 
 namespace jostle::fiber_detail {
@@ -91,20 +116,92 @@ inline void make_context(Context& c, void* stack, std::size_t size, FiberEntry e
 
 inline void swap_context(Context& save, Context& to) { switch_stacks(&save.sp, to.sp); }
 
+// Leaves the current context for good (a finished fiber): nothing will switch back into it.
+[[noreturn]] inline void exit_to(Context& to) {
+  void* dead = nullptr;
+  switch_stacks(&dead, to.sp);
+  __builtin_unreachable();
+}
+
 #else
 
+// A context: the saved registers, plus what the sanitizers need to follow a switch into it. A context made by
+// make_context owns its TSan fiber (destroyed with it or when the context is remade); a thread's own context
+// (a carrier's home) names the thread's fiber, filled in when the thread first switches away.
 struct Context {
   ucontext_t uc;
+#if defined(JOSTLE_FIBER_TSAN)
+  void* tsan_fiber = nullptr;
+  bool owns_tsan_fiber = false;
+#endif
+#if defined(JOSTLE_FIBER_ASAN)
+  const void* stack_bottom = nullptr;
+  std::size_t stack_size = 0;
+  void* fake_stack = nullptr;
+#endif
+  Context() = default;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  ~Context() {
+#if defined(JOSTLE_FIBER_TSAN)
+    if (owns_tsan_fiber) __tsan_destroy_fiber(tsan_fiber);
+#endif
+  }
 };
+
+namespace san {
+
+// Before leaving `save` for `to` (save == nullptr: the current context is left for good).
+inline void before_switch([[maybe_unused]] Context* save, [[maybe_unused]] Context& to) {
+#if defined(JOSTLE_FIBER_TSAN)
+  if (save) save->tsan_fiber = __tsan_get_current_fiber();
+  __tsan_switch_to_fiber(to.tsan_fiber, 0);  // flags 0: the switch is a happens-before edge
+#endif
+#if defined(JOSTLE_FIBER_ASAN)
+  if (save && !save->stack_bottom) {  // a thread's own stack: ask pthread once
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      void* addr = nullptr;
+      std::size_t size = 0;
+      pthread_attr_getstack(&attr, &addr, &size);
+      pthread_attr_destroy(&attr);
+      save->stack_bottom = addr;
+      save->stack_size = size;
+    }
+  }
+  // A null save slot tells ASan this context's fake stack can go.
+  __sanitizer_start_switch_fiber(save ? &save->fake_stack : nullptr, to.stack_bottom, to.stack_size);
+#endif
+}
+
+// Back in `self` after a switch (self == nullptr: the first entry of a new context).
+inline void after_switch([[maybe_unused]] Context* self) {
+#if defined(JOSTLE_FIBER_ASAN)
+  __sanitizer_finish_switch_fiber(self ? self->fake_stack : nullptr, nullptr, nullptr);
+#endif
+}
+
+}  // namespace san
 
 inline void make_context(Context& c, void* stack, std::size_t size, FiberEntry entry, void* arg) {
   getcontext(&c.uc);
   c.uc.uc_stack.ss_sp = stack;
   c.uc.uc_stack.ss_size = size;
   c.uc.uc_link = nullptr;
+#if defined(JOSTLE_FIBER_TSAN)
+  if (c.owns_tsan_fiber) __tsan_destroy_fiber(c.tsan_fiber);  // the previous fiber on this stack has exited
+  c.tsan_fiber = __tsan_create_fiber(0);
+  c.owns_tsan_fiber = true;
+#endif
+#if defined(JOSTLE_FIBER_ASAN)
+  c.stack_bottom = stack;
+  c.stack_size = size;
+  c.fake_stack = nullptr;
+#endif
   // makecontext passes int-sized arguments: entry and arg go in halves through a fixed shim.
   struct Shim {
     static void run(unsigned eh, unsigned el, unsigned ah, unsigned al) {
+      san::after_switch(nullptr);
       const auto e = (static_cast<std::uintptr_t>(eh) << 32) | el;
       const auto a = (static_cast<std::uintptr_t>(ah) << 32) | al;
       FiberEntry fn;
@@ -122,7 +219,18 @@ inline void make_context(Context& c, void* stack, std::size_t size, FiberEntry e
               static_cast<unsigned>(a));
 }
 
-inline void swap_context(Context& save, Context& to) { swapcontext(&save.uc, &to.uc); }
+inline void swap_context(Context& save, Context& to) {
+  san::before_switch(&save, to);
+  swapcontext(&save.uc, &to.uc);
+  san::after_switch(&save);
+}
+
+// Leaves the current context for good (a finished fiber): nothing will switch back into it.
+[[noreturn]] inline void exit_to(Context& to) {
+  san::before_switch(nullptr, to);
+  setcontext(&to.uc);
+  __builtin_unreachable();
+}
 
 #endif
 

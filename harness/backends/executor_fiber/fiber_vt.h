@@ -193,8 +193,7 @@ struct FiberVtT {
       Slot* sl = static_cast<Slot*>(p);
       sl->task->template run<D>();
       sl->action = Action::finished;
-      fiber_detail::Context dead;
-      fiber_detail::swap_context(dead, *sl->carrier_ctx);  // never resumed: the carrier recycles this slot
+      fiber_detail::exit_to(*sl->carrier_ctx);  // never resumed: the carrier recycles this slot
     }
 
     void push_ready(std::uint32_t idx) {
@@ -282,15 +281,21 @@ struct FiberVtT {
     }
 
     void block_after_switch(Slot& sl) {
-      State& t = *sl.task;
+      // Once PARKED is published a waker may resume the fiber on another carrier, which can block again
+      // (rewriting want/deadline) or finish (dropping the slot's task reference, and the joiner its own, so
+      // the State can be freed). The re-check below therefore uses only copies taken before the publish.
+      const Task task = sl.task;
+      const Want want = sl.want;
+      const Nanos deadline = sl.deadline;
       const std::uint64_t gen = sl.block_gen.fetch_add(1, std::memory_order_acq_rel) + 1;
-      if (sl.deadline != kVtForever) add_timer(Timer{sl.deadline, sl.index, gen});
-      if (sl.want == Want::io) watch_fd(sl.fd, sl.index, gen);
+      if (deadline != kVtForever) add_timer(Timer{deadline, sl.index, gen});
+      if (want == Want::io) watch_fd(sl.fd, sl.index, gen);
       sl.state.store(kParked, std::memory_order_seq_cst);
-      const bool wake = (sl.want == Want::park && t.permit.load(std::memory_order_seq_cst) != 0) ||
-                        t.cancel_req.load(std::memory_order_seq_cst) != 0 ||
-                        (sl.want == Want::io && sl.io_ready.load(std::memory_order_seq_cst) != 0) ||
-                        (sl.deadline != kVtForever && now_ns() >= sl.deadline);
+      // A stale re-check (the fiber already resumed) wakes it or its slot's next task spuriously: harmless.
+      const bool wake = (want == Want::park && task->permit.load(std::memory_order_seq_cst) != 0) ||
+                        task->cancel_req.load(std::memory_order_seq_cst) != 0 ||
+                        (want == Want::io && sl.io_ready.load(std::memory_order_seq_cst) != 0) ||
+                        (deadline != kVtForever && now_ns() >= deadline);
       if (wake) try_wake(sl);
     }
 
