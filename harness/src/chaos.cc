@@ -44,7 +44,10 @@ struct Config {
   bool swarm = false;   // each site is on or off for the whole run, by a coin flip on (seed, site)
   int d = 3;            // PCT bug depth: d-1 priority change points per iteration
   std::uint64_t k = 0;  // PCT steps per iteration to draw change points from; 0 = learn it
-  Nanos token_wait = 10 * kMilli;  // a thread waiting longer than this for the token takes it
+  // A holder burning this much CPU without reaching a point loses the token. 2 ms: far above any primitive's path
+  // between two points, and short enough that a case spinning in its own code (a point-free busy-wait for the
+  // other threads, e.g. lost_wakeup_storm's waker) costs 2 ms per round, not 10.
+  Nanos token_wait = 2 * kMilli;
   Nanos poll = 200 * kMicro;       // how often a waiting thread checks whether the holder is asleep
   std::uint64_t spin_bound = 200;  // a thread chosen this many steps in a row while others wait is demoted
   Nanos start_wait = 50 * kMilli;  // how long the first step waits for the declared actors to arrive
@@ -167,7 +170,7 @@ void do_delay_action(ThreadState& t, unsigned acts) {
 constexpr int kSlots = kMaxActors + 1;  // slot = actor index + 1; slot 0 is the case's main thread
 constexpr int kNoHolder = -1;
 constexpr std::size_t kTraceCap = 1 << 16;
-constexpr Nanos kWallFallback = 100;  // x token_wait of wall time: the last resort, whatever the CPU says
+constexpr Nanos kWallFallback = 500;  // x token_wait (1 s) of wall time: the last resort, whatever the CPU says
 
 struct Slot {
   std::atomic<std::uint32_t> grant{0};
