@@ -106,8 +106,10 @@ class FutexMutexT {
 
 template <FutexBackend F>
 using FutexMutex = FutexMutexT<F>;
+// mutex_contended_exclusion also hangs on it, but only in about 2 runs of 5: too weak to be a declared catcher
+// (the ctest mutant gate would flake), so it stays informative.
 struct MutantWaitersFlagDropped : FutexMutexT<LinuxFutex, FutexMutexDefect::waiters_flag_dropped> {
-  static constexpr std::string_view kCatches = "condvar/mutex_churn,condvar/mutex_contended_exclusion";
+  static constexpr std::string_view kCatches = "condvar/mutex_churn";
   static constexpr std::string_view kDifficulty = "D2";
   static constexpr std::string_view kSource = "musl 0db393d3; glibc 353683a22e (BZ 20973)";
 };
