@@ -108,11 +108,15 @@ class Amplification:
             mode = "chaos"
         return cls(mode, chaos, user_chaos=bool(chaos))
 
-    def for_run(self, seed, allowed_cpus=None):
-        """The concrete settings of the run with this seed (a pure function of mode, seed and the cpuset)."""
+    def for_run(self, seed, allowed_cpus=None, salt=""):
+        """The concrete settings of the run with this seed (a pure function of mode, seed, salt and the cpuset).
+
+        The planner salts with the instance id, so the runs of one batch (which share a seed) spread over the
+        mix instead of all drawing the same mode; the drawn settings are recorded, so replay needs no salt.
+        """
         if self.drawn is not None:
             return self
-        rng = random.Random(f"amplify:{self.mode}:{seed}")
+        rng = random.Random(f"amplify:{self.mode}:{seed}:{salt}")
         cpus = sorted(allowed_cpus if allowed_cpus is not None else os.sched_getaffinity(0))
         kind = self.mode
         if kind == "mix":

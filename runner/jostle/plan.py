@@ -119,7 +119,8 @@ class Plan:
         return RunSpec(instance=inst["id"], suite=inst["suite"], binary=self.binaries[inst["suite"]],
                        seed=seed, batch=batch,
                        iterations=self.settings.iterations or inst.get("iterations"),
-                       duration_s=duration, timeout_s=timeout_s, amplify=self.settings.amplify.for_run(seed),
+                       duration_s=duration, timeout_s=timeout_s,
+                       amplify=self.settings.amplify.for_run(seed, salt=inst["id"]),
                        plugins=tuple(self.settings.plugins))
 
     def _estimate_run_s(self, inst):

@@ -116,3 +116,12 @@ def test_victim_load_and_copies_are_applied_and_cleaned_up():
     report = shaker.stop()
     assert all(p.poll() is not None for p in helpers), "load and copies must not outlive the run"
     assert report["victims"] >= 1 and report["load"] == 1 and report["copies"] == 1
+
+
+def test_mix_spreads_one_batch_over_modes_by_instance():
+    """Runs of one batch share a seed; salting with the instance id keeps them from all drawing one mode."""
+    amp = Amplification.from_options("mix", None)
+    drawn = {amp.for_run(7, allowed_cpus={0, 1}, salt=f"suite/case{i}@b").drawn for i in range(40)}
+    assert len(drawn) >= 3
+    # Still a pure function of (seed, salt).
+    assert amp.for_run(7, {0, 1}, "x").as_record() == amp.for_run(7, {0, 1}, "x").as_record()
