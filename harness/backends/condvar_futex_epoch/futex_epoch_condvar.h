@@ -1,10 +1,22 @@
 // `futex_epoch`: the algorithm of Zig's std.Thread.Condition (futex implementation), over any timed futex
-// backend. One 32-bit state word counts waiters (low 16 bits) and reserved signals (high 16 bits); waiters sleep
-// on a separate epoch word that every wake bumps.
+// backend, with one correction (below). One 32-bit state word counts waiters (bits 0-10) and reserved signals
+// (bits 11-21) and holds a wake generation (bits 22-31); waiters sleep on a separate epoch word that every wake
+// bumps.
 //
-//   waiter: read epoch, register (waiters+1), unlock, sleep while epoch is unchanged, then take a reserved
-//           signal (waiters-1, signals-1) or sleep again.
-//   wake:   reserve signals for waiters that have none (all of them, or one), bump the epoch, futex-wake that many.
+//   waiter: read epoch, register (waiters+1, noting the generation), unlock, sleep while epoch is unchanged,
+//           then take a reserved signal (waiters-1, signals-1) if a wake came after it registered, or sleep again.
+//   wake:   reserve signals for waiters that have none (all of them, or one) and advance the generation in one
+//           CAS, bump the epoch, futex-wake every sleeper.
+//
+// The correction. In Zig's algorithm a reserved signal belongs to nobody: any registered waiter that wakes takes
+// it. A waiter that returned from one notify_all and waited again can take a signal the same broadcast reserved
+// for a waiter still on its way out (the waker's futex wake, running late, wakes the re-waiter instead), and that
+// waiter goes back to sleep: [condvar.broadcast.all] and [condvar.signal.no-steal] broken (found by
+// condvar/cv_broadcasting_wake_all under chaos sleeps and PCT). Here a waiter takes a signal only once the
+// generation has moved past the one it registered in, i.e. only a signal reserved while it was registered.
+// Because the kernel does not know which sleeper may take a signal, a wake futex-wakes all sleepers; the ones
+// that may not take it sleep again. The generation is 10 bits: a waiter that stays unscheduled across exactly a
+// multiple of 1024 wakes would wrongly wait on until the next one (accepted, like Zig's 32-bit epoch ABA).
 //
 // Mutants are this algorithm with one defect each (CondvarDefect), declared at the bottom with their catchers.
 #pragma once
@@ -59,9 +71,16 @@ class FutexEpochCondvarT {
 
  private:
   static constexpr std::uint32_t kOneWaiter = 1;
-  static constexpr std::uint32_t kWaiterMask = 0xffff;
-  static constexpr std::uint32_t kOneSignal = 1u << 16;
-  static constexpr std::uint32_t kSignalMask = 0xffffu << 16;
+  static constexpr std::uint32_t kWaiterMask = 0x7ff;  // at most 2047 waiters
+  static constexpr std::uint32_t kOneSignal = 1u << 11;
+  static constexpr std::uint32_t kSignalMask = 0x7ffu << 11;
+  static constexpr std::uint32_t kOneGeneration = 1u << 22;
+  static constexpr std::uint32_t kGenerationMask = 0x3ffu << 22;
+
+  // A signal in `state` may be taken by a waiter that registered in generation `gen`.
+  static bool can_take(std::uint32_t state, std::uint32_t gen) {
+    return (state & kSignalMask) != 0 && (state & kGenerationMask) != gen;
+  }
   // The two timeout mutants decide "timed out" from the clock even when the futex reported a wake (a signal
   // that dequeued this waiter as its timer fired), and then mishandle the signal that wake came with.
   static constexpr bool kDeadlineFirst = D == CondvarDefect::timeout_swallow || D == CondvarDefect::steal_undo;
@@ -75,6 +94,7 @@ class FutexEpochCondvarT {
     // waker's release bump.
     std::uint32_t epoch = epoch_.load(std::memory_order_acquire);
     std::uint32_t state = state_.fetch_add(kOneWaiter, std::memory_order_relaxed);
+    const std::uint32_t gen = state & kGenerationMask;
     if constexpr (D == CondvarDefect::token_steal) {
       // The defect: a signal reserved for the waiters already blocked is taken by this newcomer.
       state += kOneWaiter;
@@ -92,13 +112,13 @@ class FutexEpochCondvarT {
       if (timeout < 0) {
         F::wait(epoch_, epoch);
       } else if (!timed_sleep(epoch, deadline) || (kDeadlineFirst && now_ns() >= deadline)) {
-        woken = on_timeout();
+        woken = on_timeout(gen);
         break;
       }
       epoch = epoch_.load(std::memory_order_acquire);
       state = state_.load(std::memory_order_relaxed);
       bool consumed = false;
-      while ((state & kSignalMask) != 0) {
+      while (can_take(state, gen)) {
         // Acquire pairs with the waker's release CAS: what it wrote before notifying is visible.
         if (state_.compare_exchange_weak(state, state - kOneWaiter - kOneSignal, std::memory_order_acquire,
                                          std::memory_order_relaxed)) {
@@ -130,11 +150,11 @@ class FutexEpochCondvarT {
   }
 
   // The timer fired: deregister, unless a signal was reserved meanwhile, which must not be lost.
-  bool on_timeout() {
+  bool on_timeout(std::uint32_t gen) {
     JOSTLE_CHAOS("condvar.timeout.before-deregister");
     std::uint32_t state = state_.load(std::memory_order_relaxed);
     for (;;) {
-      if ((state & kSignalMask) != 0) {
+      if (can_take(state, gen)) {
         if constexpr (D == CondvarDefect::steal_undo) {
           // The defect: "give back" the signal by leaving it reserved and waking someone, without lowering the
           // signal count to match the waiters that remain.
@@ -160,20 +180,23 @@ class FutexEpochCondvarT {
     std::uint32_t state = state_.load(std::memory_order_relaxed);
     for (;;) {
       const int waiters = static_cast<int>(state & kWaiterMask);
-      const int signals = static_cast<int>(state >> 16);
+      const int signals = static_cast<int>((state & kSignalMask) >> 11);
       // Signals are never more than waiters; waiters that already have one need no futex wake.
       const int wakeable = waiters - signals;
       if (wakeable <= 0) return;
       const int n = all ? wakeable : 1;
-      if (state_.compare_exchange_weak(state, state + static_cast<std::uint32_t>(n) * kOneSignal,
+      // The generation lives in the top bits: its increment wraps off the word.
+      if (state_.compare_exchange_weak(state, state + static_cast<std::uint32_t>(n) * kOneSignal + kOneGeneration,
                                        std::memory_order_release, std::memory_order_relaxed)) {
         epoch_.fetch_add(1, std::memory_order_release);
         JOSTLE_CHAOS("condvar.wake.before-futex-wake");
-        wake_futex(n);
+        wake_futex(kWakeEveryone);
         return;
       }
     }
   }
+
+  static constexpr int kWakeEveryone = 0x7fffffff;
 
   void wake_futex(int n) {
     if constexpr (D == CondvarDefect::wake_shared_key) {
