@@ -156,6 +156,9 @@ struct OsThreadVtT {
   static void cancel(Task& t) {
     t->cancel_req.store(1, std::memory_order_seq_cst);
     sys::futex_wake(t->cancel_req);
+    // A parker sleeps on `permit`, not on cancel_req: a wake alone is lost when it comes between the parker's
+    // cancel check and its futex wait. Changing the word makes that wait return at once.
+    t->permit.fetch_or(kPermitCancel, std::memory_order_seq_cst);
     sys::futex_wake(t->permit);
     t->ex->cancel_queued(t);
   }
@@ -182,6 +185,9 @@ struct OsThreadVtT {
   static constexpr std::memory_order kPermitGive =
       D == vt::Defect::parker_no_fence ? std::memory_order_relaxed : std::memory_order_release;
 
+  // permit: bit 0 is the unpark permit; kPermitCancel is set by cancel() only to move a sleeping parker.
+  static constexpr std::uint32_t kPermitCancel = 2;
+
   static VtStatus park(Nanos ns) {
     if (ns < 0) return VtStatus::invalid;
     State* c = current();
@@ -189,8 +195,9 @@ struct OsThreadVtT {
     const Nanos deadline = vt::deadline_after<D>(ns);
     for (;;) {
       // Unparker: store permit (release) then wake; parker: exchange (acquire) then sleep only while 0. The
-      // futex re-checks the word under its lock, so an unpark between the exchange and the sleep is seen.
-      if (c->permit.exchange(0, kPermitTake) == 1) return VtStatus::ok;
+      // futex re-checks the word under its lock, so an unpark between the exchange and the sleep is seen; a
+      // cancel between the cancel check and the sleep likewise (it sets kPermitCancel before waking).
+      if ((c->permit.exchange(0, kPermitTake) & 1) != 0) return VtStatus::ok;
       if (c->cancel_req.load(std::memory_order_acquire) != 0) return VtStatus::cancelled;
       const Nanos left = deadline == kVtForever ? -1 : deadline - now_ns();
       if (deadline != kVtForever && left <= 0) return VtStatus::timeout;
