@@ -312,6 +312,9 @@ JOSTLE_CASE(atomics, wait_no_spurious)
     .threads(2)
     .iterations(4)
     .timeout(20 * kSecond)
+    .outcome("changed-while-waiting", Grade::acceptable, "the cell changed while both waiters were waiting")
+    .outcome("slow-writer", Grade::acceptable,
+             "a waiter's 60 ms ran out before the cell changed (inconclusive round: a slow schedule)")
     .body<WaiterListBackends>([]<WaiterListBackend W>(Context& ctx) {
       const std::string op = ctx.param("op");
       W list;
@@ -320,6 +323,10 @@ JOSTLE_CASE(atomics, wait_no_spurious)
       const Nanos t = 60 * kMilli;
       A::store(i32, 3, 5.0);
       std::atomic<bool> changed{false};
+      // The 60 ms is not a bound on the writer: a schedule that delays it past the deadline (chaos, PCT, a
+      // loaded machine) makes the round inconclusive, never a failure. A spurious wakeup shows as a return
+      // after the change that is not a timeout.
+      std::atomic<int> returned_first{0};
       ActorGroup g = ctx.spawn(2, [&](int a) {
         const Nanos t0 = now_ns();
         WaitStatus r = WaitStatus::ok;
@@ -338,11 +345,12 @@ JOSTLE_CASE(atomics, wait_no_spurious)
           JOSTLE_CHECK(loop.run_until([&] { return done; }, t0 + t + kSlack)) << "waitAsync never settled";
         }
         const Nanos lapse = now_ns() - t0;
-        JOSTLE_CHECK(changed.load()) << "the waiter returned before the cell was even changed";
+        if (!changed.load()) returned_first.fetch_add(1);
         JOSTLE_CHECK_EQ(to_string(r), std::string("timed-out")) << (a == 0 ? "wait" : "waitAsync") << " after " << op;
         check_lapse(r, lapse, t, a == 0 ? "wait" : "waitAsync");
       });
-      JOSTLE_REQUIRE(await_waiters(list, i32, 3, 2));
+      // Both registered, or (slow schedule) one already timed out: either way the change comes now.
+      (void)probe::await([&] { return list.waiter_count(i32, 3) == 2 || returned_first.load() != 0; }, 5 * kSecond);
       double v = 0;
       if (op == "store") v = A::store(i32, 3, 9.0);
       if (op == "add") v = A::add(i32, 3, 1.0);
@@ -356,6 +364,7 @@ JOSTLE_CASE(atomics, wait_no_spurious)
       changed.store(true);
       list.on_write(buf, i32.byte_index(3));  // what the engine's Atomics.<op> tells the waiter list
       g.join();
+      ctx.record(returned_first.load() == 0 ? "changed-while-waiting" : "slow-writer");
       JOSTLE_CHECK_EQ(list.notify(i32, 3, NotifyCount::all()), 0u) << "waiters left in the list";
     });
 
