@@ -58,11 +58,11 @@ struct LockedOpsT {
   }
   template <class T>
   static T fetch_add(T* p, T v) {
-    return rmw(p, [v](T o) { return static_cast<T>(o + v); });
+    return rmw(p, [v](T o) { return wrapping_add(o, v); });
   }
   template <class T>
   static T fetch_sub(T* p, T v) {
-    return rmw(p, [v](T o) { return static_cast<T>(o - v); });
+    return rmw(p, [v](T o) { return wrapping_sub(o, v); });
   }
   template <class T>
   static T fetch_and(T* p, T v) {

@@ -5,11 +5,25 @@
 #include <atomic>
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/atomics.h"
 
 namespace jostle {
+
+// Atomics add/sub wrap modulo 2^bits (the value is stored as the element type's bit pattern): computed in the
+// unsigned type, since a signed overflow in plain `o + v` is undefined (and UBSan reports it).
+template <class T>
+constexpr T wrapping_add(T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(static_cast<U>(a) + static_cast<U>(b)));
+}
+template <class T>
+constexpr T wrapping_sub(T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(static_cast<U>(a) - static_cast<U>(b)));
+}
 
 enum class StdOpsDefect { none, rmw_not_atomic, store_release };
 
