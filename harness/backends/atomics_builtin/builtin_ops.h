@@ -91,7 +91,7 @@ struct BuiltinOps {
 static_assert(OrderedAtomicsOps<BuiltinOps>);
 
 template <bool WrongLane>
-struct WordCasOpsT {
+struct WordCasOpsT : RmwFromStep<WordCasOpsT<WrongLane>> {
   static constexpr std::string_view kName = WrongLane ? "mutant.subword-wrong-lane" : "wordcas";
   static constexpr std::string_view kDescription =
       WrongLane ? "sub-word emulation that shifts to the big-endian lane: touches the neighbouring element"
@@ -151,34 +151,6 @@ struct WordCasOpsT {
   template <class T>
   static void store(T* p, T v) {
     rmw(p, [v](T) { return v; });
-  }
-  template <class T>
-  static T fetch_add(T* p, T v) {
-    return rmw(p, [v](T o) { return wrapping_add(o, v); });
-  }
-  template <class T>
-  static T fetch_sub(T* p, T v) {
-    return rmw(p, [v](T o) { return wrapping_sub(o, v); });
-  }
-  template <class T>
-  static T fetch_and(T* p, T v) {
-    return rmw(p, [v](T o) { return static_cast<T>(o & v); });
-  }
-  template <class T>
-  static T fetch_or(T* p, T v) {
-    return rmw(p, [v](T o) { return static_cast<T>(o | v); });
-  }
-  template <class T>
-  static T fetch_xor(T* p, T v) {
-    return rmw(p, [v](T o) { return static_cast<T>(o ^ v); });
-  }
-  template <class T>
-  static T exchange(T* p, T v) {
-    return rmw(p, [v](T) { return v; });
-  }
-  template <class T>
-  static T compare_exchange(T* p, T expected, T replacement) {
-    return rmw(p, [expected, replacement](T o) { return o == expected ? replacement : o; });
   }
   static bool is_lock_free(std::size_t n) { return n == 1 || n == 2 || n == 4 || n == 8; }
   static void pause() { spin_pause(); }

@@ -18,7 +18,7 @@
 namespace jostle {
 
 template <bool Global>
-struct LockedOpsT {
+struct LockedOpsT : RmwFromStep<LockedOpsT<Global>> {
   static constexpr std::string_view kName = Global ? "gil" : "locked";
   static constexpr std::string_view kDescription =
       Global ? "one global std::mutex around every operation"
@@ -55,34 +55,6 @@ struct LockedOpsT {
   static void store(T* p, T v) {
     std::lock_guard<std::mutex> g(stripe(p).m);
     std::atomic_ref<T>(*p).store(v, std::memory_order_relaxed);
-  }
-  template <class T>
-  static T fetch_add(T* p, T v) {
-    return rmw(p, [v](T o) { return wrapping_add(o, v); });
-  }
-  template <class T>
-  static T fetch_sub(T* p, T v) {
-    return rmw(p, [v](T o) { return wrapping_sub(o, v); });
-  }
-  template <class T>
-  static T fetch_and(T* p, T v) {
-    return rmw(p, [v](T o) { return static_cast<T>(o & v); });
-  }
-  template <class T>
-  static T fetch_or(T* p, T v) {
-    return rmw(p, [v](T o) { return static_cast<T>(o | v); });
-  }
-  template <class T>
-  static T fetch_xor(T* p, T v) {
-    return rmw(p, [v](T o) { return static_cast<T>(o ^ v); });
-  }
-  template <class T>
-  static T exchange(T* p, T v) {
-    return rmw(p, [v](T) { return v; });
-  }
-  template <class T>
-  static T compare_exchange(T* p, T expected, T replacement) {
-    return rmw(p, [expected, replacement](T o) { return o == expected ? replacement : o; });
   }
   // Honest: these operations take a lock for every size.
   static bool is_lock_free(std::size_t) { return false; }

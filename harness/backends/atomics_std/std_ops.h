@@ -25,6 +25,42 @@ constexpr T wrapping_sub(T a, T b) {
   return static_cast<T>(static_cast<U>(static_cast<U>(a) - static_cast<U>(b)));
 }
 
+// Every Atomics read-modify-write expressed through one step of the backend, Derived::rmw(p, f): apply f to
+// the old element and store the result in one indivisible step, returning the old element. Backends whose
+// indivisibility comes from a lock or a compare-exchange loop (not from a native instruction per operation)
+// inherit these rather than spell each one out.
+template <class Derived>
+struct RmwFromStep {
+  template <class T>
+  static T fetch_add(T* p, T v) {
+    return Derived::rmw(p, [v](T o) { return wrapping_add(o, v); });
+  }
+  template <class T>
+  static T fetch_sub(T* p, T v) {
+    return Derived::rmw(p, [v](T o) { return wrapping_sub(o, v); });
+  }
+  template <class T>
+  static T fetch_and(T* p, T v) {
+    return Derived::rmw(p, [v](T o) { return static_cast<T>(o & v); });
+  }
+  template <class T>
+  static T fetch_or(T* p, T v) {
+    return Derived::rmw(p, [v](T o) { return static_cast<T>(o | v); });
+  }
+  template <class T>
+  static T fetch_xor(T* p, T v) {
+    return Derived::rmw(p, [v](T o) { return static_cast<T>(o ^ v); });
+  }
+  template <class T>
+  static T exchange(T* p, T v) {
+    return Derived::rmw(p, [v](T) { return v; });
+  }
+  template <class T>
+  static T compare_exchange(T* p, T expected, T replacement) {
+    return Derived::rmw(p, [expected, replacement](T o) { return o == expected ? replacement : o; });
+  }
+};
+
 enum class StdOpsDefect { none, rmw_not_atomic, store_release };
 
 inline void spin_pause() {
