@@ -77,8 +77,9 @@ class CvChannelT {
         const Nanos left = deadline - now_ns();
         if (left <= 0 || !not_full_.wait_for(m_, left)) {
           if (!closed_ && count_ < buf_.size()) break;  // room appeared as the timer fired: use it
+          const ChannelStatus s = closed_ ? ChannelStatus::closed : ChannelStatus::timeout;  // read under the lock
           m_.unlock();
-          return closed_ ? ChannelStatus::closed : ChannelStatus::timeout;
+          return s;
         }
       }
     }
@@ -111,8 +112,9 @@ class CvChannelT {
             }
             break;  // an item arrived as the timer fired: take it
           }
+          const ChannelStatus s = closed_ ? ChannelStatus::closed : ChannelStatus::timeout;  // read under the lock
           m_.unlock();
-          return closed_ ? ChannelStatus::closed : ChannelStatus::timeout;
+          return s;
         }
       }
     }
