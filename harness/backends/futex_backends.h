@@ -16,6 +16,6 @@ using FutexBackends =
              // mutants
              MutantCheckThenEnqueue, MutantWakerFastpathNoBarrier, MutantTimeoutSwallowsSignal,
              MutantCollisionWakesWrong, MutantNarrowCompare, MutantEarlyTimeout, MutantWakeZeroWakesOne,
-             MutantSharedUsesPrivate>;
+             MutantSharedUsesPrivate, MutantCheckThenEnqueueNatural, MutantWakerFastpathNoBarrierNatural>;
 
 }  // namespace jostle

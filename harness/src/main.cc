@@ -120,6 +120,8 @@ void print_instance(const Instance& inst) {
   j.kv("threads", inst.def->threads).kv("iterations", inst.def->iterations);
   j.kv("timeout_ms", static_cast<double>(inst.def->timeout) / 1e6);
   j.kv("expect", inst.expect).kv("mutant", inst.backend->backend.mutant);
+  if (inst.expect == "fail" && !inst.backend->backend.catches_under.empty())
+    j.kv("chaos", inst.backend->backend.catches_under);  // this catcher needs amplification to fail reliably
   j.kv("profile", inst.backend->backend.profile).kv("description", inst.def->description);
   j.end_object();
   std::printf("%s\n", j.text().c_str());
@@ -134,6 +136,7 @@ void print_backend(const BackendInfo& b) {
   for (const auto& c : b.catches) j.str(c);
   j.end_array();
   j.kv("difficulty", b.difficulty).kv("source", b.source).kv("description", b.description);
+  if (!b.catches_under.empty()) j.kv("catches_under", b.catches_under);
   j.end_object();
   std::printf("%s\n", j.text().c_str());
 }
@@ -165,6 +168,7 @@ struct Options {
   std::string events_path;
   int events_fd = -1;
   Nanos hang_hold = 0;
+  Nanos deadlock_after = 200 * kMilli;  // 0: only the deadline ends a hang
   std::string chaos;
   bool quiet = false;
 };
@@ -222,7 +226,7 @@ int run_instance(const Options& opt) {
     sink.emit(j);
   }
 
-  Watchdog watchdog(run, t0 + timeout, opt.hang_hold);
+  Watchdog watchdog(run, t0 + timeout, opt.hang_hold, opt.deadlock_after);
   Context ctx(run, inst, opt.seed);
   bind_current_thread(-1);
   const char* status = "pass";
@@ -286,13 +290,14 @@ int harness_main(int argc, char** argv) {
       if (!v || *v == 0 || *v > kMaxIterations)
         usage_error("--iterations takes a whole number from 1 to 1000000000, got '" + std::string(args[i]) + "'");
       opt.iterations = *v;
-    } else if (a == "--duration" || a == "--timeout" || a == "--hang-hold") {
+    } else if (a == "--duration" || a == "--timeout" || a == "--hang-hold" || a == "--deadlock-after") {
       auto v = parse_duration(value(i));
-      if (!v || (*v == 0 && a != "--hang-hold"))
+      if (!v || (*v == 0 && a != "--hang-hold" && a != "--deadlock-after"))
         usage_error(std::string(a) + " takes a positive duration such as 500ms, 2s or 1.5m, got '" +
                     std::string(args[i]) + "'");
       if (a == "--duration") opt.duration = v;
       else if (a == "--timeout") opt.timeout = v;
+      else if (a == "--deadlock-after") opt.deadlock_after = *v;
       else opt.hang_hold = *v;
     } else if (a == "--events") {
       opt.events_path = std::string(value(i));
@@ -317,14 +322,16 @@ int harness_main(int argc, char** argv) {
       std::printf(
           "usage: %s --list | --list-backends | --run ID [--seed N] [--iterations N] [--duration D]\n"
           "          [--timeout D] [--events PATH | --events-fd N] [--hang-hold D] [--chaos SPEC] [--quiet]\n"
-          "          [--plugin PATH]...\n"
+          "          [--deadlock-after D] [--plugin PATH]...\n"
+          "--deadlock-after D (default 200ms, 0 = off): report a hang as soon as every thread has slept that long\n"
+          "in an untimed futex wait without running (a lost wakeup), instead of at the --timeout deadline.\n"
           "The event protocol is described in docs/protocol.md.\n",
           argv[0]);
       return kExitPass;
     } else {
       usage_error("unknown option '" + std::string(a) +
                   "' (accepted: --list, --list-backends, --run, --seed, --iterations, --duration, --timeout, "
-                  "--events, --events-fd, --hang-hold, --chaos, --plugin, --quiet, --version, --help)");
+                  "--events, --events-fd, --hang-hold, --deadlock-after, --chaos, --plugin, --quiet, --version, --help)");
     }
   }
   // Plugins load before listing or running: their backends join the registry (harness/backends/plugin).

@@ -85,15 +85,19 @@ Nanos process_start_ns();
 // followed by exit code 4 (after holding the process for `hold` so that a caller can capture stacks).
 class Watchdog {
  public:
-  Watchdog(Run& run, Nanos deadline_abs, Nanos hold);
+  // deadlock_after > 0: also report a hang once every thread has slept in an untimed futex wait, without being
+  // scheduled, for that long (deadlock.h); 0 = only the deadline.
+  Watchdog(Run& run, Nanos deadline_abs, Nanos hold, Nanos deadlock_after = 0);
   ~Watchdog();
   void stop();
 
  private:
   void loop();
+  [[noreturn]] void report_hang(const char* reason, Nanos quiet);
   Run& run_;
   Nanos deadline_;
   Nanos hold_;
+  Nanos deadlock_after_;
   std::atomic<std::uint32_t> stop_{0};
   std::unique_ptr<std::thread> thread_;
 };

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 
+#include "deadlock.h"
 #include "jostle/chaos.h"
 #include "jostle/sys.h"
 #include "run.h"
@@ -43,7 +46,8 @@ void phase(const char* what) {
   s.phase.store(what, std::memory_order_release);
 }
 
-Watchdog::Watchdog(Run& run, Nanos deadline_abs, Nanos hold) : run_(run), deadline_(deadline_abs), hold_(hold) {
+Watchdog::Watchdog(Run& run, Nanos deadline_abs, Nanos hold, Nanos deadlock_after)
+    : run_(run), deadline_(deadline_abs), hold_(hold), deadlock_after_(deadlock_after) {
   thread_ = std::make_unique<std::thread>([this] { loop(); });
 }
 
@@ -59,6 +63,11 @@ void Watchdog::stop() {
 
 void Watchdog::loop() {
   constexpr Nanos kProgressEvery = kSecond;
+  // How often the deadlock check samples /proc while it is on: a tenth of the quiet period, 5-50 ms.
+  const Nanos poll = std::clamp<Nanos>(deadlock_after_ / 10, 5 * kMilli, 50 * kMilli);
+  const pid_t self = sys::gettid();
+  std::vector<deadlock::Blocked> first, now_blocked;
+  Nanos quiet_since = -1;  // when the current all-blocked, nobody-ran stretch began (-1: not in one)
   Nanos next_progress = now_ns() + kProgressEvery;
   while (stop_.load(std::memory_order_acquire) == 0) {
     const Nanos now = now_ns();
@@ -70,15 +79,32 @@ void Watchdog::loop() {
       run_.events().emit(j);
       next_progress = now + kProgressEvery;
     }
-    const Nanos wake_at = std::min(deadline_, next_progress);
+    if (deadlock_after_ > 0) {
+      if (!deadlock::snapshot(self, now_blocked)) {
+        quiet_since = -1;
+      } else if (quiet_since < 0 || !deadlock::unchanged(first, now_blocked)) {
+        first.swap(now_blocked);
+        quiet_since = now;
+      } else if (now - quiet_since >= deadlock_after_) {
+        report_hang("deadlock", now - quiet_since);
+      }
+    }
+    Nanos wake_at = std::min(deadline_, next_progress);
+    if (deadlock_after_ > 0) wake_at = std::min(wake_at, now + poll);
     sys::futex_wait(stop_, 0, wake_at - now);
   }
   if (stop_.load(std::memory_order_acquire) != 0) return;
+  report_hang("deadline", 0);
+}
 
-  // The deadline passed with the case still running: report where every thread is.
+// Reports where every thread is, in one `hang` event, then ends the process (after --hang-hold, so that the
+// runner can attach a debugger for stacks).
+void Watchdog::report_hang(const char* reason, Nanos quiet) {
   chaos::report(run_, "hang");
   Json j = run_.events().begin("hang");
+  j.kv("reason", reason);
   j.kv("deadline_ms", static_cast<double>(deadline_ - process_start_ns()) / 1e6);
+  if (quiet > 0) j.kv("quiet_ms", static_cast<double>(quiet) / 1e6);
   j.kv("iteration", run_.iterations_done());
   j.key("threads").begin_array();
   const Nanos now = now_ns();
@@ -95,7 +121,14 @@ void Watchdog::loop() {
   j.end_array();
   run_.write_outcomes(j);
   run_.events().emit(j);
-  std::fprintf(stderr, "jostle: watchdog deadline passed in %s; hang event written\n", run_.instance().id.c_str());
+  if (quiet > 0) {
+    std::fprintf(stderr,
+                 "jostle: every thread of %s slept in an untimed futex wait for %.0f ms without running (a lost "
+                 "wakeup or a deadlock); hang event written\n",
+                 run_.instance().id.c_str(), static_cast<double>(quiet) / 1e6);
+  } else {
+    std::fprintf(stderr, "jostle: watchdog deadline passed in %s; hang event written\n", run_.instance().id.c_str());
+  }
   if (hold_ > 0) sleep_ns(hold_);
   std::_Exit(4);
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "jostle/chaos.h"
+#include "jostle/clock.h"
 #include "jostle/counter.h"
 #include "jostle/json.h"
 #include "jostle/probe.h"
@@ -163,9 +164,35 @@ TEST(Process, OutcomeGrades) {
 TEST(Process, WatchdogReportsHangWithPhases) {
   Result r = run_cases({"--run", "selftest/hangs@plain", "--timeout", "300ms"});
   EXPECT_EQ(r.code, 4) << r.out;
+  EXPECT_TRUE(r.has_event(R"("reason":")")) << r.events;
   EXPECT_TRUE(r.has_event(R"("ev":"hang")")) << r.events;
   EXPECT_TRUE(r.has_event(R"("phase":"blocked-forever")")) << r.events;
   EXPECT_FALSE(r.has_event(R"("ev":"end")"));
+}
+
+TEST(Process, LostWakeupReportedBeforeTheDeadline) {
+  const jostle::Nanos t0 = jostle::now_ns();
+  Result r = run_cases({"--run", "selftest/hangs@plain", "--timeout", "20s"});
+  const jostle::Nanos took = jostle::now_ns() - t0;
+  EXPECT_EQ(r.code, 4) << r.out;
+  EXPECT_TRUE(r.has_event(R"("ev":"hang","t_ms")")) << r.events;
+  EXPECT_TRUE(r.has_event(R"("reason":"deadlock")")) << r.events;
+  EXPECT_TRUE(r.has_event(R"("phase":"blocked-forever")")) << r.events;
+  EXPECT_LT(took, 10 * jostle::kSecond) << "the deadlock check should end the run long before the 20 s deadline";
+}
+
+TEST(Process, DeadlockCheckOffWaitsForTheDeadline) {
+  Result r = run_cases({"--run", "selftest/hangs@plain", "--timeout", "600ms", "--deadlock-after", "0"});
+  EXPECT_EQ(r.code, 4) << r.out;
+  EXPECT_TRUE(r.has_event(R"("reason":"deadline")")) << r.events;
+}
+
+TEST(Process, TimedWaitsAreNotADeadlock) {
+  // Both actors and the joining main thread sleep for 700 ms, far past --deadlock-after; the actors' waits are
+  // timed, so nothing may be reported.
+  Result r = run_cases({"--run", "selftest/timed_sleepers@plain", "--deadlock-after", "50ms"});
+  EXPECT_EQ(r.code, 0) << r.out << r.events;
+  EXPECT_FALSE(r.has_event(R"("ev":"hang")")) << r.events;
 }
 
 TEST(Process, Unsupported) {

@@ -7,7 +7,8 @@
                                             conformance case is declared as the catcher of some mutant
                                             (or listed in harness/tests/known_gaps.txt with a reason)
 
-A mutant's catcher is run up to MUTANT_ATTEMPTS (6) times with fresh seeds; a failing check, a FORBIDDEN outcome,
+A mutant's catcher is run up to MUTANT_ATTEMPTS (6) times with fresh seeds (with `--chaos SPEC` when the mutant
+declares kCatchesUnder: a natural race window that plain repetition rarely hits); a failing check, a FORBIDDEN outcome,
 a watchdog hang or a crash counts as caught. Anything else (a pass on a correct backend excepted) fails the
 test with the instance id, the exit code and the last events.
 """
@@ -33,6 +34,8 @@ def run(binary, inst, tmp, seed, iterations, timeout="120s"):
     events = os.path.join(tmp, f"{inst['id'].replace('/', '_')}.{seed}.jsonl")
     cmd = [binary, *PLUGIN_ARGS, "--run", inst["id"], "--iterations", str(iterations), "--seed", str(seed),
            "--timeout", timeout, "--events", events, "--quiet"]
+    if inst.get("chaos"):  # a natural-window mutant: its catcher is declared under this amplification
+        cmd += ["--chaos", inst["chaos"]]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     tail = []
     if os.path.exists(events):

@@ -61,6 +61,16 @@ JOSTLE_CASE(selftest, hangs).iterations(1).timeout(30 * kSecond).body<Backends>(
   });
 });
 
+// Every thread asleep, but each with a timeout: no deadlock, however long the quiet lasts.
+JOSTLE_CASE(selftest, timed_sleepers).iterations(1).timeout(30 * kSecond).body<Backends>([]<class B>(Context& ctx) {
+  ctx.actors(2, [](int) {
+    std::atomic<std::uint32_t> nobody_wakes{0};
+    phase("timed-wait");
+    const Nanos until = now_ns() + 700 * kMilli;
+    for (Nanos left = until - now_ns(); left > 0; left = until - now_ns()) sys::futex_wait(nobody_wakes, 0, left);
+  });
+});
+
 JOSTLE_CASE(selftest, unsupported).body<Backends>([]<class B>(Context& ctx) {
   if constexpr (requires { B::kBroken; }) {
     ctx.unsupported("mutant.plain cannot do this");

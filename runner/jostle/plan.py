@@ -120,8 +120,16 @@ class Plan:
                        seed=seed, batch=batch,
                        iterations=self.settings.iterations or inst.get("iterations"),
                        duration_s=duration, timeout_s=timeout_s,
-                       amplify=self.settings.amplify.for_run(seed, salt=inst["id"]),
+                       amplify=self._amplify(inst, seed),
                        plugins=tuple(self.settings.plugins))
+
+    def _amplify(self, inst, seed):
+        """The session's amplification; a mutant catcher declared under chaos (`chaos` in its --list line: the
+        mutant keeps its natural race window) gets that spec when the session asked for none, so that
+        `run --mutants` checks the declared contract instead of reporting a plain-run escape."""
+        if inst.get("chaos") and self.settings.amplify.mode == "none":
+            return Amplification("chaos", inst["chaos"], drawn="chaos", user_chaos=True)
+        return self.settings.amplify.for_run(seed, salt=inst["id"])
 
     def _estimate_run_s(self, inst):
         known = self.history.get(inst["id"])

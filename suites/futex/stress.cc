@@ -104,19 +104,46 @@ JOSTLE_CASE(futex, lost_wakeup_storm)
       const int waiters = kWaiters[ctx.iteration() % 3];
       constexpr int kRounds = 400;
       FutexWord state{0};
-      std::atomic<int> ready{0};
+      // Waiters announce themselves on `ready`. The waker spins for them, then sleeps on `ready` (a raw harness
+      // futex, not the backend) so that a lost wakeup leaves every thread asleep in an untimed wait, which the
+      // watchdog reports within --deadlock-after instead of at the deadline.
+      std::atomic<std::uint32_t> ready{0};
+      std::atomic<std::uint32_t> waker_sleeps{0};
+      const auto n = static_cast<std::uint32_t>(waiters);
       ActorGroup g = ctx.spawn(waiters, [&](int) {
         for (int r = 0; r < kRounds; ++r) {
           const std::uint32_t old = state.load(std::memory_order_acquire);
-          ready.fetch_add(1, std::memory_order_acq_rel);
+          if (ready.fetch_add(1, std::memory_order_seq_cst) + 1 == n &&
+              waker_sleeps.load(std::memory_order_seq_cst) != 0)
+            sys::futex_wake(ready, 1);
           phase("wait");
           while (state.load(std::memory_order_acquire) == old) F::wait(state, old);
         }
       });
       phase("notify");
       for (int r = 0; r < kRounds; ++r) {
-        for (int spins = 0; ready.load(std::memory_order_acquire) != waiters; ++spins) {
-          if (spins % 64 == 63) sched_yield();  // 2 cores: let the waiters run
+        for (int spins = 0;; ++spins) {
+          const std::uint32_t seen = ready.load(std::memory_order_seq_cst);
+          if (seen == n) break;
+          if (spins % 64 == 63) {
+            // 2 cores: let the waiters run. The chaos point makes this wait a scheduling step for PCT (which
+            // would otherwise take the token from a thread spinning without points).
+            JOSTLE_CHAOS("case.lost_wakeup_storm.waker-spin");
+            sched_yield();
+          }
+          if (spins >= 4096) {
+            // Announce, re-check, sleep: a waiter that completes `ready` after the re-check sees the flag (both
+            // sides seq_cst), and one that completes it before makes the futex value check fail.
+            waker_sleeps.store(1, std::memory_order_seq_cst);
+            const std::uint32_t again = ready.load(std::memory_order_seq_cst);
+            if (again != n) {
+              JOSTLE_CHAOS_BLOCKING_BEGIN("case.lost_wakeup_storm.waker-sleep");
+              sys::futex_wait(ready, again);
+              JOSTLE_CHAOS_BLOCKING_END("case.lost_wakeup_storm.waker-sleep");
+            }
+            waker_sleeps.store(0, std::memory_order_relaxed);
+            continue;
+          }
           sys::cpu_relax();
         }
         ready.store(0, std::memory_order_relaxed);

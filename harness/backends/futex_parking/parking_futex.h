@@ -100,7 +100,9 @@ enum class ParkingDefect {
   narrow_compare,        // the value check compares only the low 16 bits (proxied sub-word waits)
 };
 
-template <std::size_t Buckets, ParkingDefect D = ParkingDefect::none>
+// Widen: the mutants' race windows are widened by a short spin (window()) so that plain repetition finds them in
+// seconds; the `.natural` mutants keep the window the defect has by itself, which only amplification hits often.
+template <std::size_t Buckets, ParkingDefect D = ParkingDefect::none, bool Widen = true>
 struct ParkingFutexT {
   static_assert(Buckets > 0 && (Buckets & (Buckets - 1)) == 0, "bucket count must be a power of two");
   static constexpr std::string_view kPrimitive = "futex";
@@ -266,7 +268,9 @@ struct ParkingFutexT {
   // Mutants widen their race window by a couple of microseconds (the length of a preemption-free slow path on
   // a busy machine), so the defect shows in default-length runs without --chaos.
   static void window() {
-    for (int i = 0; i < 400; ++i) sys::cpu_relax();
+    if constexpr (Widen) {
+      for (int i = 0; i < 400; ++i) sys::cpu_relax();
+    }
   }
 };
 
@@ -300,6 +304,30 @@ struct MutantWakerFastpathNoBarrier : ParkingFutexT<64, ParkingDefect::fastpath_
   static constexpr std::string_view kDifficulty = "D2";
   static constexpr std::string_view kSource =
       "linux 76835b0ebf8a (after b0c29f79ecea); Zig Futex PosixImpl comments; osv PR #1480";
+};
+
+// The same two lost-wakeup defects with their natural windows: a few instructions between the check and the
+// enqueue, as in the historical bugs. Plain repetition rarely lands a wake in them (docs/detection.md); a chaos
+// point in the gap does, so their catchers are declared under chaos (kCatchesUnder).
+struct MutantCheckThenEnqueueNatural : ParkingFutexT<64, ParkingDefect::check_then_enqueue, false> {
+  static constexpr std::string_view kName = "mutant.check_then_enqueue.natural";
+  static constexpr std::string_view kDescription =
+      "mutant.check_then_enqueue without the widening spin: the gap is one unlock and one lock";
+  static constexpr std::string_view kCatches = "futex/lost_wakeup_storm";
+  static constexpr std::string_view kCatchesUnder = "p=0.1,actions=yield+sleep";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource = "nanos PR #1601; unikraft PR #1763; asterinas PR #1642";
+};
+
+struct MutantWakerFastpathNoBarrierNatural : ParkingFutexT<64, ParkingDefect::fastpath_no_barrier, false> {
+  static constexpr std::string_view kName = "mutant.waker_fastpath_no_barrier.natural";
+  static constexpr std::string_view kDescription =
+      "mutant.waker_fastpath_no_barrier without the widening spin: `pending` is published a few instructions "
+      "after the value check";
+  static constexpr std::string_view kCatches = "futex/lost_wakeup_storm";
+  static constexpr std::string_view kCatchesUnder = "p=0.1,actions=yield+sleep";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource = "linux 76835b0ebf8a (after b0c29f79ecea); osv PR #1480";
 };
 
 struct MutantTimeoutSwallowsSignal : ParkingFutexT<64, ParkingDefect::timeout_swallows> {

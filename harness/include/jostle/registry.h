@@ -33,7 +33,9 @@ struct TypeList {};
 
 // What the registry knows about a backend. Filled from the backend type's constants:
 //   kName (required), kDescription, kProfile ("posix" default, or "strict"),
-//   and for mutants (kName starting with "mutant."): kCatches ("suite/case,suite/case"), kDifficulty, kSource.
+//   and for mutants (kName starting with "mutant."): kCatches ("suite/case,suite/case"), kDifficulty, kSource,
+//   and kCatchesUnder: a --chaos spec the declared catchers need (a mutant with its natural, unwidened race
+//   window, which plain repetition rarely hits); the mutant gate and `./jostle run` apply it to those instances.
 // Backends loaded at run time (plugins) provide static name() and available() instead of kName.
 struct BackendInfo {
   std::string name;
@@ -43,6 +45,7 @@ struct BackendInfo {
   std::vector<std::string> catches;  // case ids "suite/case" that must fail on this mutant
   std::string difficulty;
   std::string source;
+  std::string catches_under;  // --chaos spec under which `catches` is guaranteed ("" = plain runs)
   bool mutant = false;
   bool (*available)() = nullptr;  // null = always
 };
@@ -63,6 +66,7 @@ BackendInfo describe_backend(std::string_view primitive) {
   if constexpr (requires { B::kCatches; }) info.catches = split_list(B::kCatches);
   if constexpr (requires { B::kDifficulty; }) info.difficulty = std::string(B::kDifficulty);
   if constexpr (requires { B::kSource; }) info.source = std::string(B::kSource);
+  if constexpr (requires { B::kCatchesUnder; }) info.catches_under = std::string(B::kCatchesUnder);
   if constexpr (requires { B::available(); }) info.available = &B::available;
   info.mutant = info.name.rfind("mutant.", 0) == 0;
   return info;
