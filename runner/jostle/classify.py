@@ -58,6 +58,10 @@ def classify(raw):
     if end is None and (hang is not None or raw.get("hang_seen")):
         deadline = hang.get("deadline_ms") if hang else None
         where = f" in iteration {hang.get('iteration')}" if hang and hang.get("iteration") is not None else ""
+        if hang and hang.get("reason") == "deadlock":
+            quiet = hang.get("quiet_ms") or 0
+            return ("TIMEOUT", "hang", f"lost wakeup or deadlock: every thread asleep in an untimed futex wait "
+                                       f"for {quiet:.0f} ms without running{where}")
         if isinstance(deadline, (int, float)):
             return "TIMEOUT", "hang", f"watchdog fired after {deadline:g} ms{where}"
         return "TIMEOUT", "hang", "watchdog fired" + where

@@ -59,3 +59,12 @@ def test_fail_message_names_the_check():
 
 def test_signal_is_named():
     assert classify(raw([START], None, 6))[2] == "killed by SIGABRT"
+
+
+def test_deadlock_hang_says_lost_wakeup_not_deadline():
+    hang = {"v": 1, "ev": "hang", "reason": "deadlock", "quiet_ms": 201.5, "deadline_ms": 10000, "iteration": 3}
+    code, reason, message = classify(raw([START, hang], 4))
+    assert (code, reason) == ("TIMEOUT", "hang")
+    assert "lost wakeup or deadlock" in message and "202 ms" in message and "iteration 3" in message
+    deadline = {"v": 1, "ev": "hang", "reason": "deadline", "deadline_ms": 10000}
+    assert "watchdog fired after 10000 ms" in classify(raw([START, deadline], 4))[2]
