@@ -313,7 +313,7 @@ struct MutantCheckThenEnqueueNatural : ParkingFutexT<64, ParkingDefect::check_th
   static constexpr std::string_view kName = "mutant.check_then_enqueue.natural";
   static constexpr std::string_view kDescription =
       "mutant.check_then_enqueue without the widening spin: the gap is one unlock and one lock";
-  static constexpr std::string_view kCatches = "futex/lost_wakeup_storm";
+  static constexpr std::string_view kCatches = "futex/lost_wakeup_storm,futex/signaling_ring,futex/broadcasting";
   static constexpr std::string_view kCatchesUnder = "p=0.1,actions=yield+sleep";
   static constexpr std::string_view kDifficulty = "D3";
   static constexpr std::string_view kSource = "nanos PR #1601; unikraft PR #1763; asterinas PR #1642";
@@ -324,7 +324,7 @@ struct MutantWakerFastpathNoBarrierNatural : ParkingFutexT<64, ParkingDefect::fa
   static constexpr std::string_view kDescription =
       "mutant.waker_fastpath_no_barrier without the widening spin: `pending` is published a few instructions "
       "after the value check";
-  static constexpr std::string_view kCatches = "futex/lost_wakeup_storm";
+  static constexpr std::string_view kCatches = "futex/lost_wakeup_storm,futex/signaling_ring,futex/broadcasting";
   static constexpr std::string_view kCatchesUnder = "p=0.1,actions=yield+sleep";
   static constexpr std::string_view kDifficulty = "D3";
   static constexpr std::string_view kSource = "linux 76835b0ebf8a (after b0c29f79ecea); osv PR #1480";
