@@ -112,3 +112,18 @@ def test_stress_with_runs_is_a_fixed_list():
 def test_stress_budget_below_one_run_each_warns():
     plan = Plan(insts(100), BINARIES, Settings("stress", runs=None, budget_s=5, jobs=2, seed=1))
     assert len(plan.warnings) == 1 and "even once" in plan.warnings[0]
+
+
+def test_catcher_declared_under_chaos_gets_its_spec_only_when_the_session_asked_for_none():
+    from jostle.amplify import Amplification
+    natural = dict(insts(1)[0], id="s/c@mutant.x.natural", expect="fail", chaos="p=0.1,actions=yield+sleep")
+    plain = insts(1)[0]
+    plan = Plan([natural, plain], BINARIES, Settings("run", runs=1, budget_s=None, jobs=1, seed=3))
+    specs = {s.instance: s for s in drain(plan)}
+    assert specs[natural["id"]].amplify.chaos == "p=0.1,actions=yield+sleep"
+    assert specs[natural["id"]].amplify.harness_args() == ["--chaos", "p=0.1,actions=yield+sleep"]
+    assert specs[plain["id"]].amplify.harness_args() == []
+    # A session that chose its own amplification keeps it for every instance.
+    pct = Amplification.from_options("pct", None)
+    plan = Plan([natural], BINARIES, Settings("run", runs=1, budget_s=None, jobs=1, seed=3, amplify=pct))
+    assert drain(plan)[0].amplify.chaos.startswith("mode=pct")
