@@ -230,6 +230,9 @@ def markdown(summaries, figures, difficulties=None, budget_s=None, trials=None, 
                 cell += " " + _x(x, ">=" if censored else "")
             if s["replayed"]:
                 cell += f" replay {s['replayed'][0]}/{s['replayed'][1]}"
+            if s.get("errors"):
+                # A trial that could not go on (the binary vanished, UNSUPPORTED) is no escape: say so.
+                cell += f" **{s['errors']} trial(s) ended in ERROR/UNSUPPORTED**"
             cells.append(cell)
         lines.append(f"| `{instance}` | {difficulties.get(instance, '')} | " + " | ".join(cells) + " |")
     lines.append("")

@@ -93,6 +93,14 @@ def test_censored_median_is_marked():
     assert ">=60.00s" in detect.markdown([s], detect.corpus_figures([s], ["none"]))
 
 
+def test_trials_that_ended_in_error_are_flagged_not_passed_off_as_escapes():
+    c = detect.Cell("i", "chaos", 30)
+    c.trials = [detect.Trial(False, 0.01, 1, "ERROR", "cannot start x"), detect.Trial(True, 0.3, 1, "TIMEOUT")]
+    s = c.summary()
+    assert s["errors"] == 1
+    assert "1 trial(s) ended in ERROR/UNSUPPORTED" in detect.markdown([s], detect.corpus_figures([s], ["chaos"]))
+
+
 def test_checked_in_baseline_is_valid_and_every_undetectable_has_a_reason():
     data = detect.load_baseline()
     assert data["reliably_killed"], "the baseline lists the mutants CI holds to"
