@@ -30,6 +30,10 @@ PYTHONPATH="$ROOT/runner:$ROOT" JOSTLE_BUILD_DIR="$ROOT/build/release" \
 
 # Unoptimised: this build checks clang's warnings (a front-end matter) and the core's self-tests, at half the
 # compile time of an optimised one.
+step "detect --quick: every mutant the detect baseline rates as reliably killed must still be killed"
+JOSTLE_NO_BUILD=1 "$ROOT/jostle" detect --quick --build-dir "$ROOT/build/release" --out "$ROOT/build/detect-quick" \
+  --seed 1 || fail "detect --quick"
+
 step "build: clang 14 (warnings are errors)"
 cmake --preset clang -DJOSTLE_WERROR=ON -DJOSTLE_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build --preset clang -j "$jobs"

@@ -136,8 +136,11 @@ def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_
         runs += 1
         code, _reason, message = classify.classify(raw)
         if code in outcome.CATCHING:
-            if code == "TIMEOUT" and run_timeout_s < declared_s:
-                # Cut short by the budget: not the hang the case declares, so not a kill.
+            hang = next((e for e in raw.get("events") or [] if e.get("ev") == "hang"), None)
+            deadlock = hang is not None and hang.get("reason") == "deadlock"
+            if code == "TIMEOUT" and run_timeout_s < declared_s and not deadlock:
+                # Cut short by the budget: not the hang the case declares, so not a kill. (A deadlock report is
+                # no deadline: every thread asleep for good is a kill whatever the watchdog was set to.)
                 return Trial(False, budget_s, runs, pass_max_s=pass_max)
             schedule = next((e for e in raw["events"] if e.get("ev") == "schedule"), None)
             t = Trial(True, clock() - start, runs, code, message, seed, repro_line(spec, build), schedule,

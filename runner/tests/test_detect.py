@@ -159,6 +159,26 @@ def test_short_watchdog_makes_a_hang_a_kill_and_is_never_raised():
     assert seen == [20], "never above the case's declared timeout"
 
 
+def test_deadlock_report_is_a_kill_even_when_the_budget_shortened_the_watchdog():
+    clock = FakeClock()
+
+    def run_fn(spec, reason="deadlock"):
+        clock.t += 0.2
+        raw = execute.empty_result(["jostle-x"])
+        raw["exit_code"] = 4
+        raw["hang_seen"] = True
+        raw["events"] = [{"v": 1, "ev": "start", "seed": spec.seed},
+                         {"v": 1, "ev": "hang", "reason": reason, "quiet_ms": 200, "iteration": 0, "threads": []}]
+        return raw
+    # Budget 10 s < the declared 20 s deadline: each run's watchdog is cut to the remaining budget.
+    t = detect.run_trial(INST, "/b/jostle-futex", "chaos", 0, 10, 1, "release", run_fn, clock)
+    assert t.killed and t.runs == 1 and t.seconds == pytest.approx(0.2)
+    clock.t = 0.0
+    t = detect.run_trial(INST, "/b/jostle-futex", "chaos", 0, 10, 1, "release",
+                         lambda spec: run_fn(spec, "deadline"), clock)
+    assert not t.killed, "a deadline hang under a budget-shortened watchdog is no kill"
+
+
 def test_mttf_and_rate_speedup_bound_an_escaping_none():
     none = detect.Cell("i", "none", 30)
     none.trials = [detect.Trial(False, 30, 100)] * 3
