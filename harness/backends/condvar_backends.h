@@ -17,6 +17,6 @@ using CondvarBackends =
              FutexEpochCondvar<PluginFutex<0>>, FutexEpochCondvar<PluginFutex<1>>,
              QueueCondvar<PluginFutex<0>>, QueueCondvar<PluginFutex<1>>,
              MutantCvTokenSteal, MutantCvStealUndo, MutantCvBroadcastAsSignals, MutantCvTimeoutSwallow,
-             MutantCvWakeSharedKey, MutantCvMsTimeout, MutantCvQueueLifo>;
+             MutantCvWakeSharedKey, MutantCvMsTimeout, MutantCvQueueLifo, MutantCvArrivalWakesQueued>;
 
 }  // namespace jostle

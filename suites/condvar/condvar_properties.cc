@@ -433,6 +433,59 @@ JOSTLE_CASE(condvar, cv_timeout_signal_conservation)
       g.join();
     });
 
+JOSTLE_CASE(condvar, cv_no_spurious_on_new_waiters)
+    .describe("4 waiters block on a condvar nobody signals, then 6 more arrive one at a time: none may return "
+              "before the closing broadcast (glibc tst-cond3; strict: a failure, posix: an interesting outcome)")
+    .clauses({"condvar.strict.no-spurious", "condvar.wait.spurious"})
+    .threads(10)
+    .iterations(10)
+    .timeout(20 * kSecond)
+    .outcome("none", Grade::acceptable, "every waiter stayed blocked until the broadcast")
+    .outcome("spurious", Grade::interesting, "a waiter returned while nobody signalled (allowed by POSIX)")
+    .body<CondvarBackends>([]<CondvarBackend C>(Context& ctx) {
+      constexpr int kWaiters = 10, kFirst = 4;
+      typename C::Mutex m;
+      C cv;
+      std::atomic<int> admitted{0};      // actors below this index may start waiting
+      std::atomic<bool> released{false};  // set before the only notify of the iteration
+      std::atomic<int> spurious{0};
+      std::atomic<bool> left[kWaiters] = {};
+      ActorGroup g = ctx.spawn(kWaiters, [&](int i) {
+        (void)probe::await([&] { return admitted.load() > i; }, 10 * kSecond);
+        m.lock();
+        phase("wait");
+        cv.wait(m);  // the wait "should never return" until the broadcast (tst-cond3): no predicate loop
+        // Read before m is given back: main sets `released` before it broadcasts, so a waiter that returned
+        // earlier and sees false was not woken by anyone.
+        if (!released.load()) spurious.fetch_add(1);
+        m.unlock();
+        phase("done");
+        left[i].store(true);
+      });
+      // The first waiters block together, then the newcomers one at a time: each arrives once the previous one
+      // is confirmed asleep in the wait (or has already come back out of it).
+      auto settled = [&](int i) {
+        return probe::await([&] { return left[i].load() || ctx.await_parked(i, "wait", 10 * kMilli); });
+      };
+      admitted.store(kFirst);
+      for (int i = 0; i < kFirst; ++i) JOSTLE_REQUIRE(settled(i)) << "waiter " << i << " never blocked";
+      for (int i = kFirst; i < kWaiters; ++i) {
+        admitted.store(i + 1);
+        JOSTLE_REQUIRE(settled(i)) << "newcomer " << i << " never blocked";
+      }
+      m.lock();
+      released.store(true);
+      cv.notify_all();
+      m.unlock();
+      g.join();
+      const int n = spurious.load();
+      ctx.metric("spurious", static_cast<double>(n), "returns");
+      ctx.record(n == 0 ? "none" : "spurious");
+      if (claims_strict(ctx)) {
+        JOSTLE_CHECK_EQ(n, 0) << "strict profile: waiters returned while only more waiters were added";
+      }
+    });
+
 JOSTLE_CASE(condvar, cv_strict_fifo)
     .strict_only()
     .describe("strict profile: notify_one wakes waiters in the order they blocked, and none wakes early")

@@ -2,7 +2,9 @@
 // notify dequeued it or its timeout passed, so this backend claims the strict profile: no spurious wakeups,
 // and notify_one wakes the longest waiter.
 //
-// Mutant: mutant.condvar.queue_lifo pushes new waiters at the head (notify_one wakes the newest).
+// Mutants (QueueDefect):
+//   mutant.condvar.queue_lifo             pushes new waiters at the head (notify_one wakes the newest)
+//   mutant.condvar.arrival_wakes_queued   a new waiter wakes the waiters already queued as it registers
 #pragma once
 
 #include <string>
@@ -16,7 +18,13 @@
 
 namespace jostle {
 
-template <TimedFutexBackend F, bool Lifo = false>
+enum class QueueDefect {
+  none,
+  lifo,                  // push at the head
+  arrival_wakes_queued,  // registering dequeues and wakes everyone queued (a spurious wakeup for each)
+};
+
+template <TimedFutexBackend F, QueueDefect D = QueueDefect::none>
 class QueueCondvarT {
  public:
   static std::string name() { return name_over_futex<F>("queue"); }
@@ -94,7 +102,11 @@ class QueueCondvarT {
   }
 
   void push(Node* n) {
-    if (Lifo) {
+    if constexpr (D == QueueDefect::arrival_wakes_queued) {
+      // The defect: the newcomer "lets the waiters ahead re-check" by releasing them, as if it were a notify.
+      while (Node* queued = pop_front()) release(queued);
+    }
+    if constexpr (D == QueueDefect::lifo) {
       n->next = head_;
       if (head_) head_->prev = n; else tail_ = n;
       head_ = n;
@@ -124,13 +136,25 @@ template <TimedFutexBackend F>
 using QueueCondvar = QueueCondvarT<F>;
 static_assert(CondvarBackend<QueueCondvar<LinuxFutex>>);
 
-struct MutantCvQueueLifo : QueueCondvarT<LinuxFutex, true> {
+struct MutantCvQueueLifo : QueueCondvarT<LinuxFutex, QueueDefect::lifo> {
   static constexpr std::string_view kName = "mutant.condvar.queue_lifo";
   static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription = "waiter queue that pushes at the head: notify_one wakes the newest";
   static constexpr std::string_view kCatches = "condvar/cv_strict_fifo";
   static constexpr std::string_view kDifficulty = "D1";
   static constexpr std::string_view kSource = "WebKit ParkingLot fairness tests (unparkOne must wake the head)";
+};
+
+struct MutantCvArrivalWakesQueued : QueueCondvarT<LinuxFutex, QueueDefect::arrival_wakes_queued> {
+  static constexpr std::string_view kName = "mutant.condvar.arrival_wakes_queued";
+  static std::string name() { return std::string(kName); }  // hides the algorithm's name()
+  static constexpr std::string_view kDescription =
+      "strict waiter queue whose wait() registers by waking every waiter already queued";
+  static constexpr std::string_view kCatches = "condvar/cv_no_spurious_on_new_waiters";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource =
+      "glibc tst-cond3 (a new waiter's arrival must not end earlier waits); sequence-counter condvars whose "
+      "waiters take any change of the shared word for a signal";
 };
 
 }  // namespace jostle
