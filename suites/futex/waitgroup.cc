@@ -314,7 +314,7 @@ JOSTLE_CASE(futex, wg_finish_races_wait)
         g.reset();
       }
       a.join();
-      JOSTLE_CHECK_EQ(early.load(), 0) << "waits returned before every worker finished";
+      JOSTLE_REQUIRE_EQ(early.load(), 0) << "waits returned before every worker finished";
       JOSTLE_CHECK_EQ(stale.load(), 0) << "payload reads after wait() saw an older round";
     });
 
@@ -367,7 +367,7 @@ JOSTLE_CASE(futex, wg_waiter_meets_last_finish)
         g.reset();
       }
       a.join();
-      JOSTLE_CHECK_EQ(early.load(), 0) << "waits returned before the last finish";
+      JOSTLE_REQUIRE_EQ(early.load(), 0) << "waits returned before the last finish";
     });
 
 }  // namespace jostle

@@ -135,7 +135,7 @@ struct MutantWgCheckBeforeDecrementNatural
   static constexpr std::string_view kName = "mutant.wg.check_before_decrement.natural";
   static constexpr std::string_view kDescription =
       "mutant.wg.check_before_decrement without the widening spin: one load, then the decrement";
-  static constexpr std::string_view kCatches = "futex/wg_waiter_meets_last_finish";
+  static constexpr std::string_view kCatches = "futex/wg_waiter_meets_last_finish,futex/wg_finish_races_wait";
   static constexpr std::string_view kCatchesUnder = "p=0.1,actions=yield+sleep";
   static constexpr std::string_view kDifficulty = "D3";
   static constexpr std::string_view kSource = MutantWgCheckBeforeDecrement::kSource;
