@@ -9,6 +9,6 @@ namespace jostle {
 
 using ThreadBackends =
     TypeList<PthreadThread, StdThread, MutantDetachExitRace, MutantJoinIgnoresEinval, MutantCachedThreadId,
-             MutantNameTruncates>;
+             MutantNameTruncates, MutantTimedJoinConsumes, MutantTimedJoinStartAnchored, MutantTimedJoinMissesExit>;
 
 }  // namespace jostle

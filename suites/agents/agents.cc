@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,22 @@ std::optional<std::string> await_report(C& c, Nanos timeout = kProbe) {
 template <class C, class B>
 bool await_waiters(C& c, B& b, std::size_t i, std::size_t n, Nanos timeout = kProbe) {
   return probe::await([&] { return c.waiters(b, i) == n; }, timeout);
+}
+
+// Parked-or-reported: for an agent in a short timed wait, a slow schedule (a loaded machine, chaos delays) can
+// let the wait run out before the probe looks. Waits until `n` agents are in cell i's waiter list, or until a
+// report arrives (it is returned in `early`, and the round is inconclusive about whatever was to race the
+// wait, never a failure by itself). False only when neither happened.
+template <class C, class B>
+bool await_parked_or_report(C& c, B& b, std::size_t i, std::size_t n, std::optional<std::string>& early,
+                            Nanos timeout = kProbe) {
+  return probe::await(
+      [&] {
+        if (c.waiters(b, i) == n) return true;
+        early = c.get_report();
+        return early.has_value();
+      },
+      timeout);
 }
 
 std::string fmt(const char* f, double a, double b = 0) {
@@ -130,7 +147,10 @@ JOSTLE_CASE(agents, agent_notify_all_on_loc)
     .clauses({"waiter.notify.exact-count", "waiter.wait.timeout-lower-bound"})
     .iterations(3)
     .timeout(30 * kSecond)
-    .body<AgentBackends>([]<AgentBackend A>(Context&) {
+    .outcome("spared", Grade::acceptable, "the other-cell waiter was still waiting at the notify and timed out")
+    .outcome("timed-out-first", Grade::acceptable,
+             "the other-cell waiter's 800 ms ran out before the notify (inconclusive round: a slow schedule)")
+    .body<AgentBackends>([]<AgentBackend A>(Context& ctx) {
       typename A::Cluster c(ClusterOptions{});
       auto buf = c.new_buffer(64);
       constexpr double kOther = 800;
@@ -144,23 +164,29 @@ JOSTLE_CASE(agents, agent_notify_all_on_loc)
             },
             AgentOptions{});
       }
-      JOSTLE_REQUIRE(await_waiters(c, buf, 0, 3) && await_waiters(c, buf, 1, 1)) << "waiters never parked";
+      JOSTLE_REQUIRE(await_waiters(c, buf, 0, 3)) << "waiters never parked";
+      // The other-cell waiter's 800 ms can run out before the probe or the notify gets there on a slow
+      // schedule: that round says nothing about notify(all) sparing it (inconclusive), but is no failure.
+      std::optional<std::string> early;
+      JOSTLE_REQUIRE(await_parked_or_report(c, buf, 1, 1, early)) << "the other-cell waiter never parked";
       const double notified_at = c.main().monotonic_now();
       JOSTLE_CHECK_EQ(c.main().notify(buf, 0, NotifyCount::all()), 3u);
       int ok = 0;
+      bool spared = false;
       for (int k = 0; k < 4; ++k) {
-        auto r = await_report(c, 5 * kSecond);
+        std::optional<std::string> r = k == 0 && early ? early : await_report(c, 5 * kSecond);
         JOSTLE_REQUIRE(r.has_value()) << "missing report " << k;
         if (r->rfind("3:", 0) == 0) {
           double lapse = 0, at_ms = 0;
           JOSTLE_CHECK(std::sscanf(r->c_str(), "3:timed-out:%lf:%lf", &lapse, &at_ms) == 2) << *r;
           JOSTLE_CHECK(lapse >= kOther) << "timed out early: " << *r;
-          JOSTLE_CHECK(at_ms >= notified_at) << "the other-cell waiter ended before the notify: " << *r;
+          spared = at_ms >= notified_at;
         } else {
           ok += r->find(":ok:") != std::string::npos;
         }
       }
       JOSTLE_CHECK_EQ(ok, 3);
+      ctx.record(spared ? "spared" : "timed-out-first");
       JOSTLE_CHECK_EQ(c.teardown().wedged, 0);
     });
 
@@ -172,6 +198,9 @@ JOSTLE_CASE(agents, agent_no_spurious_wakeup)
     .param("op", {"store", "add", "sub", "and", "or", "xor", "exchange", "compareExchange"})
     .iterations(2)
     .timeout(30 * kSecond)
+    .outcome("changed-while-waiting", Grade::acceptable, "the operation came while the agent was parked")
+    .outcome("slow-probe", Grade::acceptable,
+             "the 200 ms wait ran out before the probe saw the agent parked (inconclusive round)")
     .body<AgentBackends>([]<AgentBackend A>(Context& ctx) {
       typename A::Cluster c(ClusterOptions{});
       auto buf = c.new_buffer(64);
@@ -183,7 +212,11 @@ JOSTLE_CASE(agents, agent_no_spurious_wakeup)
             api.report(std::string(to_string(s)) + fmt(":%.6f", api.monotonic_now() - t0));
           },
           AgentOptions{});
-      JOSTLE_REQUIRE(await_waiters(c, buf, 0, 1)) << "the agent never parked";
+      // A slow schedule can let the 200 ms run out before the probe sees the agent parked: the operation then
+      // comes after the wait (inconclusive round), and the report must still be a timeout no earlier than asked.
+      std::optional<std::string> early;
+      JOSTLE_REQUIRE(await_parked_or_report(c, buf, 0, 1, early)) << "the agent never parked";
+      ctx.record(early ? "slow-probe" : "changed-while-waiting");
       auto cell = at<A>(buf, 0);
       const std::string& op = ctx.param("op");
       if (op == "store") cell.store(1);
@@ -197,7 +230,7 @@ JOSTLE_CASE(agents, agent_no_spurious_wakeup)
         std::int32_t e = 0;
         cell.compare_exchange_strong(e, 1);
       }
-      auto r = await_report(c, 5 * kSecond);
+      auto r = early ? early : await_report(c, 5 * kSecond);
       JOSTLE_REQUIRE(r.has_value());
       double lapse = 0;
       JOSTLE_CHECK(std::sscanf(r->c_str(), "timed-out:%lf", &lapse) == 1 && lapse >= kSmall)
@@ -424,6 +457,8 @@ JOSTLE_CASE(agents, agent_notify_vs_timeout)
     .timeout(30 * kSecond)
     .outcome("notified", Grade::acceptable)
     .outcome("timed-out", Grade::acceptable)
+    .outcome("timed-out-unobserved", Grade::interesting,
+             "the wait timed out before the probe saw the agent parked (inconclusive round: a slow schedule)")
     .outcome("inconsistent", Grade::forbidden, "notify count and the waiter's result disagree")
     .body<AgentBackends>([]<AgentBackend A>(Context& ctx) {
       typename A::Cluster c(ClusterOptions{});
@@ -436,10 +471,15 @@ JOSTLE_CASE(agents, agent_notify_vs_timeout)
             api.report(std::string(to_string(s)) + fmt(":%.6f", api.monotonic_now() - t0));
           },
           AgentOptions{});
-      JOSTLE_REQUIRE(await_waiters(c, buf, 0, 1)) << "the agent never parked";
-      sleep_ns(static_cast<Nanos>((kT - 2) * 1e6) + static_cast<Nanos>(ctx.rng().below(4000)) * kMicro);
+      // Parked-or-reported: the 20 ms can run out before the probe sees the agent parked (a loaded machine,
+      // chaos delays). That round did not race anything (inconclusive): the notify must then find nobody and
+      // the report must be a timeout no earlier than asked, the same rule as a notify that came too late.
+      std::optional<std::string> early;
+      JOSTLE_REQUIRE(await_parked_or_report(c, buf, 0, 1, early)) << "the agent never parked";
+      if (!early)
+        sleep_ns(static_cast<Nanos>((kT - 2) * 1e6) + static_cast<Nanos>(ctx.rng().below(4000)) * kMicro);
       const std::uint64_t n = c.main().notify(buf, 0, NotifyCount{1});
-      auto r = await_report(c);
+      auto r = early ? early : await_report(c);
       JOSTLE_REQUIRE(r.has_value());
       double lapse = 0;
       char status[16] = {};
@@ -447,7 +487,7 @@ JOSTLE_CASE(agents, agent_notify_vs_timeout)
       const bool consistent = (n == 1 && std::string(status) == "ok") ||
                               (n == 0 && std::string(status) == "timed-out" && lapse >= kT);
       JOSTLE_CHECK(consistent) << "notify returned " << n << ", waiter reported " << *r;
-      ctx.record(!consistent ? "inconsistent" : n == 1 ? "notified" : "timed-out");
+      ctx.record(!consistent ? "inconsistent" : early ? "timed-out-unobserved" : n == 1 ? "notified" : "timed-out");
       JOSTLE_CHECK_EQ(c.teardown().wedged, 0);
     });
 

@@ -223,4 +223,79 @@ JOSTLE_CASE(agents, thread_detach_exit_race)
     .outcome("leak", Grade::forbidden, "detach and exit both left the block to the other")
     .outcome("double-release", Grade::forbidden, "detach and exit both released the block");
 
+JOSTLE_CASE(agents, thread_timed_join_running)
+    .primitive("thread")
+    .describe("timed join of a running thread: times out no earlier than asked (CLOCK_MONOTONIC, from the call) "
+              "and consumes nothing: a later join returns the thread's result after the thread finished")
+    .clause("thread.timed-join.lower-bound")
+    .clause("thread.timed-join.no-consume")
+    .threads(2)
+    .iterations(8)
+    .timeout(30 * kSecond)
+    .body<ThreadBackends>([]<TimedJoinThreadBackend T>(Context& ctx) {
+      // Fractional milliseconds, so a deadline rounded to whole ms shows too.
+      const Nanos want = 15 * kMilli + static_cast<Nanos>(ctx.rng().below(1000)) * kMicro;
+      std::atomic<std::uint32_t> go{0};
+      std::atomic<std::uint32_t> finished{0};
+      const std::uint64_t exits_before = T::stats().exited;
+      auto h = spawn_thread<T>([&go, &finished] {
+        while (go.load(std::memory_order_acquire) == 0) sys::futex_wait(go, 0);
+        // Still busy for a while after the release: a join that returns without waiting shows.
+        spin_for(20 * kMilli);
+        finished.store(1, std::memory_order_release);
+        return 4242L;
+      });
+      JOSTLE_REQUIRE(h.has_value()) << "spawn failed";
+      // The call comes well after spawn, so a deadline counted from the wrong instant shows.
+      sleep_ns(10 * kMilli);
+      const Nanos t0 = now_ns();
+      const auto early = h->join_for(want);
+      const Nanos took = now_ns() - t0;
+      const bool timed_out = !early.has_value();
+      JOSTLE_CHECK(timed_out) << "timed join of a thread blocked on a word nobody set returned " << *early;
+      JOSTLE_CHECK(took >= want) << "timed join gave up after " << took << " ns, asked " << want;
+      JOSTLE_CHECK(took < want + 2 * kSecond) << "timed join overslept: " << took << " ns for " << want;
+      ctx.metric("timeout_margin_us", static_cast<double>(took - want) / 1e3, "us");
+      go.store(1, std::memory_order_release);
+      sys::futex_wake(go);
+      if (timed_out) {
+        const long r = h->join();
+        JOSTLE_CHECK_EQ(r, 4242L) << "join after a timed-out timed join did not return the result";
+        JOSTLE_CHECK_EQ(finished.load(std::memory_order_acquire), 1u)
+            << "join after a timed-out timed join returned while the thread was still running";
+      }
+      // The thread may outlive join() (mutants): wait for its exit path before the stack goes.
+      JOSTLE_REQUIRE(await_exits<T>(exits_before, 1)) << "the thread never finished its exit path";
+    });
+
+JOSTLE_CASE(agents, thread_timed_join_finished)
+    .primitive("thread")
+    .describe("timed join of a thread that already finished returns its result at once, not at the timeout")
+    .clause("thread.timed-join.finished")
+    .threads(2)
+    .iterations(8)
+    .timeout(30 * kSecond)
+    .body<ThreadBackends>([]<TimedJoinThreadBackend T>(Context&) {
+      const Nanos want = kSecond;
+      std::atomic<std::uint32_t> returned{0};
+      const std::uint64_t exits_before = T::stats().exited;
+      auto h = spawn_thread<T>([&returned] {
+        returned.store(1, std::memory_order_release);
+        sys::futex_wake(returned);
+        return 77L;
+      });
+      JOSTLE_REQUIRE(h.has_value()) << "spawn failed";
+      // Finished: its callable returned and its exit path is over.
+      JOSTLE_REQUIRE(await_exits<T>(exits_before, 1)) << "the thread never finished";
+      const Nanos t0 = now_ns();
+      const auto r = h->join_for(want);
+      const Nanos took = now_ns() - t0;
+      if (!r) h->join();  // still owed
+      JOSTLE_REQUIRE(r.has_value()) << "timed join of a finished thread timed out after " << took << " ns";
+      JOSTLE_CHECK_EQ(*r, 77L) << "timed join of a finished thread returned the wrong result";
+      // "At once": well before the timeout (generous: the machine is shared).
+      JOSTLE_CHECK(took < want / 2) << "timed join of a finished thread took " << took << " ns";
+      JOSTLE_CHECK_EQ(returned.load(), 1u);
+    });
+
 }  // namespace jostle

@@ -433,10 +433,16 @@ class RoundBarrier {
       round_.store(round + 1, std::memory_order_release);
       return;
     }
+    if (round_.load(std::memory_order_acquire) > round) return;
+    // Waiting for the other party: under PCT, a spinner holding the token would only burn token_wait_us
+    // until a forced take-over, round after round (thousands of rounds: past the watchdog). The blocking
+    // hooks hand the token over while we wait.
+    JOSTLE_CHAOS_BLOCKING_BEGIN("atomics.storm.barrier");
     for (int spins = 0; round_.load(std::memory_order_acquire) <= round; ++spins) {
       sys::cpu_relax();
       if (spins > 2000) std::this_thread::yield();
     }
+    JOSTLE_CHAOS_BLOCKING_END("atomics.storm.barrier");
   }
 
  private:

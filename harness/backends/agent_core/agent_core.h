@@ -38,8 +38,11 @@ inline int shared_wait(Word& w, std::uint32_t expected, Nanos rel = -1) {
     ts = to_timespec(rel);
     tsp = &ts;
   }
+  JOSTLE_CHAOS_BLOCKING_BEGIN("agent.futex_wait");
   const long rc = ::syscall(SYS_futex, sys::word_ptr(w), FUTEX_WAIT, expected, tsp, nullptr, 0);
-  return rc == 0 ? 0 : errno;
+  const int err = rc == 0 ? 0 : errno;
+  JOSTLE_CHAOS_BLOCKING_END("agent.futex_wait");
+  return err;
 }
 inline int shared_wake(Word& w, int n = INT_MAX) {
   const long rc = ::syscall(SYS_futex, sys::word_ptr(w), FUTEX_WAKE, n, nullptr, nullptr, 0);

@@ -107,6 +107,10 @@ struct ProcessAgentsT {
       if (pid == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) ::_exit(3);
+        // The chaos scheduler (its lock, its token, the threads it schedules) lives in the parent: a forked
+        // agent has a frozen copy of it, whose token could only be taken by steals against threads that do
+        // not exist here. Agents run unscheduled; their blocking hooks and points become no-ops.
+        chaos::g_enabled.store(false, std::memory_order_relaxed);
         Api api(this, idx, o.can_block);
         agent_core::set_state(c, s, agent_core::kRunning);
         int code = 0;
@@ -163,7 +167,9 @@ struct ProcessAgentsT {
         if (pids_[i] == 0) continue;
         ::kill(pids_[i], SIGKILL);  // wedged: past the hard timeout
         int status = 0;
+        JOSTLE_CHAOS_BLOCKING_BEGIN("agent.waitpid");
         ::waitpid(pids_[i], &status, 0);
+        JOSTLE_CHAOS_BLOCKING_END("agent.waitpid");
         pids_[i] = 0;
         c.agents[i].state.store(agent_core::kWedged, std::memory_order_release);
         ++report_.wedged;

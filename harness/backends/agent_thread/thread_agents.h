@@ -195,7 +195,9 @@ struct ThreadAgentsT {
       }
       for (int i = 0; i < n; ++i) {
         if (core_->finished[i].load(std::memory_order_acquire)) {
+          JOSTLE_CHAOS_BLOCKING_BEGIN("agent.join");
           threads_[i].join();
+          JOSTLE_CHAOS_BLOCKING_END("agent.join");
           ++report_.joined;
         } else {
           threads_[i].detach();  // wedged: it holds its own reference to the core

@@ -13,6 +13,16 @@
 
 namespace jostle::vt {
 
+// sys::futex_wait inside the chaos blocking hooks: the PCT scheduler runs another thread while this one sleeps
+// in the kernel instead of stealing the token from it.
+inline int blocking_futex_wait(const char* what, std::atomic<std::uint32_t>& w, std::uint32_t expected,
+                               Nanos rel_timeout = -1) {
+  JOSTLE_CHAOS_BLOCKING_BEGIN(what);
+  const int rc = sys::futex_wait(w, expected, rel_timeout);
+  JOSTLE_CHAOS_BLOCKING_END(what);
+  return rc;
+}
+
 // The defects the mutants inject (none for the correct backends).
 enum class Defect {
   none,
@@ -87,14 +97,14 @@ struct TaskCore {
     bool finished = true;
     while (done.load(std::memory_order_seq_cst) == 0) {
       if (deadline == kVtForever) {
-        sys::futex_wait(done, 0);
+        blocking_futex_wait("vt.join", done, 0);
       } else {
         const Nanos left = deadline - now_ns();
         if (left <= 0) {
           finished = is_done();
           break;
         }
-        sys::futex_wait(done, 0, left);
+        blocking_futex_wait("vt.join_timeout", done, 0, left);
       }
     }
     sleepers.fetch_sub(1, std::memory_order_seq_cst);
@@ -128,7 +138,7 @@ VtResult join_timeout(TaskCore& t, Nanos ns) {
     t.sleepers.fetch_add(1, std::memory_order_seq_cst);
     while (!t.is_done()) {
       const Nanos left = deadline - now_ns();
-      if (left <= 0 || sys::futex_wait(t.done, 0, left) == ETIMEDOUT) {
+      if (left <= 0 || blocking_futex_wait("vt.join_timeout", t.done, 0, left) == ETIMEDOUT) {
         timed_out = true;
         break;
       }
@@ -176,7 +186,7 @@ class Admission {
         break;
       }
       JOSTLE_CHAOS("vt.admission.before-wait");
-      sys::futex_wait(seq_, seq, left);
+      blocking_futex_wait("vt.admission", seq_, seq, left);
     }
     waiting_.fetch_sub(1, std::memory_order_seq_cst);
     return result;

@@ -125,11 +125,15 @@ struct FiberVtT {
       sys::futex_wake(ready_seq_);
       {
         std::lock_guard<std::mutex> g(carriers_m_);
+        JOSTLE_CHAOS_BLOCKING_BEGIN("vt.fiber.join_carriers");
         for (pthread_t t : carriers_) pthread_join(t, nullptr);
+        JOSTLE_CHAOS_BLOCKING_END("vt.fiber.join_carriers");
       }
       const std::uint64_t one = 1;
       (void)!::write(efd_, &one, sizeof one);
+      JOSTLE_CHAOS_BLOCKING_BEGIN("vt.fiber.join_reactor");
       pthread_join(reactor_, nullptr);
+      JOSTLE_CHAOS_BLOCKING_END("vt.fiber.join_reactor");
       ::close(epfd_);
       ::close(tfd_);
       ::close(efd_);
@@ -142,7 +146,10 @@ struct FiberVtT {
     // Refuses new tasks and waits until every admitted task is done.
     void close() {
       adm_.close();
+      if (adm_.in_use() == 0) return;
+      JOSTLE_CHAOS_BLOCKING_BEGIN("vt.fiber.close");
       while (adm_.in_use() != 0) sleep_ns(100 * kMicro);
+      JOSTLE_CHAOS_BLOCKING_END("vt.fiber.close");
     }
 
     // Timer expiries the reactor handled (the "sleep went through the reactor" probe).
@@ -238,7 +245,7 @@ struct FiberVtT {
               idle_.fetch_sub(1, std::memory_order_seq_cst);
               return;
             }
-            sys::futex_wait(ready_seq_, seq);
+            vt::blocking_futex_wait("vt.fiber.idle", ready_seq_, seq);
           }
           idle_.fetch_sub(1, std::memory_order_seq_cst);
           if (idx < 0) continue;
@@ -354,7 +361,9 @@ struct FiberVtT {
     void reactor_loop() {
       epoll_event evs[32];
       for (;;) {
+        JOSTLE_CHAOS_BLOCKING_BEGIN("vt.fiber.reactor");
         const int n = epoll_wait(epfd_, evs, 32, -1);
+        JOSTLE_CHAOS_BLOCKING_END("vt.fiber.reactor");
         for (int i = 0; i < n; ++i) {
           const std::uint64_t key = evs[i].data.u64;
           if (key == kStopKey) return;
@@ -448,7 +457,9 @@ struct FiberVtT {
   static VtStatus sleep(Nanos ns) {
     if (ns < 0) return VtStatus::invalid;
     if (!current_slot()) {
+      JOSTLE_CHAOS_BLOCKING_BEGIN("vt.sleep");
       sleep_ns(ns);
+      JOSTLE_CHAOS_BLOCKING_END("vt.sleep");
       return VtStatus::ok;
     }
     return block(Want::sleep, vt::deadline_after<D>(ns));

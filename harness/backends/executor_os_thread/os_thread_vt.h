@@ -44,7 +44,8 @@ struct OsThreadVtT {
     // Refuses new tasks, then waits for every admitted task and every thread.
     void close() {
       adm_.close();
-      for (std::uint32_t n; (n = threads_.load(std::memory_order_acquire)) != 0;) sys::futex_wait(threads_, n);
+      for (std::uint32_t n; (n = threads_.load(std::memory_order_acquire)) != 0;)
+        vt::blocking_futex_wait("vt.close", threads_, n);
     }
 
    private:
@@ -175,8 +176,13 @@ struct OsThreadVtT {
       if (c && c->cancel_req.load(std::memory_order_acquire) != 0) return VtStatus::cancelled;
       const Nanos left = deadline - now_ns();
       if (left <= 0) return VtStatus::ok;
-      if (c) sys::futex_wait(c->cancel_req, 0, left);
-      else sleep_ns(left);
+      if (c) {
+        vt::blocking_futex_wait("vt.sleep", c->cancel_req, 0, left);
+      } else {
+        JOSTLE_CHAOS_BLOCKING_BEGIN("vt.sleep");
+        sleep_ns(left);
+        JOSTLE_CHAOS_BLOCKING_END("vt.sleep");
+      }
     }
   }
 
@@ -202,7 +208,7 @@ struct OsThreadVtT {
       const Nanos left = deadline == kVtForever ? -1 : deadline - now_ns();
       if (deadline != kVtForever && left <= 0) return VtStatus::timeout;
       JOSTLE_CHAOS("vt.park.before-wait");
-      sys::futex_wait(c->permit, 0, left);
+      vt::blocking_futex_wait("vt.park", c->permit, 0, left);
     }
   }
   static void unpark(Task& t) {

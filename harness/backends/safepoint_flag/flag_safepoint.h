@@ -28,7 +28,7 @@ class FlagSafepointT {
     while (requested_.load(std::memory_order_relaxed) != 0) {
       const std::uint32_t e = epoch_.load(std::memory_order_relaxed);
       g.unlock();
-      while (epoch_.load(std::memory_order_acquire) == e) sys::futex_wait(epoch_, e);
+      while (epoch_.load(std::memory_order_acquire) == e) blocking_wait("safepoint.attach", epoch_, e);
       g.lock();
     }
     ++attached_;
@@ -54,11 +54,15 @@ class FlagSafepointT {
     g.unlock();
     sys::futex_wake(progress_);
     JOSTLE_CHAOS("safepoint.poll.stopped");
-    while (epoch_.load(std::memory_order_acquire) == e) sys::futex_wait(epoch_, e);
+    while (epoch_.load(std::memory_order_acquire) == e) blocking_wait("safepoint.poll", epoch_, e);
   }
 
   void stop_the_world() {
-    collector_.lock();
+    if (!collector_.try_lock()) {  // another collector's stop: sleeps in the kernel until its resume
+      JOSTLE_CHAOS_BLOCKING_BEGIN("safepoint.collector");
+      collector_.lock();
+      JOSTLE_CHAOS_BLOCKING_END("safepoint.collector");
+    }
     std::unique_lock<std::mutex> g(m_);
     requested_.store(1, std::memory_order_seq_cst);
     for (;;) {
@@ -66,7 +70,7 @@ class FlagSafepointT {
       if (stopped_ >= need) break;
       const std::uint32_t p = progress_.load(std::memory_order_acquire);
       g.unlock();
-      sys::futex_wait(progress_, p);
+      blocking_wait("safepoint.stop_the_world", progress_, p);
       g.lock();
     }
   }
@@ -83,6 +87,13 @@ class FlagSafepointT {
   }
 
  private:
+  // sys::futex_wait inside the chaos blocking hooks (PCT runs another thread while this one sleeps).
+  static void blocking_wait(const char* what, std::atomic<std::uint32_t>& w, std::uint32_t expected) {
+    JOSTLE_CHAOS_BLOCKING_BEGIN(what);
+    sys::futex_wait(w, expected);
+    JOSTLE_CHAOS_BLOCKING_END(what);
+  }
+
   std::mutex collector_;
   std::mutex m_;
   std::atomic<std::uint32_t> requested_{0};

@@ -28,6 +28,7 @@ struct Block {
   std::atomic<std::uint32_t> detached{0};  // mutant: the two separate fields
   std::atomic<std::uint32_t> exited{0};
   std::atomic<std::uint32_t> in_pool{0};
+  Nanos spawned_at = 0;  // read only by the timed-join-start-anchored mutant
   Block* next_free = nullptr;
 };
 
@@ -91,7 +92,7 @@ class BlockPool {
 }  // namespace thread_detail
 
 // The injected defects of the mutants built on this backend (none for `pthread` itself).
-enum class PthreadDefect { none, two_flags, join_ignores_einval, cached_id };
+enum class PthreadDefect { none, two_flags, join_ignores_einval, cached_id, timed_join_consumes, timed_join_start_anchored };
 
 template <PthreadDefect kDefect>
 struct PthreadThreadT {
@@ -100,7 +101,11 @@ struct PthreadThreadT {
                                             : kDefect == PthreadDefect::join_ignores_einval
                                                 ? "mutant.join-ignores-einval"
                                             : kDefect == PthreadDefect::cached_id ? "mutant.cached-thread-id"
-                                                                                  : "pthread";
+                                            : kDefect == PthreadDefect::timed_join_consumes
+                                                ? "mutant.timed-join-consumes"
+                                            : kDefect == PthreadDefect::timed_join_start_anchored
+                                                ? "mutant.timed-join-start-anchored"
+                                                : "pthread";
   static constexpr std::string_view kDescription =
       kTwoFlags ? "pthread threads whose detach and exit paths each decide ownership of the control block from "
                   "two separate flags (check, cleanup, then mark), so a detach racing exit leaks or double-frees"
@@ -111,6 +116,7 @@ struct PthreadThreadT {
 
   struct Handle {
     thread_detail::Block* blk = nullptr;
+    bool given_up = false;  // timed-join-consumes: a timed join that timed out detached the thread
   };
 
   static void* trampoline(void* p) {
@@ -147,6 +153,7 @@ struct PthreadThreadT {
     auto* b = Pool::acquire();
     b->entry = entry;
     b->arg = arg;
+    b->spawned_at = now_ns();
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     // The join-ignores-einval defect: threads are created detached "so that nobody leaks a zombie", and join
@@ -168,11 +175,47 @@ struct PthreadThreadT {
       // pthread_join on a detached thread is EINVAL, ignored: join returns while the thread may still run.
       // The block is then handed over like a detach so that only the visibility defect remains.
       if (h.blk->state.exchange(1, std::memory_order_acq_rel) == 2) Pool::release(h.blk);
+    } else if (kDefect == PthreadDefect::timed_join_consumes && h.given_up) {
+      // pthread_join on the thread the timed join detached: EINVAL at once, ignored. The exit path owns the
+      // block (the detach handed it over), so the joiner neither waits nor releases.
     } else {
+      JOSTLE_CHAOS_BLOCKING_BEGIN("thread.join");
       pthread_join(h.blk->tid, nullptr);
+      JOSTLE_CHAOS_BLOCKING_END("thread.join");
       Pool::release(h.blk);  // the joiner is the only owner left
     }
     h.blk = nullptr;
+  }
+
+  // pthread_clockjoin_np on CLOCK_MONOTONIC (glibc 2.31+; pthread_timedjoin_np would measure CLOCK_REALTIME).
+  static int timed_join(Handle& h, Nanos ns) {
+    if constexpr (kDefect == PthreadDefect::join_ignores_einval) {
+      join(h);  // the thread was created detached: EINVAL at once, ignored like join's
+      return 0;
+    }
+    // The start-anchored defect: the deadline is counted from the thread's creation, not from this call, so
+    // a timed join made some time after spawn gives up that much too early.
+    const Nanos from = kDefect == PthreadDefect::timed_join_start_anchored ? h.blk->spawned_at : now_ns();
+    const timespec abs = to_timespec(from + (ns > 0 ? ns : 0));
+    int rc;
+    JOSTLE_CHAOS_BLOCKING_BEGIN("thread.timed_join");
+    do {
+      rc = pthread_clockjoin_np(h.blk->tid, nullptr, CLOCK_MONOTONIC, &abs);
+    } while (rc == EINTR);
+    JOSTLE_CHAOS_BLOCKING_END("thread.timed_join");
+    if (rc == 0) {
+      Pool::release(h.blk);  // joined: the joiner is the only owner left, as in join()
+      h.blk = nullptr;
+      return 0;
+    }
+    if constexpr (kDefect == PthreadDefect::timed_join_consumes) {
+      // The defect: a timed join that gives up detaches the thread "so that it cannot leak", which consumes
+      // the handle: the later join returns at once without the result.
+      pthread_detach(h.blk->tid);
+      if (h.blk->state.exchange(1, std::memory_order_acq_rel) == 2) Pool::release(h.blk);
+      h.given_up = true;
+    }
+    return rc;
   }
 
   static void detach(Handle& h) {
@@ -203,7 +246,11 @@ struct PthreadThreadT {
     return static_cast<std::uint64_t>(sys::gettid());
   }
   static void yield() { sched_yield(); }
-  static void sleep(Nanos ns) { sleep_ns(ns); }
+  static void sleep(Nanos ns) {
+    JOSTLE_CHAOS_BLOCKING_BEGIN("thread.sleep");
+    sleep_ns(ns);
+    JOSTLE_CHAOS_BLOCKING_END("thread.sleep");
+  }
   static unsigned cpu_count() {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -215,7 +262,7 @@ struct PthreadThreadT {
 };
 
 using PthreadThread = PthreadThreadT<PthreadDefect::none>;
-static_assert(ThreadBackend<PthreadThread>);
+static_assert(TimedJoinThreadBackend<PthreadThread>);
 
 struct MutantDetachExitRace : PthreadThreadT<PthreadDefect::two_flags> {
   static constexpr std::string_view kCatches = "agents/thread_detach_exit_race,agents/thread_detached_runs";
@@ -240,5 +287,28 @@ struct MutantCachedThreadId : PthreadThreadT<PthreadDefect::cached_id> {
   static constexpr std::string_view kSource = "glibc cached PID/TID after clone (removed in glibc 2.25)";
 };
 static_assert(ThreadBackend<MutantCachedThreadId>);
+
+}  // namespace jostle
+
+namespace jostle {
+
+struct MutantTimedJoinConsumes : PthreadThreadT<PthreadDefect::timed_join_consumes> {
+  static constexpr std::string_view kDescription =
+      "a timed join that times out detaches the thread; the later join returns at once without the result";
+  static constexpr std::string_view kCatches = "agents/thread_timed_join_running";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource =
+      "timeout must not consume (the X1 rule for thread joins; std::thread-style 'give up and detach' wrappers)";
+};
+static_assert(TimedJoinThreadBackend<MutantTimedJoinConsumes>);
+
+struct MutantTimedJoinStartAnchored : PthreadThreadT<PthreadDefect::timed_join_start_anchored> {
+  static constexpr std::string_view kDescription =
+      "the timed join's deadline is counted from the thread's creation instead of from the call";
+  static constexpr std::string_view kCatches = "agents/thread_timed_join_running";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource = "timeout anchored at the wrong instant (early timeout class)";
+};
+static_assert(TimedJoinThreadBackend<MutantTimedJoinStartAnchored>);
 
 }  // namespace jostle

@@ -15,12 +15,18 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/thread.h"
+#include "jostle/sys.h"
 
 namespace jostle {
 
-template <bool kTruncates>
+enum class StdDefect { none, truncates, misses_exit };
+
+template <StdDefect kDefect>
 struct StdThreadT {
-  static constexpr std::string_view kName = kTruncates ? "mutant.name-truncates" : "std";
+  static constexpr bool kTruncates = kDefect == StdDefect::truncates;
+  static constexpr std::string_view kName = kTruncates                        ? "mutant.name-truncates"
+                                            : kDefect == StdDefect::misses_exit ? "mutant.timed-join-misses-exit"
+                                                                                : "std";
   static constexpr std::string_view kDescription =
       kTruncates ? "std backend whose self-naming passes long names straight to prctl(PR_SET_NAME), which "
                    "truncates them silently instead of failing with ERANGE"
@@ -41,6 +47,7 @@ struct StdThreadT {
     Block(const Block&) = delete;
     Block& operator=(const Block&) = delete;
     std::thread thread;
+    std::atomic<std::uint32_t> done{0};  // futex: 1 once the callable returned (the timed join waits on it)
   };
   struct Handle {
     std::shared_ptr<Block> blk;
@@ -51,6 +58,8 @@ struct StdThreadT {
     try {
       b->thread = std::thread([keep = b, entry, arg]() mutable {
         entry(arg);
+        keep->done.store(1, std::memory_order_release);
+        sys::futex_wake(keep->done);
         JOSTLE_CHAOS("thread.exit.cleanup");
         keep.reset();
         counters().exited.fetch_add(1, std::memory_order_release);
@@ -62,8 +71,33 @@ struct StdThreadT {
     return 0;
   }
   static void join(Handle& h) {
+    JOSTLE_CHAOS_BLOCKING_BEGIN("thread.join");
     h.blk->thread.join();
+    JOSTLE_CHAOS_BLOCKING_END("thread.join");
     h.blk.reset();
+  }
+  // std::thread has no timed join: wait (bounded) for the done word, then join, which returns promptly.
+  static int timed_join(Handle& h, Nanos ns) {
+    Block& b = *h.blk;
+    const Nanos deadline = now_ns() + (ns > 0 ? ns : 0);
+    if constexpr (kDefect == StdDefect::misses_exit) {
+      // The defect: the joiner waits for the exit *notification* (the word changing), not the exit state: a
+      // thread that finished before the call never notifies again, and the join times out on it.
+      const std::uint32_t seen = b.done.load(std::memory_order_acquire);
+      JOSTLE_CHAOS_BLOCKING_BEGIN("thread.timed_join");
+      const int rc = sys::futex_wait(b.done, seen, deadline - now_ns());
+      JOSTLE_CHAOS_BLOCKING_END("thread.timed_join");
+      if (rc == ETIMEDOUT) return ETIMEDOUT;
+    }
+    while (b.done.load(std::memory_order_acquire) == 0) {
+      const Nanos left = deadline - now_ns();
+      if (left <= 0) return ETIMEDOUT;
+      JOSTLE_CHAOS_BLOCKING_BEGIN("thread.timed_join");
+      sys::futex_wait(b.done, 0, left);
+      JOSTLE_CHAOS_BLOCKING_END("thread.timed_join");
+    }
+    join(h);
+    return 0;
   }
   static void detach(Handle& h) {
     h.blk->thread.detach();
@@ -89,7 +123,11 @@ struct StdThreadT {
   }
   static std::uint64_t current_id() { return static_cast<std::uint64_t>(pthread_self()); }
   static void yield() { std::this_thread::yield(); }
-  static void sleep(Nanos ns) { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); }
+  static void sleep(Nanos ns) {
+    JOSTLE_CHAOS_BLOCKING_BEGIN("thread.sleep");
+    std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
+    JOSTLE_CHAOS_BLOCKING_END("thread.sleep");
+  }
   static unsigned cpu_count() {
     const unsigned n = std::thread::hardware_concurrency();
     return n ? n : 1u;
@@ -103,14 +141,24 @@ struct StdThreadT {
     return s;
   }
 };
-using StdThread = StdThreadT<false>;
-static_assert(ThreadBackend<StdThread>);
+using StdThread = StdThreadT<StdDefect::none>;
+static_assert(TimedJoinThreadBackend<StdThread>);
 
-struct MutantNameTruncates : StdThreadT<true> {
+struct MutantNameTruncates : StdThreadT<StdDefect::truncates> {
   static constexpr std::string_view kCatches = "agents/thread_names";
   static constexpr std::string_view kDifficulty = "D1";
   static constexpr std::string_view kSource = "Zig std.Thread setName contract (NameTooLong); prctl(2) truncation";
 };
 static_assert(ThreadBackend<MutantNameTruncates>);
+
+struct MutantTimedJoinMissesExit : StdThreadT<StdDefect::misses_exit> {
+  static constexpr std::string_view kDescription =
+      "the timed join waits for the thread's exit notification instead of its exit state: a thread that "
+      "already finished makes it time out";
+  static constexpr std::string_view kCatches = "agents/thread_timed_join_finished";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource = "completion signalled as an edge, not a state (lost wakeup on join)";
+};
+static_assert(TimedJoinThreadBackend<MutantTimedJoinMissesExit>);
 
 }  // namespace jostle

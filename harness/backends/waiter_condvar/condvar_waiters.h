@@ -18,11 +18,15 @@ struct CondvarParker {
   };
   static void park(std::unique_lock<std::mutex>& lk, Ticket& t, Nanos deadline) {
     if (deadline == kForever) {
+      JOSTLE_CHAOS_BLOCKING_BEGIN("waiters.park");
       t.cv.wait(lk);
+      JOSTLE_CHAOS_BLOCKING_END("waiters.park");
     } else {
       // steady_clock is CLOCK_MONOTONIC here; the caller re-checks now_ns() anyway, so an early return from
       // the condvar can never become an early "timed-out".
+      JOSTLE_CHAOS_BLOCKING_BEGIN("waiters.timed_park");
       t.cv.wait_until(lk, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline)));
+      JOSTLE_CHAOS_BLOCKING_END("waiters.timed_park");
     }
   }
   static void unpark(Ticket& t) { t.cv.notify_one(); }

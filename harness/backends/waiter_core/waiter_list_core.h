@@ -48,7 +48,7 @@ class WaiterListCore {
     }
     Node n;
     n.key = cell;
-    std::unique_lock<Lock> lk(lock_);
+    std::unique_lock<Lock> lk = lock_list();
     // T1 wait: compare and link under lock_; T2 store(1) then notify: notify also takes lock_, so either it
     // runs first (T1's compare then sees 1) or T1 is already linked and gets removed. No lost wakeup.
     if constexpr ((Defects & waiter_defect::check_outside_lock) == 0) {
@@ -84,7 +84,7 @@ class WaiterListCore {
     node->loop = &loop;
     node->settle = std::move(settle);
     {
-      std::unique_lock<Lock> lk(lock_);
+      std::unique_lock<Lock> lk = lock_list();
       if (load(cell) != expected) return {false, WaitStatus::not_equal};
       if (now_ns() >= deadline) return {false, WaitStatus::timed_out};
       link(*node);
@@ -93,7 +93,7 @@ class WaiterListCore {
     if (deadline != kForever) {
       loop.add_timer(deadline, [this, node] {
         {
-          std::unique_lock<Lock> lk(lock_);
+          std::unique_lock<Lock> lk = lock_list();
           if (!node->linked) return;  // notify removed it first; the job it posted settles "ok"
           unlink(*node);
           node->keep.reset();
@@ -124,13 +124,25 @@ class WaiterListCore {
   template <WaitableElement T>
   std::size_t waiter_count(const TypedView<T>& view, std::size_t i) {
     const void* key = view.element(i);
-    std::unique_lock<Lock> lk(lock_);
+    std::unique_lock<Lock> lk = lock_list();
     auto it = lists_.find(key);
     return it == lists_.end() ? 0 : it->second.size;
   }
 
  private:
   using Lock = typename Parker::Lock;
+
+  // The list lock. A contended acquire may sleep in the kernel: the blocking hooks let the PCT scheduler run
+  // the holder meanwhile instead of stealing the token from a sleeper.
+  std::unique_lock<Lock> lock_list() {
+    std::unique_lock<Lock> lk(lock_, std::try_to_lock);
+    if (!lk.owns_lock()) {
+      JOSTLE_CHAOS_BLOCKING_BEGIN("waiters.list_lock");
+      lk.lock();
+      JOSTLE_CHAOS_BLOCKING_END("waiters.list_lock");
+    }
+    return lk;
+  }
 
   struct Node {
     Node* prev = nullptr;
@@ -190,7 +202,7 @@ class WaiterListCore {
 
   std::uint64_t release(const void* key, std::uint64_t count) {
     std::uint64_t removed = 0;
-    std::unique_lock<Lock> lk(lock_);
+    std::unique_lock<Lock> lk = lock_list();
     while (removed < count) {
       auto it = lists_.find(key);
       if (it == lists_.end()) break;

@@ -32,6 +32,10 @@ class FutexMutex {
       c = state_.exchange(2, std::memory_order_acquire);
     }
   }
+  bool try_lock() {
+    std::uint32_t c = 0;
+    return state_.compare_exchange_strong(c, 1, std::memory_order_acquire);
+  }
   void unlock() {
     if (state_.exchange(0, std::memory_order_release) == 2) futex_waiters_detail::futex(state_, FUTEX_WAKE_PRIVATE, 1);
   }
@@ -51,16 +55,24 @@ struct FutexParker {
     // return EAGAIN instead of sleeping: no lost wakeup.
     if (t.word.load(std::memory_order_acquire) == 0) {
       if (deadline == kForever) {
+        JOSTLE_CHAOS_BLOCKING_BEGIN("waiters.park");
         futex_waiters_detail::futex(t.word, FUTEX_WAIT_PRIVATE, 0);
+        JOSTLE_CHAOS_BLOCKING_END("waiters.park");
       } else {
         const Nanos left = deadline - now_ns();
         if (left > 0) {
           const timespec ts = to_timespec(left);
+          JOSTLE_CHAOS_BLOCKING_BEGIN("waiters.timed_park");
           futex_waiters_detail::futex(t.word, FUTEX_WAIT_PRIVATE, 0, &ts);
+          JOSTLE_CHAOS_BLOCKING_END("waiters.timed_park");
         }
       }
     }
-    lk.lock();
+    if (!lk.try_lock()) {
+      JOSTLE_CHAOS_BLOCKING_BEGIN("waiters.list_lock");
+      lk.lock();
+      JOSTLE_CHAOS_BLOCKING_END("waiters.list_lock");
+    }
   }
   static void unpark(Ticket& t) {
     t.word.store(1, std::memory_order_release);

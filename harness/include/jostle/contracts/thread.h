@@ -24,6 +24,13 @@
 //   Distinct for threads alive at the same time, and different from the parent's.             [thread.id.unique]
 // T::yield(); T::sleep(ns) sleeps at least ns on CLOCK_MONOTONIC                               [thread.sleep.lower-bound]
 // T::cpu_count() >= 1                                                                           [thread.cpu-count]
+//
+// Refinement TimedJoinThreadBackend (pthread_clockjoin_np, Zig/VM "join with timeout"):
+// T::timed_join(h, ns) -> int
+//   0: the thread finished within ns (measured on CLOCK_MONOTONIC from the call) and is joined, exactly as by
+//   join(). ETIMEDOUT: it is still running after at least ns [thread.timed-join.lower-bound], and the handle
+//   is untouched: still joinable, a later join() returns the thread's result [thread.timed-join.no-consume].
+//   A thread that already finished is joined at once, whatever ns is [thread.timed-join.finished].
 #pragma once
 
 #include <atomic>
@@ -70,12 +77,18 @@ concept ThreadBackend = requires(typename T::Handle& h, ThreadEntry e, void* a, 
   { T::stats() } -> std::same_as<ThreadStats>;
 };
 
+template <class T>
+concept TimedJoinThreadBackend = ThreadBackend<T> && requires(typename T::Handle& h, Nanos ns) {
+  { T::timed_join(h, ns) } -> std::same_as<int>;
+};
+
 // A typed join handle over a backend: JoinHandle<T, R>::join() returns the callable's result.
 template <ThreadBackend T, class R>
 class JoinHandle {
  public:
+  using Value = std::conditional_t<std::is_void_v<R>, int, R>;
   struct Slot {
-    std::optional<std::conditional_t<std::is_void_v<R>, int, R>> value;
+    std::optional<Value> value;
   };
 
   explicit JoinHandle(std::shared_ptr<Slot> slot) : slot_(std::move(slot)) {}
@@ -93,10 +106,25 @@ class JoinHandle {
     live_ = rc == 0;
     return rc;
   }
+  // A join that returns before the thread stored its result (a broken backend) yields a default value, so
+  // that a case sees a wrong result instead of reading an empty optional.
   R join() {
     live_ = false;
     T::join(h_);
-    if constexpr (!std::is_void_v<R>) return std::move(*slot_->value);
+    if constexpr (!std::is_void_v<R>) return take();
+  }
+  // Timed join: the result when the thread finished within ns, nullopt on a timeout (the handle then stays
+  // joinable and owes a join or detach as before).
+  std::optional<Value> join_for(Nanos ns)
+    requires TimedJoinThreadBackend<T>
+  {
+    if (T::timed_join(h_, ns) != 0) return std::nullopt;
+    live_ = false;
+    if constexpr (std::is_void_v<R>) {
+      return Value{0};
+    } else {
+      return take();
+    }
   }
   void detach() {
     live_ = false;
@@ -105,6 +133,13 @@ class JoinHandle {
   typename T::Handle& handle() { return h_; }
 
  private:
+  Value take() {
+    if constexpr (std::is_default_constructible_v<Value>) {
+      if (!slot_->value) return Value{};
+    }
+    return std::move(*slot_->value);
+  }
+
   typename T::Handle h_{};
   std::shared_ptr<Slot> slot_;
   bool live_ = false;

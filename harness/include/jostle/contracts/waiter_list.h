@@ -56,6 +56,7 @@
 #include <utility>
 #include <vector>
 
+#include "jostle/chaos.h"
 #include "jostle/clock.h"
 #include "jostle/contracts/shared_buffer.h"
 #include "jostle/sys.h"
@@ -155,7 +156,9 @@ class AgentLoop {
       Nanos until = deadline;
       for (const auto& t : timers_) until = std::min(until, t.first);
       if (until <= now) continue;
+      JOSTLE_CHAOS_BLOCKING_BEGIN("waiters.loop");
       sys::futex_wait(seq_, seen, until == kForever ? -1 : until - now);
+      JOSTLE_CHAOS_BLOCKING_END("waiters.loop");
     }
   }
 
