@@ -11,9 +11,10 @@
 namespace jostle {
 
 using MutexBackends =
-    TypeList<StdMutex, PthreadMutex, PthreadErrorCheckMutex, PthreadRecursiveMutex, FutexMutex<LinuxFutex>,
+    TypeList<StdMutex, StdTimedMutex, PthreadMutex, PthreadErrorCheckMutex, PthreadRecursiveMutex, FutexMutex<LinuxFutex>,
              SpinMutex, RecursiveMutex,
              PluginMutex<0>, PluginMutex<1>, FutexMutex<PluginFutex<0>>, FutexMutex<PluginFutex<1>>,
-             MutantWaitersFlagDropped, MutantRecursiveOwnerUnchecked, MutantSpinTestThenSet>;
+             MutantWaitersFlagDropped, MutantRecursiveOwnerUnchecked, MutantSpinTestThenSet,
+             MutantTimeoutClearsContended, MutantTimedMsDeadline, MutantTimedWakeMeansOwned>;
 
 }  // namespace jostle

@@ -2,8 +2,17 @@
 // Drepper's "Futexes Are Tricky"), over any futex backend. `recursive`: owner tracking and a recursion count
 // over any mutex, with the semantics a VM's threading layer gives its locks.
 //
+// try_lock_for (over a timed futex backend): the same states. Every attempt is an exchange(2), so a locker that
+// gives up at its deadline has just left the word at 2 while someone else held it: the holder's unlock still
+// wakes a sleeper. It never resets the word to 1 on its way out (it cannot know whether others sleep), and a
+// futex wake it received is never dropped: after any return from the wait it tries the exchange before it
+// looks at the clock.
+//
 // Mutants (each the correct algorithm with one defect, chosen by a template flag):
 //   mutant.mutex.waiters_flag_dropped      a woken acquirer stores 1 instead of 2 (musl 0db393d3, glibc BZ 20973)
+//   mutant.mutex.timeout_clears_contended  a timed-out locker puts the word back to 1: sleepers are stranded
+//   mutant.mutex.timed_ms_deadline         try_lock_for truncates its timeout to whole ms; 0 ms waits forever
+//   mutant.mutex.timed_wake_means_owned    a timed locker woken by an unlock returns true without taking it
 //   mutant.mutex.recursive_owner_unchecked the recursive lock trusts its count instead of comparing the owner
 #pragma once
 
@@ -42,7 +51,13 @@ inline void spin_pause() {
 #endif
 }
 
-enum class FutexMutexDefect { none, waiters_flag_dropped };
+enum class FutexMutexDefect {
+  none,
+  waiters_flag_dropped,
+  timeout_clears_contended,  // try_lock_for: on timeout, 2 -> 1 ("I no longer wait")
+  timed_ms_deadline,         // try_lock_for: the timeout truncated to whole ms, 0 ms read as "no timeout"
+  timed_wake_means_owned,    // try_lock_for: a futex wake is taken as the lock handed over
+};
 
 template <FutexBackend F, FutexMutexDefect D = FutexMutexDefect::none>
 class FutexMutexT {
@@ -50,6 +65,12 @@ class FutexMutexT {
   static std::string name() {
     if constexpr (D == FutexMutexDefect::waiters_flag_dropped) {
       return name_over_futex<F>("mutant.mutex.waiters_flag_dropped");
+    } else if constexpr (D == FutexMutexDefect::timeout_clears_contended) {
+      return name_over_futex<F>("mutant.mutex.timeout_clears_contended");
+    } else if constexpr (D == FutexMutexDefect::timed_ms_deadline) {
+      return name_over_futex<F>("mutant.mutex.timed_ms_deadline");
+    } else if constexpr (D == FutexMutexDefect::timed_wake_means_owned) {
+      return name_over_futex<F>("mutant.mutex.timed_wake_means_owned");
     } else {
       return name_over_futex<F>("futex");
     }
@@ -58,7 +79,13 @@ class FutexMutexT {
   static constexpr std::string_view kDescription =
       D == FutexMutexDefect::none
           ? "three-state futex mutex (0 free, 1 locked, 2 contended), brief spin then futex wait"
-          : "futex mutex whose woken acquirer takes the lock as 1 (uncontended), dropping the waiters flag";
+      : D == FutexMutexDefect::waiters_flag_dropped
+          ? "futex mutex whose woken acquirer takes the lock as 1 (uncontended), dropping the waiters flag"
+      : D == FutexMutexDefect::timeout_clears_contended
+          ? "futex mutex whose timed-out locker sets the word back to 1, so the next unlock wakes nobody"
+      : D == FutexMutexDefect::timed_ms_deadline
+          ? "futex mutex whose timed lock truncates to whole milliseconds and takes 0 ms as 'wait forever'"
+          : "futex mutex whose timed locker, woken by an unlock, reports the lock as its own without taking it";
 
   static constexpr int kSpin = JOSTLE_FUTEX_MUTEX_SPIN;
 
@@ -92,6 +119,42 @@ class FutexMutexT {
     return state_.compare_exchange_strong(c, 1, std::memory_order_acquire, std::memory_order_relaxed);
   }
 
+  // Takes the lock or gives up once `t` has passed on the monotonic clock; t <= 0 is a try_lock.
+  bool try_lock_for(Nanos t)
+    requires TimedFutexBackend<F>
+  {
+    if (try_lock()) return true;
+    Nanos timeout = t;
+    if constexpr (D == FutexMutexDefect::timed_ms_deadline) {
+      timeout = t / kMilli * kMilli;  // the defect: whole milliseconds, and 0 below means "forever"
+      if (timeout <= 0) {
+        lock();
+        return true;
+      }
+    }
+    if (timeout <= 0) return false;
+    const Nanos deadline = now_ns() + timeout;
+    // Exchange first, clock second: whatever woke us (the unlock's wake included), the word says 2 again
+    // before we may leave, so the holder's unlock wakes whoever still sleeps.
+    while (state_.exchange(2, std::memory_order_acquire) != 0) {
+      const Nanos left = deadline - now_ns();
+      if (left <= 0) {
+        if constexpr (D == FutexMutexDefect::timeout_clears_contended) {
+          // The defect: "I no longer wait", as if this locker had been the only sleeper.
+          std::uint32_t two = 2;
+          (void)state_.compare_exchange_strong(two, 1, std::memory_order_relaxed, std::memory_order_relaxed);
+        }
+        return false;
+      }
+      JOSTLE_CHAOS("mutex.futex.timed.before-wait");
+      const FutexStatus st = F::timed_wait(state_, 2, left);
+      if constexpr (D == FutexMutexDefect::timed_wake_means_owned) {
+        if (st == FutexStatus::woken) return true;  // the defect: a wake is not a hand-over
+      }
+    }
+    return true;
+  }
+
   void unlock() {
     // Release pairs with the acquiring exchange/CAS; a 2 means someone may sleep and must be woken.
     if (state_.exchange(0, std::memory_order_release) == 2) {
@@ -113,7 +176,30 @@ struct MutantWaitersFlagDropped : FutexMutexT<LinuxFutex, FutexMutexDefect::wait
   static constexpr std::string_view kDifficulty = "D2";
   static constexpr std::string_view kSource = "musl 0db393d3; glibc 353683a22e (BZ 20973)";
 };
+// The timed-lock mutants. Each is caught by the case written for its property; the hanging one (the stranded
+// sleeper) ends with every thread in an untimed futex wait, which the watchdog reports within ~0.2 s.
+struct MutantTimeoutClearsContended : FutexMutexT<LinuxFutex, FutexMutexDefect::timeout_clears_contended> {
+  static constexpr std::string_view kCatches = "condvar/mutex_timed_no_stranding";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource =
+      "timed futex locks that 'undo' their contended mark on timeout (the 3-state mutex's classic trylock/"
+      "timedlock pitfall, Drepper 'Futexes Are Tricky'; glibc lll_timedlock keeps 2)";
+};
+struct MutantTimedMsDeadline : FutexMutexT<LinuxFutex, FutexMutexDefect::timed_ms_deadline> {
+  static constexpr std::string_view kCatches = "condvar/mutex_timed_not_early,condvar/mutex_timed_past_deadline";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource =
+      "gcc PR 68519 (duration rounding woke early); poll/epoll-style ms timeouts where <= 0 ms meant infinite";
+};
+struct MutantTimedWakeMeansOwned : FutexMutexT<LinuxFutex, FutexMutexDefect::timed_wake_means_owned> {
+  static constexpr std::string_view kCatches =
+      "condvar/mutex_timed_handoff_at_deadline,condvar/mutex_timed_exclusion";
+  static constexpr std::string_view kDifficulty = "D2";
+  static constexpr std::string_view kSource =
+      "locks that assume unlock hands ownership to the woken waiter (a barging mutex does not)";
+};
 static_assert(MutexBackend<FutexMutex<LinuxFutex>>);
+static_assert(TimedMutexBackend<FutexMutex<LinuxFutex>>);
 static_assert(MutexBackend<MutantWaitersFlagDropped>);
 
 // The calling thread's identity for owner tracking: the address of a thread_local, never 0.
@@ -159,6 +245,17 @@ class RecursiveMutexT {
     take();
     return true;
   }
+  bool try_lock_for(Nanos t)
+    requires TimedMutexBackend<Inner>
+  {
+    if (held_by_me()) {
+      ++count_;
+      return true;
+    }
+    if (!inner_.try_lock_for(t)) return false;
+    take();
+    return true;
+  }
   void unlock() { (void)checked_unlock(); }
   LockResult checked_unlock() {
     if (!held_by_me()) return LockResult::not_owner;
@@ -200,5 +297,6 @@ struct MutantRecursiveOwnerUnchecked : RecursiveMutexT<FutexMutex<LinuxFutex>, t
 };
 static_assert(RecursiveMutexBackend<MutantRecursiveOwnerUnchecked>);
 static_assert(RecursiveMutexBackend<RecursiveMutex>);
+static_assert(TimedMutexBackend<RecursiveMutex>);
 
 }  // namespace jostle

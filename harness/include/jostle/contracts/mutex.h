@@ -24,11 +24,23 @@
 //     unlock by a thread that does not hold m returns not_owner and changes nothing  [mutex.owner.unlock]
 //     the recursive kind releases m only when the count returns to zero              [mutex.recursive.release]
 //   try_lock() by the holder of a recursive mutex succeeds and counts               [mutex.recursive.try-lock]
+//
+// Timed backends (TimedMutexBackend: std::timed_mutex, pthread_mutex_clocklock, the futex mutex over a timed
+// futex, a VM threading layer's timed monitor enter) also offer:
+//   m.try_lock_for(t) -> bool
+//     true: the caller holds m, exactly as after lock()                              [mutex.timed.owns]
+//     false: m was held the whole time; returned only after t has passed on the monotonic clock, never before,
+//     and within a slack after it                                                    [mutex.timed.lower-bound]
+//     t <= 0 returns promptly: true when m is free (a try_lock), false otherwise     [mutex.timed.past-deadline]
+//     a locker that times out leaves m as it found it: the waiters still blocked in lock() or try_lock_for()
+//     are woken by the next unlock as if it had never come                           [mutex.timed.no-stranding]
 #pragma once
 
 #include <concepts>
 #include <string>
 #include <string_view>
+
+#include "jostle/clock.h"
 
 namespace jostle {
 
@@ -74,6 +86,11 @@ inline const char* to_string(LockResult r) {
   }
   return "?";
 }
+
+template <class M>
+concept TimedMutexBackend = MutexBackend<M> && requires(M& m, Nanos t) {
+  { m.try_lock_for(t) } -> std::same_as<bool>;
+};
 
 template <class M>
 concept OwnerCheckedMutex = MutexBackend<M> && requires(M& m) {
