@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "jostle/chaos.h"
 #include "jostle/contracts/condvar.h"
 #include "mutex_pthread/pthread_mutex.h"
 
@@ -27,10 +28,18 @@ class PthreadCondvar {
   PthreadCondvar(const PthreadCondvar&) = delete;
   PthreadCondvar& operator=(const PthreadCondvar&) = delete;
 
-  void wait(Mutex& m) { pthread_cond_wait(&cv_, m.native()); }
+  // The waits block inside glibc (no futex backend of ours under them): chaos BLOCKING hooks here.
+  void wait(Mutex& m) {
+    JOSTLE_CHAOS_BLOCKING_BEGIN("condvar.pthread.wait");
+    pthread_cond_wait(&cv_, m.native());
+    JOSTLE_CHAOS_BLOCKING_END("condvar.pthread.wait");
+  }
   bool wait_for(Mutex& m, Nanos t) {
     const timespec deadline = to_timespec(now_ns() + (t < 0 ? 0 : t));
-    return pthread_cond_timedwait(&cv_, m.native(), &deadline) == 0;
+    JOSTLE_CHAOS_BLOCKING_BEGIN("condvar.pthread.timedwait");
+    const int rc = pthread_cond_timedwait(&cv_, m.native(), &deadline);
+    JOSTLE_CHAOS_BLOCKING_END("condvar.pthread.timedwait");
+    return rc == 0;
   }
   void notify_one() { pthread_cond_signal(&cv_); }
   void notify_all() { pthread_cond_broadcast(&cv_); }

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "jostle/chaos.h"
 #include "jostle/contracts/condvar.h"
 #include "mutex_std/std_mutex.h"
 
@@ -17,14 +18,19 @@ class StdCondvar {
   static constexpr std::string_view kDescription = "std::condition_variable over std::mutex";
   using Mutex = StdMutex;
 
+  // The waits block inside libstdc++/glibc (no futex backend of ours under them): chaos BLOCKING hooks here.
   void wait(Mutex& m) {
     std::unique_lock<std::mutex> lk(m.native(), std::adopt_lock);
+    JOSTLE_CHAOS_BLOCKING_BEGIN("condvar.std.wait");
     cv_.wait(lk);
+    JOSTLE_CHAOS_BLOCKING_END("condvar.std.wait");
     lk.release();
   }
   bool wait_for(Mutex& m, Nanos t) {
     std::unique_lock<std::mutex> lk(m.native(), std::adopt_lock);
+    JOSTLE_CHAOS_BLOCKING_BEGIN("condvar.std.wait_for");
     const auto st = cv_.wait_for(lk, std::chrono::nanoseconds(t));
+    JOSTLE_CHAOS_BLOCKING_END("condvar.std.wait_for");
     lk.release();
     return st == std::cv_status::no_timeout;
   }

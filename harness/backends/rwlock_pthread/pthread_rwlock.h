@@ -7,6 +7,7 @@
 
 #include <string_view>
 
+#include "jostle/chaos.h"
 #include "jostle/contracts/rwlock.h"
 
 namespace jostle {
@@ -30,19 +31,34 @@ class PthreadRwLockT {
   PthreadRwLockT(const PthreadRwLockT&) = delete;
   PthreadRwLockT& operator=(const PthreadRwLockT&) = delete;
 
-  void lock() { pthread_rwlock_wrlock(&rw_); }
+  // The blocking calls go straight to glibc (no futex backend of ours under them): chaos BLOCKING hooks here.
+  void lock() {
+    JOSTLE_CHAOS_BLOCKING_BEGIN("rwlock.pthread.wrlock");
+    pthread_rwlock_wrlock(&rw_);
+    JOSTLE_CHAOS_BLOCKING_END("rwlock.pthread.wrlock");
+  }
   bool try_lock() { return pthread_rwlock_trywrlock(&rw_) == 0; }
   void unlock() { pthread_rwlock_unlock(&rw_); }
-  void lock_shared() { pthread_rwlock_rdlock(&rw_); }
+  void lock_shared() {
+    JOSTLE_CHAOS_BLOCKING_BEGIN("rwlock.pthread.rdlock");
+    pthread_rwlock_rdlock(&rw_);
+    JOSTLE_CHAOS_BLOCKING_END("rwlock.pthread.rdlock");
+  }
   bool try_lock_shared() { return pthread_rwlock_tryrdlock(&rw_) == 0; }
   void unlock_shared() { pthread_rwlock_unlock(&rw_); }
   bool try_lock_for(Nanos t) {
     const timespec deadline = to_timespec(now_ns() + (t < 0 ? 0 : t));
-    return pthread_rwlock_clockwrlock(&rw_, CLOCK_MONOTONIC, &deadline) == 0;
+    JOSTLE_CHAOS_BLOCKING_BEGIN("rwlock.pthread.clockwrlock");
+    const int rc = pthread_rwlock_clockwrlock(&rw_, CLOCK_MONOTONIC, &deadline);
+    JOSTLE_CHAOS_BLOCKING_END("rwlock.pthread.clockwrlock");
+    return rc == 0;
   }
   bool try_lock_shared_for(Nanos t) {
     const timespec deadline = to_timespec(now_ns() + (t < 0 ? 0 : t));
-    return pthread_rwlock_clockrdlock(&rw_, CLOCK_MONOTONIC, &deadline) == 0;
+    JOSTLE_CHAOS_BLOCKING_BEGIN("rwlock.pthread.clockrdlock");
+    const int rc = pthread_rwlock_clockrdlock(&rw_, CLOCK_MONOTONIC, &deadline);
+    JOSTLE_CHAOS_BLOCKING_END("rwlock.pthread.clockrdlock");
+    return rc == 0;
   }
 
  private:
