@@ -17,8 +17,8 @@
 // g.is_done() -> bool        the counter is 0 now                                      [wg.is-done]
 // g.reset()                  back to the initial state. Legal only when done and with no waiter inside
 //                            wait()                                                    [wg.reset]
-// Reuse: start() after the counter reached 0 begins a new round. If any wait() was called since the last
-// reset(), call reset() first, once every waiter returned (an event-based group keeps its event set until
+// Reuse: start() after the counter reached 0 begins a new round. If any wait() or wait_for() was called since
+// the last reset(), call reset() first, once every waiter returned (an event-based group keeps its event set until
 // then); a round no one waited in needs no reset.                                      [wg.reuse]
 // Ordering: every finish() happens-before the return of each wait() (and each is_done() == true) that saw its
 // decrement: plain data a worker wrote before finish() is visible after wait()            [wg.happens-before]
