@@ -30,6 +30,7 @@ def _environment():
     env.filters["cap"] = lambda text, limit=OUTPUT_LIMIT: cap(text, limit)
     env.filters["rate"] = lambda p: "" if p is None else stats.format_rate(p)
     env.filters["seconds"] = lambda s: "" if s is None else f"{s:.2f}s"
+    env.filters["pct_sweep"] = lambda sweep: stats.describe_pct_sweep(sweep) or ""
     env.filters["speedup"] = lambda cell: _speedup(cell.get("speedup"), cell.get("speedup_censored"))
     return env
 

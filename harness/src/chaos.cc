@@ -617,7 +617,26 @@ std::string trace_text(const std::vector<std::int16_t>& trace, bool& cut) {
 
 }  // namespace
 
+static thread_local Nanos t_held = 0;
+
+// Marks the calling thread as held by chaos (PhaseSlot::in_chaos) for the parked probe, and adds the time to
+// held_ns() for slack checks.
+struct HeldByChaos {
+  PhaseSlot& slot = phase_slot(current_actor());
+  const Nanos t0 = now_ns();
+  HeldByChaos() { slot.in_chaos.fetch_add(1, std::memory_order_acq_rel); }
+  ~HeldByChaos() {
+    slot.in_chaos.fetch_sub(1, std::memory_order_acq_rel);
+    t_held += now_ns() - t0;
+  }
+  HeldByChaos(const HeldByChaos&) = delete;
+  HeldByChaos& operator=(const HeldByChaos&) = delete;
+};
+
+std::int64_t held_ns() { return t_held; }
+
 void point_slow(const char* name) {
+  HeldByChaos held;
   if (g_config.mode == Mode::pct) {
     pct_point();
     return;
@@ -635,7 +654,9 @@ void blocking_begin_slow(const char* /*name*/) {
   if (g_config.mode == Mode::pct) pct_blocking_begin();
 }
 void blocking_end_slow(const char* /*name*/) {
-  if (g_config.mode == Mode::pct) pct_blocking_end();
+  if (g_config.mode != Mode::pct) return;
+  HeldByChaos held;  // back from the kernel, now waiting for the token
+  pct_blocking_end();
 }
 
 std::string configure(std::string_view spec, std::uint64_t seed) {

@@ -63,6 +63,9 @@ def _instance_summary(inst, runs, config):
         "failures": failing,
         "unsupported_reason": next((r.get("message") for r in runs if r["code"] == "UNSUPPORTED"), None),
         "target": None,
+        # Only a sweep without any failing run rules something out.
+        "pct_sweep": None if failing else stats.pct_sweep(r.get("schedule") for r in counted
+                                                          if r["code"] in ("PASS", "XPASS")),
     }
     target = config.get("target_rate")
     if target:

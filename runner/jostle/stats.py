@@ -189,3 +189,47 @@ def fisher_greater(k1, n1, k2, n2):
     for x in range(k1, min(failures, n1) + 1):
         p += math.exp(_log_comb(failures, x) + _log_comb(total - failures, n1 - x) - denom)
     return min(1.0, p)
+
+
+def pct_sweep(schedules, max_depth=3):
+    """What clean PCT runs rule out (Burckhardt et al. 2010): one PCT iteration with n threads, k steps and
+    depth parameter d hits any given bug of depth <= d with probability >= 1 / (n * k**(d-1)).
+
+    `schedules` are the `schedule` events of passing runs. Runs with a fallback (a stolen or forced token, a
+    late start) ran partly outside the scheduler, so the bound does not hold for them: they are counted apart.
+    Returns None without a usable run, else {"runs", "iterations", "fallback_runs", "n", "k",
+    "depths": {D: probability that a bug of depth D would have shown}} with n, k the largest seen (the
+    weakest bound).
+    """
+    usable = [s for s in schedules if s and s.get("mode") == "pct"]
+    clean = [s for s in usable if not (s.get("steals") or s.get("forced") or s.get("late_starts"))]
+    if not clean:
+        return None if not usable else {"runs": 0, "iterations": 0, "fallback_runs": len(usable), "n": None,
+                                        "k": None, "depths": {}}
+    n = max(max(s.get("n_max") or 1, 1) for s in clean)
+    k = max(max(s.get("steps_max") or 1, 1) for s in clean)
+    depths = {}
+    for depth in range(1, max_depth + 1):
+        # Only runs whose own d reaches this depth carry the guarantee for it.
+        its = sum(max(s.get("iterations") or 0, 0) for s in clean if (s.get("d") or 1) >= depth)
+        if its == 0:
+            continue
+        p = 1.0 / (n * float(k) ** (depth - 1))
+        # 1 - (1-p)^its, computed without cancellation for tiny p.
+        depths[depth] = -math.expm1(its * math.log1p(-p)) if p < 1 else 1.0
+    return {"runs": len(clean), "iterations": sum(s.get("iterations") or 0 for s in clean),
+            "fallback_runs": len(usable) - len(clean), "n": n, "k": k, "depths": depths}
+
+
+def describe_pct_sweep(sweep):
+    """'PCT: 40 clean runs (800 iterations, n <= 5 threads, k <= 120 steps): a bug of depth 1 would have shown
+    with p >= 100%, depth 2 >= 73%, depth 3 >= 1.1%' or None."""
+    if not sweep:
+        return None
+    if not sweep["runs"]:
+        return (f"PCT: {sweep['fallback_runs']} run(s), all with scheduler fallbacks: no depth guarantee")
+    parts = [f"depth {d} >= {format_rate(p)}" for d, p in sorted(sweep["depths"].items())]
+    extra = f"; {sweep['fallback_runs']} run(s) with fallbacks not counted" if sweep["fallback_runs"] else ""
+    return (f"PCT: {sweep['runs']} clean run(s) ({sweep['iterations']} iterations, n <= {sweep['n']} threads, "
+            f"k <= {sweep['k']} steps) without a failure: a bug of " + ", ".join(parts)
+            + f" would have shown (per-iteration bound 1/(n*k^(d-1))){extra}")

@@ -85,3 +85,25 @@ def test_describe_rate():
     assert stats.describe_rate(0, 1000) == "0/1000 runs failed (p < 0.30% at 95%)"
     assert stats.describe_rate(3, 2000) == "3/2000 runs failed (0.15%, 95% CI 0.051%-0.44%)"
     assert not math.isnan(stats.upper_bound(3, 1_000_000))
+
+
+def test_pct_sweep_states_what_clean_runs_rule_out():
+    from jostle.stats import describe_pct_sweep, pct_sweep
+    run = {"mode": "pct", "d": 2, "iterations": 20, "n_max": 4, "steps_max": 100, "steals": 0, "forced": 0,
+           "late_starts": 0}
+    sweep = pct_sweep([run] * 10)
+    assert sweep["runs"] == 10 and sweep["iterations"] == 200 and (sweep["n"], sweep["k"]) == (4, 100)
+    # depth 1: p = 1/4 per iteration, 200 iterations: certain; depth 2: 1 - (1 - 1/400)^200 = 39.4%.
+    assert sweep["depths"][1] == pytest.approx(1.0)
+    assert sweep["depths"][2] == pytest.approx(1 - (1 - 1 / 400) ** 200)
+    assert 3 not in sweep["depths"], "runs at d=2 say nothing about depth 3"
+    assert "depth 2 >= 39.4%" in describe_pct_sweep(sweep)
+
+
+def test_pct_sweep_leaves_out_runs_with_fallbacks_and_non_pct_runs():
+    from jostle.stats import describe_pct_sweep, pct_sweep
+    stolen = {"mode": "pct", "d": 1, "iterations": 5, "n_max": 2, "steps_max": 10, "steals": 1}
+    assert pct_sweep([{"mode": "random"}, None]) is None
+    sweep = pct_sweep([stolen])
+    assert sweep["runs"] == 0 and sweep["fallback_runs"] == 1
+    assert "no depth guarantee" in describe_pct_sweep(sweep)

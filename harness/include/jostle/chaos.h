@@ -39,6 +39,9 @@ namespace jostle::chaos {
 // Any mode on. Read on every hook; written only by configure().
 extern std::atomic<bool> g_enabled;
 
+// Total time the calling thread has been held inside chaos hooks (sleeps, stalls, PCT token waits).
+std::int64_t held_ns();
+
 void point_slow(const char* name);
 bool spurious_slow(const char* name);
 bool timeout_slow(const char* name);

@@ -23,6 +23,27 @@ char task_state(pid_t tid);
 // Waits until actor `actor` has phase `phase_name` and is sleeping in the kernel, for up to `timeout`.
 bool await_parked(int actor, const char* phase_name, Nanos timeout = 5 * kSecond);
 
+// Time the calling thread has spent delayed by things other than the code under test, cumulative since it
+// started: waiting on a CPU run queue (/proc/thread-self/schedstat; CPU starvation on a loaded or pinned
+// machine) plus time held by chaos points (injected sleeps and stalls, PCT token waits). Take a delta around a
+// timed operation and subtract it before checking an upper "slack" bound: the bound is about the primitive
+// oversleeping, not about the OS or the amplifier not running the thread. Lower bounds never use it.
+Nanos excused_delay_ns();
+
+// elapsed - excused delay over an interval: the time the primitive itself can be blamed for.
+class BlameClock {
+ public:
+  BlameClock() : t0_(now_ns()), e0_(excused_delay_ns()) {}
+  Nanos elapsed() const { return now_ns() - t0_; }
+  Nanos blamed() const {
+    const Nanos b = elapsed() - (excused_delay_ns() - e0_);
+    return b < 0 ? 0 : b;
+  }
+
+ private:
+  Nanos t0_, e0_;
+};
+
 // Waits until `pred()` holds (polling with short sleeps), for up to `timeout`.
 template <class Pred>
 bool await(Pred pred, Nanos timeout = 5 * kSecond) {

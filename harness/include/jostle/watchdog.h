@@ -20,6 +20,9 @@ struct PhaseSlot {
   std::atomic<pid_t> tid{0};
   std::atomic<const char*> phase{nullptr};  // string literals only: they outlive every reader
   std::atomic<Nanos> since{0};
+  // > 0 while a chaos point holds the thread (an injected sleep or stall, a wait for the PCT token): asleep,
+  // but not blocked in the primitive, so the parked probe must not count it.
+  std::atomic<int> in_chaos{0};
 };
 
 // Slot of the calling thread: actor index i uses slot i + 1, the case's main thread slot 0.
