@@ -425,29 +425,35 @@ JOSTLE_CASE(atomics, wait_mixed_sync_async)
     });
 
 namespace {
-// A two-party spin barrier for lockstep rounds (harness plumbing: raw atomics only).
+// A two-party barrier for lockstep rounds (harness plumbing: raw atomics and the raw futex). The first to
+// arrive spins briefly, then sleeps on the round word: a spinner that only yields competes with its partner
+// for the two cores on a loaded machine, and thousands of rounds then take minutes.
 class RoundBarrier {
  public:
   void arrive(std::uint64_t round) {
+    const auto done = static_cast<std::uint32_t>(round + 1);
     if (arrived_.fetch_add(1, std::memory_order_acq_rel) % 2 == 1) {
-      round_.store(round + 1, std::memory_order_release);
+      round_.store(done, std::memory_order_release);
+      sys::futex_wake(round_);
       return;
     }
-    if (round_.load(std::memory_order_acquire) > round) return;
-    // Waiting for the other party: under PCT, a spinner holding the token would only burn token_wait_us
-    // until a forced take-over, round after round (thousands of rounds: past the watchdog). The blocking
-    // hooks hand the token over while we wait.
+    if (round_.load(std::memory_order_acquire) == done) return;
+    // Waiting for the other party: under PCT, a waiter holding the token would only burn token_wait_us
+    // until a forced take-over, round after round. The blocking hooks hand the token over while we wait.
     JOSTLE_CHAOS_BLOCKING_BEGIN("atomics.storm.barrier");
-    for (int spins = 0; round_.load(std::memory_order_acquire) <= round; ++spins) {
-      sys::cpu_relax();
-      if (spins > 2000) std::this_thread::yield();
+    for (int spins = 0; round_.load(std::memory_order_acquire) != done; ++spins) {
+      if (spins < 2000) {
+        sys::cpu_relax();
+      } else {
+        sys::futex_wait(round_, done - 1);
+      }
     }
     JOSTLE_CHAOS_BLOCKING_END("atomics.storm.barrier");
   }
 
  private:
   std::atomic<std::uint64_t> arrived_{0};
-  std::atomic<std::uint64_t> round_{0};
+  std::atomic<std::uint32_t> round_{0};
 };
 }  // namespace
 
@@ -476,13 +482,21 @@ JOSTLE_CASE(atomics, wait_notify_storm)
       std::atomic<std::uint64_t> notified{0};
       int counts[4] = {0, 0, 0, 0};
       std::atomic<int> last{-1};
+      std::atomic<bool> out_of_time{false};
+      const Nanos budget_end = now_ns() + 4 * kSecond;
       ctx.actors(2, [&](int a) {
         Rng rng(ctx.seed_for(static_cast<std::uint64_t>(a)));
         std::uint64_t round = 0;
         int delay = 0;  // the notifier's head start, steered to the not-equal/ok boundary where the race is
         for (int k = 0; k < kRounds; ++k) {
-          if (a == 0) A::store(i32, 0, 0.0);
+          if (a == 0) {
+            A::store(i32, 0, 0.0);
+            // A time budget, so a loaded machine gets fewer rounds instead of a watchdog TIMEOUT. Decided by
+            // the waiter before the barrier and read by both after it, so both leave at the same round.
+            if (now_ns() > budget_end) out_of_time.store(true, std::memory_order_relaxed);
+          }
           barrier.arrive(round++);
+          if (out_of_time.load(std::memory_order_relaxed)) break;
           if (a == 1) {
             const int prev = last.load(std::memory_order_acquire);
             if (prev == static_cast<int>(WaitStatus::not_equal)) ++delay;
@@ -503,6 +517,7 @@ JOSTLE_CASE(atomics, wait_notify_storm)
               ++counts[lost ? 3 : 2];
               JOSTLE_CHECK(!lost) << "round " << k << ": lost wakeup (notify returned " << n << " "
                                   << (t0 + t - done) / kMicro << " us before the deadline)";
+              if (lost) out_of_time.store(true, std::memory_order_relaxed);  // found: end the iteration
             } else {
               ++counts[r == WaitStatus::ok ? 0 : 1];
               JOSTLE_CHECK_EQ(n, r == WaitStatus::ok ? 1u : 0u) << "round " << k << ": " << to_string(r);
