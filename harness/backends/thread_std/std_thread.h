@@ -85,7 +85,8 @@ struct StdThreadT {
       // thread that finished before the call never notifies again, and the join times out on it.
       const std::uint32_t seen = b.done.load(std::memory_order_acquire);
       JOSTLE_CHAOS_BLOCKING_BEGIN("thread.timed_join");
-      const int rc = sys::futex_wait(b.done, seen, deadline - now_ns());
+      const Nanos left = deadline - now_ns();
+      const int rc = sys::futex_wait(b.done, seen, left > 0 ? left : 0);
       JOSTLE_CHAOS_BLOCKING_END("thread.timed_join");
       if (rc == ETIMEDOUT) return ETIMEDOUT;
     }
