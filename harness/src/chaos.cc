@@ -635,6 +635,8 @@ struct HeldByChaos {
 
 std::int64_t held_ns() { return t_held; }
 
+void detach_after_fork() { g_enabled.store(false, std::memory_order_relaxed); }
+
 void point_slow(const char* name) {
   HeldByChaos held;
   if (g_config.mode == Mode::pct) {

@@ -110,7 +110,7 @@ struct ProcessAgentsT {
         // The chaos scheduler (its lock, its token, the threads it schedules) lives in the parent: a forked
         // agent has a frozen copy of it, whose token could only be taken by steals against threads that do
         // not exist here. Agents run unscheduled; their blocking hooks and points become no-ops.
-        chaos::g_enabled.store(false, std::memory_order_relaxed);
+        chaos::detach_after_fork();
         Api api(this, idx, o.can_block);
         agent_core::set_state(c, s, agent_core::kRunning);
         int code = 0;

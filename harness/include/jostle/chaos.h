@@ -42,6 +42,10 @@ extern std::atomic<bool> g_enabled;
 // Total time the calling thread has been held inside chaos hooks (sleeps, stalls, PCT token waits).
 std::int64_t held_ns();
 
+// For a forked child that runs code under test (process agents): the scheduler state, its lock and the threads
+// it schedules stay in the parent, so chaos is switched off in the child (every hook becomes a no-op there).
+void detach_after_fork();
+
 void point_slow(const char* name);
 bool spurious_slow(const char* name);
 bool timeout_slow(const char* name);
