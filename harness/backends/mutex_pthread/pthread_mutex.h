@@ -16,6 +16,7 @@
 #include "jostle/chaos.h"
 #include "jostle/clock.h"
 #include "jostle/contracts/mutex.h"
+#include "mutex_pthread/tsan_lock_annotations.h"
 
 namespace jostle {
 
@@ -50,9 +51,11 @@ class PthreadMutexT {
   bool try_lock_for(Nanos t) {
     // An absolute deadline: a past one (t <= 0) still takes a free mutex, as POSIX requires.
     const timespec deadline = to_timespec(now_ns() + (t < 0 ? 0 : t));
+    TsanTimedLock tsan(&m_, false);  // TSan does not intercept pthread_mutex_clocklock
     JOSTLE_CHAOS_BLOCKING_BEGIN("mutex.pthread.clocklock");
     const int rc = pthread_mutex_clocklock(&m_, CLOCK_MONOTONIC, &deadline);
     JOSTLE_CHAOS_BLOCKING_END("mutex.pthread.clocklock");
+    tsan.done(rc == 0);
     return rc == 0;
   }
   void unlock() { pthread_mutex_unlock(&m_); }

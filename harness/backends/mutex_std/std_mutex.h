@@ -12,6 +12,7 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/mutex.h"
+#include "mutex_pthread/tsan_lock_annotations.h"
 
 namespace jostle {
 
@@ -44,9 +45,12 @@ struct StdTimedMutex {
   }
   bool try_lock() { return m_.try_lock(); }
   bool try_lock_for(Nanos t) {
+    // libstdc++ waits with pthread_mutex_clocklock, which TSan does not intercept.
+    TsanTimedLock tsan(m_.native_handle(), false);
     JOSTLE_CHAOS_BLOCKING_BEGIN("mutex.std_timed.try_lock_for");
     const bool got = m_.try_lock_for(std::chrono::nanoseconds(t));
     JOSTLE_CHAOS_BLOCKING_END("mutex.std_timed.try_lock_for");
+    tsan.done(got);
     return got;
   }
   void unlock() { m_.unlock(); }

@@ -9,6 +9,7 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/rwlock.h"
+#include "mutex_pthread/tsan_lock_annotations.h"
 
 namespace jostle {
 
@@ -48,16 +49,20 @@ class PthreadRwLockT {
   void unlock_shared() { pthread_rwlock_unlock(&rw_); }
   bool try_lock_for(Nanos t) {
     const timespec deadline = to_timespec(now_ns() + (t < 0 ? 0 : t));
+    TsanTimedLock tsan(&rw_, false);  // TSan does not intercept the clock*lock calls
     JOSTLE_CHAOS_BLOCKING_BEGIN("rwlock.pthread.clockwrlock");
     const int rc = pthread_rwlock_clockwrlock(&rw_, CLOCK_MONOTONIC, &deadline);
     JOSTLE_CHAOS_BLOCKING_END("rwlock.pthread.clockwrlock");
+    tsan.done(rc == 0);
     return rc == 0;
   }
   bool try_lock_shared_for(Nanos t) {
     const timespec deadline = to_timespec(now_ns() + (t < 0 ? 0 : t));
+    TsanTimedLock tsan(&rw_, true);
     JOSTLE_CHAOS_BLOCKING_BEGIN("rwlock.pthread.clockrdlock");
     const int rc = pthread_rwlock_clockrdlock(&rw_, CLOCK_MONOTONIC, &deadline);
     JOSTLE_CHAOS_BLOCKING_END("rwlock.pthread.clockrdlock");
+    tsan.done(rc == 0);
     return rc == 0;
   }
 
