@@ -37,7 +37,7 @@ def _stress_lines(model):
     for inst in instances:
         if inst["failed_runs"]:
             lines.append(f"  {one_line(inst['id'])}: {inst['rate_text']}")
-    swept = [i for i in clean if i.get("pct_sweep") and i["pct_sweep"]["runs"]]
+    swept = [i for i in clean if i.get("pct_sweep") and i["pct_sweep"]["runs"] and i["pct_sweep"]["depths"]]
     if swept:
         # The weakest instance bounds what the whole sweep rules out.
         weakest = min(swept, key=lambda i: i["pct_sweep"]["depths"].get(2, i["pct_sweep"]["depths"].get(1, 0)))

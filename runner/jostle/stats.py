@@ -201,7 +201,8 @@ def pct_sweep(schedules, max_depth=3):
     "depths": {D: probability that a bug of depth D would have shown}} with n, k the largest seen (the
     weakest bound).
     """
-    usable = [s for s in schedules if s and s.get("mode") == "pct"]
+    # A run whose threads never reached a point (iterations 0: nothing was scheduled) rules nothing out.
+    usable = [s for s in schedules if s and s.get("mode") == "pct" and (s.get("iterations") or 0) > 0]
     clean = [s for s in usable if not (s.get("steals") or s.get("forced") or s.get("late_starts"))]
     if not clean:
         return None if not usable else {"runs": 0, "iterations": 0, "fallback_runs": len(usable), "n": None,

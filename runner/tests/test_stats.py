@@ -104,6 +104,7 @@ def test_pct_sweep_leaves_out_runs_with_fallbacks_and_non_pct_runs():
     from jostle.stats import describe_pct_sweep, pct_sweep
     stolen = {"mode": "pct", "d": 1, "iterations": 5, "n_max": 2, "steps_max": 10, "steals": 1}
     assert pct_sweep([{"mode": "random"}, None]) is None
+    assert pct_sweep([{"mode": "pct", "d": 1, "iterations": 0, "n_max": 1, "steps_max": 0}]) is None
     sweep = pct_sweep([stolen])
     assert sweep["runs"] == 0 and sweep["fallback_runs"] == 1
     assert "no depth guarantee" in describe_pct_sweep(sweep)
