@@ -638,14 +638,15 @@ std::int64_t held_ns() { return t_held; }
 void detach_after_fork() { g_enabled.store(false, std::memory_order_relaxed); }
 
 void point_slow(const char* name) {
-  HeldByChaos held;
   if (g_config.mode == Mode::pct) {
+    HeldByChaos held;  // may wait for the token
     pct_point();
     return;
   }
   ThreadState& t = thread_state();
   if (!t.rng.chance(g_config.p)) return;
   if (g_config.swarm && !site_on(name)) return;
+  HeldByChaos held;  // only a point that acts holds the thread: the others stay two loads and a draw
   do_delay_action(t, g_config.actions & kDelayActions);
 }
 

@@ -293,7 +293,9 @@ int harness_main(int argc, char** argv) {
     } else if (a == "--duration" || a == "--timeout" || a == "--hang-hold" || a == "--deadlock-after") {
       auto v = parse_duration(value(i));
       if (!v || (*v == 0 && a != "--hang-hold" && a != "--deadlock-after"))
-        usage_error(std::string(a) + " takes a positive duration such as 500ms, 2s or 1.5m, got '" +
+        usage_error(std::string(a) + (a == "--hang-hold" || a == "--deadlock-after" ? " takes a duration (0 = off)"
+                                                                                      : " takes a positive duration") +
+                    " such as 500ms, 2s or 1.5m, got '" +
                     std::string(args[i]) + "'");
       if (a == "--duration") opt.duration = v;
       else if (a == "--timeout") opt.timeout = v;

@@ -234,6 +234,10 @@ TEST(BadInput, DurationsAndOptions) {
   EXPECT_EQ(run_cases({"--frobnicate"}, false).code, 2);
   EXPECT_EQ(run_cases({"--run"}, false).code, 2);
   EXPECT_EQ(run_cases({"--run", "selftest/passes@plain", "--chaos", "p=2"}, false).code, 2);
+  Result r = run_cases({"--run", "selftest/passes@plain", "--deadlock-after", "soon"}, false);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--deadlock-after takes a duration (0 = off)"), std::string::npos) << r.out;
+  EXPECT_EQ(run_cases({"--run", "selftest/passes@plain", "--deadlock-after", "0"}, false).code, 0);
 }
 
 TEST(BadInput, UnwritableEventFile) {
