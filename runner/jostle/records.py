@@ -4,7 +4,7 @@
                                   \\-> SessionResult (id, status, counts)
 
 This module is neutral ground: the store, the query layer and the reports import it, and it imports
-nothing of the pipeline (plan.Settings is named for type checkers only). It also owns the three
+nothing of the pipeline (a request's settings are a plan.Settings, named in a comment only). It also owns the three
 things every command used to spell out for itself: session ids, seeds (64-bit) and the jobs default.
 """
 
@@ -14,13 +14,10 @@ import datetime
 import os
 import uuid
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jostle.errors import InfraError
 from jostle.outcome import ORDER
-
-if TYPE_CHECKING:  # pragma: no cover - names for readers and type checkers
-    from jostle.plan import Settings
 
 SEED_MASK = (1 << 64) - 1
 
@@ -69,7 +66,7 @@ class SessionRequest:
     command: str                          # run, stress, gate, soak: recorded in the session header
     build_dir: str
     out: str
-    settings: Settings
+    settings: Any                         # plan.Settings: mode, budget, jobs, seed, amplification, ...
     suites: tuple = ()                    # selection: --suite, --backend, --case, --mutants
     backends: tuple = ()
     cases: tuple = ()
