@@ -103,7 +103,8 @@ def empty_result(argv, spawn_error=None):
     return {"argv": argv, "exit_code": None, "signal": None, "elapsed_s": 0.0, "events": [], "bad_lines": [],
             "torn": "", "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0, "stacks": None,
             "stack_note": None, "hang_seen": False, "runner_deadline": False, "spawn_error": spawn_error,
-            "interrupted": False, "sanitizer_text": "", "sanitizer_log": ""}
+            "interrupted": False, "sanitizer_text": "", "sanitizer_log": "", "protocol_errors": [],
+            "dropped_events": 0}
 
 
 def run(spec, cancel=None, env=None, hang_hold_s=HANG_HOLD_S):
@@ -138,13 +139,23 @@ def _run_in(spec, workdir, cancel, env, hang_hold_s):
         except OSError as exc:
             raw["spawn_error"] = f"cannot start {spec.binary}: {exc.strerror or exc}"
             return raw
-    if shaker is not None:
-        shaker.start(proc.pid)
     try:
+        if shaker is not None:
+            shaker.start(proc.pid)
         return _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_path, err_path)
     finally:
+        # Whatever went wrong in the runner, the harness and its children do not outlive the run.
+        _reap(proc)
         if shaker is not None:
             raw["amplify_applied"] = shaker.stop()
+
+
+def _reap(proc):
+    _kill_group(proc.pid)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_path, err_path):
@@ -180,6 +191,7 @@ def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_pa
     else:
         raw["exit_code"] = returncode
     raw["events"], raw["bad_lines"], raw["torn"] = reader.events, reader.bad_lines, reader.torn
+    raw["protocol_errors"], raw["dropped_events"] = reader.protocol_errors, reader.dropped
     raw["stdout"], raw["stdout_bytes"] = read_bounded(out_path)
     raw["stderr"], raw["stderr_bytes"] = read_bounded(err_path)
     raw["sanitizer_text"] = read_for_scan(err_path) if raw["stderr_bytes"] > OUTPUT_KEEP else raw["stderr"]
@@ -188,13 +200,20 @@ def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_pa
     return raw
 
 
+FEED_CHUNK = 1024 * 1024
+
+
 def _feed(reader, path, offset):
+    """Feed what was appended to the event file since `offset`, a bounded chunk at a time."""
     try:
         with open(path, "rb") as f:
             f.seek(offset)
-            data = f.read()
+            while True:
+                data = f.read(FEED_CHUNK)
+                if not data:
+                    break
+                reader.feed(data)
+                offset += len(data)
     except FileNotFoundError:
-        return offset
-    if data:
-        reader.feed(data)
-    return offset + len(data)
+        pass
+    return offset

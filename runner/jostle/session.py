@@ -53,6 +53,13 @@ def _trim(text, keep):
     return text if len(text) <= keep else text[:keep] + f"\n[... {len(text) - keep} characters left out ...]\n"
 
 
+def kept_bad_lines(raw):
+    """The event-channel lines that broke the protocol: garbage as it came, protocol errors with their problem."""
+    lines = list(raw["bad_lines"][:20])
+    lines += [f"[{problem}] {line}" for problem, line in (raw.get("protocol_errors") or [])[:20 - len(lines)]]
+    return lines
+
+
 def run_record(session_id, seq, spec, raw, verdict, build, expect):
     """The store's record of one finished run: plain JSON, complete enough to report and replay it."""
     code, reason, message = verdict
@@ -80,7 +87,7 @@ def run_record(session_id, seq, spec, raw, verdict, build, expect):
         "stacks": raw["stacks"], "stack_note": raw["stack_note"],
         "stdout": _trim(raw["stdout"], keep), "stderr": _trim(raw["stderr"], keep),
         "stdout_bytes": raw["stdout_bytes"], "stderr_bytes": raw["stderr_bytes"],
-        "bad_lines": raw["bad_lines"][:20], "torn": raw["torn"][:2000],
+        "bad_lines": kept_bad_lines(raw), "torn": raw["torn"][:2000],
         "sanitizer": sanitizers.scan(raw["sanitizer_text"]) if code in ("SANITIZER", "ERROR") else None,
         "suppressed": sanitizers.suppression_hits(raw.get("sanitizer_text")) or None,
         "sanitizer_log": _trim(raw.get("sanitizer_log") or "", keep) or None,
