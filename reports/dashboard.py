@@ -239,9 +239,15 @@ def render(model):
     }
     data = {"nights": model["nights"],
             "rates": {row["id"]: [[p["n"], p["k"]] for p in row["series"]] for row in model["rows"]}}
-    # </script> inside the data island would end it early.
-    island = Markup(json.dumps(data, ensure_ascii=True).replace("</", "<\\/"))
+    island = Markup(json_island(data))
     return _environment().get_template("dashboard.html.j2").render(m=model, charts=charts, data=island)
+
+
+def json_island(data):
+    """`data` as JSON for a <script type="application/json"> block: no <, > or & left, so that no label
+    (`</script>`, `<!--<script>`) can end the block early or switch the HTML parser into another state."""
+    text = json.dumps(data, ensure_ascii=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def write(store_dir, path, warn=None):

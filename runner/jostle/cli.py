@@ -22,21 +22,58 @@ DEFAULT_GATE_BUDGET = "10m"
 DEFAULT_OUT = "jostle-out"
 
 
+# Upper limits of numeric options: what the harness accepts (docs/protocol.md) or what a machine can plan.
+MAX_ITERATIONS = 1_000_000_000
+MAX_TIMEOUT_S = 30 * 86400
+MAX_DURATION_S = 366 * 86400
+MAX_JOBS = 1024
+MAX_RUNS = 10_000_000
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad command line as one line (exit 2) instead of usage + error."""
 
+    def parse_args(self, args=None, namespace=None):
+        # Shared with the subcommand parsers, whose error() reads it.
+        _Parser.argv_seen = list(sys.argv[1:] if args is None else args)
+        return super().parse_args(args, namespace)
+
     def error(self, message):
+        negative = _negative_value(message, getattr(self, "argv_seen", None) or [])
+        if negative:
+            raise UsageError(negative)
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+def _negative_value(message, argv):
+    """argparse reads `--budget -5s` as an option without its value; say that the value is negative."""
+    if not message.endswith("expected one argument"):
+        return None
+    for option, value in zip(argv, argv[1:]):
+        names = message.split(":")[0].replace("argument ", "").split("/")
+        if option.startswith("-") and option in names and \
+                len(value) > 1 and value[0] == "-" and (value[1].isdigit() or value[1] == "."):
+            return f"{option} {value}: must not be negative (a positive value, e.g. {option} {value[1:]})"
+    return None
+
+
+def _bounded_int(low, high):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"{text!r} is more than the {high:,} allowed")
+        return value
+    return parse
+
+
+_positive_int = _bounded_int(1, MAX_RUNS)
+_jobs = _bounded_int(1, MAX_JOBS)
+_iterations = _bounded_int(1, MAX_ITERATIONS)
 
 
 def _seed(text):
@@ -59,11 +96,18 @@ def _fraction(text):
     return value
 
 
-def _duration(text):
+def _duration(text, maximum=MAX_DURATION_S):
     try:
-        return parse_duration(text)
+        seconds = parse_duration(text)
     except UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+    if seconds > maximum:
+        raise argparse.ArgumentTypeError(f"{text!r} is longer than the {maximum // 86400:.0f} days allowed")
+    return seconds
+
+
+def _timeout(text):
+    return _duration(text, MAX_TIMEOUT_S)
 
 
 def _add_preset(p):
@@ -96,14 +140,14 @@ def _add_execution(p, default_budget):
     amount.add_argument("--runs", type=_positive_int, metavar="N", help="runs (processes) per instance")
     amount.add_argument("--budget", type=_duration, metavar="D",
                         help=f"wall-clock budget for the session, e.g. 90s or 10m (default {default_budget})")
-    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+    p.add_argument("-j", "--jobs", type=_jobs, metavar="N",
                    help="parallel runs (default: CPUs in this process's affinity mask)")
     p.add_argument("--seed", type=_seed, metavar="N",
                    help="base seed; batch k of an instance uses N+k (default: random)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                    help=f"result store and reports (default {DEFAULT_OUT}/)")
-    p.add_argument("--timeout", type=_duration, metavar="D", help="per-run watchdog, overriding each case's own")
-    p.add_argument("--iterations", type=_positive_int, metavar="N",
+    p.add_argument("--timeout", type=_timeout, metavar="D", help="per-run watchdog, overriding each case's own")
+    p.add_argument("--iterations", type=_iterations, metavar="N",
                    help="iterations per run, overriding each case's own")
     p.add_argument("--amplify", choices=MODES, default="none", help="schedule amplification mode (default none)")
     p.add_argument("--chaos", metavar="SPEC", help="chaos points for the harness, e.g. p=0.01,actions=yield+spin")
@@ -158,10 +202,10 @@ def build_parser():
     p.add_argument("--fresh", action="store_true", help="start a new soak even if an unfinished one is there")
     p.add_argument("--amplify", choices=MODES, default="mix", help="amplification mode (default mix)")
     p.add_argument("--chaos", metavar="SPEC", help="chaos points for the harness")
-    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N")
+    p.add_argument("-j", "--jobs", type=_jobs, metavar="N")
     p.add_argument("--seed", type=_seed, metavar="N")
-    p.add_argument("--timeout", type=_duration, metavar="D")
-    p.add_argument("--iterations", type=_positive_int, metavar="N")
+    p.add_argument("--timeout", type=_timeout, metavar="D")
+    p.add_argument("--iterations", type=_iterations, metavar="N")
     p.add_argument("--quarantine", metavar="FILE")
     p.add_argument("--shard", metavar="I/N")
     p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="lines")
@@ -196,6 +240,8 @@ def build_parser():
     p = sub.add_parser("report", help="re-render every report from the store; runs nothing")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the store to read (default {DEFAULT_OUT}/)")
     p.add_argument("--session", default="latest", metavar="ID", help="which session to report (default latest)")
+    p.add_argument("--to", metavar="DIR", help="write junit.xml and report.html here instead of into the store "
+                                               "(for a read-only store)")
 
     p = sub.add_parser("doctor", help="what this machine can do: cores, cpuset, perf/rr, sanitizers, tools")
     _add_build(p)
@@ -235,8 +281,8 @@ def _settings(args):
                     shard=shard.choose(args.shard))
 
 
-def _render(out, session_id):
-    model = reports.render_all(out, session_id, warn=_log)
+def _render(out, session_id, to_dir=None):
+    model = reports.render_all(out, session_id, warn=_log, to_dir=to_dir)
     print(reports.console.render(model), end="")
     return model
 
@@ -316,7 +362,9 @@ def cmd_merge(args):
 def cmd_report(args):
     if not os.path.isdir(args.out):
         raise UsageError(f"--out {args.out}: no such directory")
-    _render(args.out, args.session)
+    if args.to:
+        store.prepare_out_dir(args.to, option="--to")
+    _render(args.out, args.session, args.to)
     return EXIT_OK
 
 

@@ -105,7 +105,7 @@ _OBJECT = (lambda v: isinstance(v, dict), "an object")
 _GRADES = ("ACCEPTABLE", "INTERESTING", "FORBIDDEN")
 
 
-def _outcomes_problem(value):
+def outcomes_problem(value):
     if not isinstance(value, dict):
         return "expected an object of outcome keys"
     for key, entry in value.items():
@@ -120,7 +120,7 @@ def _outcomes_problem(value):
     return None
 
 
-def _metrics_problem(value):
+def metrics_problem(value):
     if not isinstance(value, dict):
         return "expected an object of metric names"
     for key, entry in value.items():
@@ -159,28 +159,33 @@ EVENT_FIELDS = {
               "build": (_OBJECT, False), "chaos": (_STR_OR_NULL, False)},
     "check": {"fatal": (_BOOL, False), "file": (_STR, False), "line": (_INT, False), "expr": (_STR, False),
               "msg": (_STR_OR_NULL, False), "thread": (_INT, False), "iteration": (_COUNT, False)},
-    "progress": {"iterations_done": (_COUNT, False), "outcomes": (_nested(_outcomes_problem), False)},
+    "progress": {"iterations_done": (_COUNT, False), "outcomes": (_nested(outcomes_problem), False)},
     "hang": {"reason": (_STR, False), "deadline_ms": (_NUM, False), "quiet_ms": (_NUM, False),
              "iteration": (_COUNT_OR_NULL, False), "threads": (_nested(_threads_problem), False)},
     "schedule": {"mode": (_STR, False), "spec": (_STR_OR_NULL, False), "why": (_STR_OR_NULL, False),
                  "hits": (_COUNT, False), "injected_ms": (_NUM, False)},
     "end": {"status": (_STR, True), "reason": (_STR, False), "iterations_done": (_COUNT, False),
             "elapsed_ms": (_NUM, False), "checks_failed": (_COUNT, False), "forbidden": (_COUNT, False),
-            "outcomes": (_nested(_outcomes_problem), False), "metrics": (_nested(_metrics_problem), False)},
+            "outcomes": (_nested(outcomes_problem), False), "metrics": (_nested(metrics_problem), False)},
 }
 
 
-def event_problem(event):
-    """What is wrong with a parsed event object against docs/protocol.md, or None when it is well formed."""
+def event_problem(event, kind=None):
+    """What is wrong with a parsed event object against docs/protocol.md, or None when it is well formed.
+
+    With `kind`, only the fields of that event kind are checked (events kept in a store record).
+    """
     if not isinstance(event, dict):
         return "not a JSON object"
-    if event.get("v") != PROTOCOL_VERSION:
-        return f"protocol version {event.get('v')!r}, expected {PROTOCOL_VERSION}"
-    ev = event.get("ev")
-    if not isinstance(ev, str):
-        return f"'ev' must be a string, got {ev!r}"
-    if not _is_num(event.get("t_ms")):
-        return f"{ev}.t_ms: expected a number, got {event.get('t_ms')!r}"
+    ev = kind
+    if kind is None:
+        if event.get("v") != PROTOCOL_VERSION:
+            return f"protocol version {event.get('v')!r}, expected {PROTOCOL_VERSION}"
+        ev = event.get("ev")
+        if not isinstance(ev, str):
+            return f"'ev' must be a string, got {ev!r}"
+        if not _is_num(event.get("t_ms")):
+            return f"{ev}.t_ms: expected a number, got {event.get('t_ms')!r}"
     for field, ((test, want), required) in EVENT_FIELDS.get(ev, {}).items():
         if field not in event:
             if required:
