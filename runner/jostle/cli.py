@@ -12,7 +12,7 @@ import sys
 import reports
 from jostle import __version__, bench, detect, discovery, doctor, gate, replay, selection, session, shard, soak, store
 from jostle.amplify import MODES, Amplification
-from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
+from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, InfraError, JostleError, UsageError
 from jostle.plan import Settings
 from jostle.units import parse_duration
 
@@ -257,12 +257,24 @@ def _read_quarantine(path):
     if path is None:
         return []
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         raise UsageError(f"--quarantine {path}: {exc.strerror or exc}") from None
-    globs = (line.split("#", 1)[0].strip() for line in lines)
-    return [glob for glob in globs if glob]
+    globs = []
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InfraError(f"--quarantine {path} line {number}: not UTF-8 text (expected instance-id globs, "
+                             f"one per line, # comments)") from None
+        glob = line.split("#", 1)[0].strip()
+        if any(ord(c) < 32 for c in glob):
+            raise InfraError(f"--quarantine {path} line {number}: control characters in {glob[:40]!r} "
+                             f"(expected an instance-id glob such as futex/*@linux)")
+        if glob:
+            globs.append(glob)
+    return globs
 
 
 def _settings(args):

@@ -40,7 +40,38 @@ def load_state(out):
         raise InfraError(f"{path}: unreadable soak state ({exc}); move it aside to start a new soak") from None
     if not isinstance(state, dict) or "deadline" not in state:
         raise InfraError(f"{path}: not a soak state file; move it aside to start a new soak")
+    problem = state_problem(state)
+    if problem:
+        raise InfraError(f"{path}: {problem}; fix it or move it aside (`--fresh` starts a new soak)")
     return state
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# field -> (test, what it should be); every field a resumed soak reads.
+_STATE_FIELDS = {
+    "soak": (lambda v: isinstance(v, str), "a string"),
+    "night": (lambda v: isinstance(v, str), "a string"),
+    "for_s": (_number, "seconds (a number)"),
+    "started": (_number, "a Unix time (a number)"),
+    "deadline": (_number, "a Unix time (a number)"),
+    "chunks": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0"),
+    "sessions": (lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v), "a list of session ids"),
+    "finished": (lambda v: isinstance(v, bool), "true or false"),
+    "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0"),
+}
+
+
+def state_problem(state):
+    """The first field of a soak state that a resume could not use, as 'field X: expected ..., got ...'."""
+    for field, (test, want) in _STATE_FIELDS.items():
+        if field not in state:
+            return f"field '{field}' is missing"
+        if not test(state[field]):
+            return f"field '{field}': expected {want}, got {state[field]!r}"[:200]
+    return None
 
 
 def save_state(out, state):

@@ -149,3 +149,153 @@ def test_event_field_types(line, problem):
     reader = protocol.EventReader()
     reader.feed(line + b"\n")
     assert not reader.events and problem in reader.protocol_errors[0][0]
+
+
+# -- corrupt stores: report, gate --baseline, dashboard ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def good_store(evil_build, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("good") / "store")
+    cases = [arg for case in ("ok", "fail", "tsan", "hang", "forbidden") for arg in ("--case", f"fake/{case}@good")]
+    done = jostle("run", "--build-dir", evil_build, "--suite", "fake", "--out", out, "--seed", "2",
+                  "--progress", "none", "-j", "2", *cases)
+    assert done.returncode == 1, done.stderr
+    with open(os.path.join(out, "results.jsonl"), encoding="utf-8") as f:
+        return out, [json.loads(line) for line in f]
+
+
+def _wrong(value):
+    """A value of another type than `value`."""
+    if isinstance(value, bool):
+        return "yes"
+    if isinstance(value, (int, float)):
+        return "x"
+    if isinstance(value, str):
+        return 123
+    if isinstance(value, dict):
+        return [1]
+    if isinstance(value, list):
+        return "x"
+    return {"a": [1]}
+
+
+def _mutations(recs):
+    """(name, line number from 1, the corrupt line) over every field of one record of each type."""
+    seen = set()
+    covered = set()      # (type, field) already mutated with a real value in it
+    for number, rec in enumerate(recs, 1):
+        kind = (rec["type"], rec.get("code"))
+        if kind in seen or rec["type"] not in ("session", "run", "session_end"):
+            continue
+        seen.add(kind)
+        for field, value in rec.items():
+            # Each field once with a value in it (the runs of other codes add stacks, hang, sanitizer, ...).
+            if field in ("type", "schema") or (rec["type"], field) in covered or value in (None, [], {}, ""):
+                continue
+            covered.add((rec["type"], field))
+            missing = {k: v for k, v in rec.items() if k != field}
+            name = "-".join(filter(None, (rec["type"], rec.get("code"), field)))
+            yield f"{name}-missing", number, json.dumps(missing)
+            yield f"{name}-wrong", number, json.dumps(dict(rec, **{field: _wrong(value)}))
+        if kind == ("run", "FAIL"):
+            fail_run = number, rec
+            nested = {"outcomes": {"a": {"count": "many", "grade": "ACCEPTABLE"}},
+                      "checks": [{"line": "x"}], "hang": {"threads": "x"}, "metrics": {"m": {"n": []}},
+                      "sanitizer": {"reports": [{"signature": 1}]}, "suppressed": {"x": "y"}}
+            for field, bad in nested.items():
+                yield f"run-{field}-nested", number, json.dumps(dict(rec, **{field: bad}))
+        if rec["type"] == "session":
+            yield "session-instance-id", number, json.dumps(dict(rec, instances=[{"id": 5}]))
+    number, rec = fail_run
+    for field in rec:
+        if ("run", field) not in covered and field not in ("type", "schema"):
+            yield f"run-{field}-wrong-when-empty", number, json.dumps(dict(rec, **{field: _wrong(rec[field])}))
+    yield "not-json", 2, "{not json"
+    yield "array", 2, "[1, 2]"
+    yield "schema-string", 1, json.dumps(dict(recs[0], schema="1"))
+    yield "schema-future", 1, json.dumps(dict(recs[0], schema=99))
+    yield "no-type", 2, json.dumps({"schema": 1, "session": "x"})
+    yield "binary", 2, "\udcff\udcfe garbage"
+
+
+def _write_store(directory, recs, number, line):
+    os.makedirs(directory, exist_ok=True)
+    lines = [json.dumps(r) for r in recs]
+    lines[number - 1] = line
+    with open(os.path.join(directory, "results.jsonl"), "w", encoding="utf-8", errors="surrogateescape") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def _cli(capsys, *argv):
+    from jostle import cli
+    code = cli.main(list(argv))
+    err = capsys.readouterr().err
+    return code, err
+
+
+def test_corrupt_store_matrix(good_store, tmp_path, capsys):
+    """Every corruption of every field: report, gate --baseline and dashboard each end in a one-line error
+    naming the file, line and field (exit 3), or read the store fine; never an internal error."""
+    from jostle import aggregate, gate, store
+    from jostle.errors import InfraError
+    _, recs = good_store
+    model = aggregate.build(recs)
+    cases = list(_mutations(recs))
+    assert len(cases) > 100
+    rejected = 0
+    for name, number, line in cases:
+        directory = str(tmp_path / name)
+        _write_store(directory, recs, number, line)
+        code, err = _cli(capsys, "report", "--out", directory)
+        assert "internal error" not in err and "Traceback" not in err, (name, err)
+        if code == 3:
+            rejected += 1
+            errors = [e for e in err.strip().splitlines() if "error:" in e]
+            assert len(errors) == 1 and f"line {number}" in errors[0] and "results.jsonl" in errors[0], (name, err)
+        else:
+            assert code == 0, (name, code, err)
+        dash_code, err = _cli(capsys, "dashboard", "--store", directory, "--out", str(tmp_path / "d.html"))
+        assert dash_code == code and "internal error" not in err, (name, err)
+        try:
+            gate.evaluate(model, gate.Baseline.load(directory))
+            assert code == 0, name
+        except InfraError as exc:
+            assert code == 3 and f"line {number}" in str(exc), (name, exc)
+    assert rejected >= len(cases) // 2
+
+
+def test_corrupt_baseline_stops_the_gate_before_it_runs(evil_build, good_store, tmp_path):
+    _, recs = good_store
+    baseline = str(tmp_path / "baseline")
+    _write_store(baseline, recs, 2, json.dumps(dict(recs[1], session=None)))
+    out = str(tmp_path / "out")
+    line = one_line_error(jostle("gate", "--build-dir", evil_build, "--suite", "fake", "--case", "ok",
+                                 "--baseline", baseline, "--out", out, "--budget", "5s"), 3)
+    assert "results.jsonl line 2: field 'session'" in line
+    assert not os.path.exists(os.path.join(out, "results.jsonl"))      # nothing ran
+
+
+@pytest.mark.parametrize("state,field", [
+    ({"deadline": "tomorrow"}, "deadline"),
+    ({"chunks": -1}, "chunks"),
+    ({"sessions": "abc"}, "sessions"),
+    ({"seed": "x"}, "seed"),
+])
+def test_corrupt_soak_state(evil_build, tmp_path, state, field):
+    store_dir = tmp_path / "soak"
+    store_dir.mkdir()
+    good = {"soak": "s1", "night": "n1", "for_s": 60, "started": 0, "deadline": 1e12, "chunks": 0,
+            "sessions": [], "finished": False, "seed": 1}
+    (store_dir / "soak.json").write_text(json.dumps(dict(good, **state)))
+    line = one_line_error(jostle("soak", "--build-dir", evil_build, "--suite", "fake", "--case", "ok",
+                                 "--for", "5s", "--store", str(store_dir)), 3)
+    assert "soak.json" in line and f"field '{field}'" in line
+
+
+def test_binary_quarantine_file(evil_build, tmp_path):
+    quarantine = tmp_path / "q.txt"
+    quarantine.write_bytes(b"fake/ok@good\n\x00\xff\xfe\x80binary\n")
+    line = one_line_error(jostle("run", "--build-dir", evil_build, "--suite", "fake", "--case", "ok",
+                                 "--quarantine", str(quarantine), "--out", str(tmp_path / "o")), 3)
+    assert "q.txt line 2" in line
+    assert not os.path.exists(tmp_path / "o")
