@@ -316,7 +316,9 @@ def cmd_session(args):
     args.quarantine = quarantine
     args.argv = sys.argv[1:]
     args.progress_stream = sys.stderr
-    store.prepare_out_dir(args.out)
+    # Only the cheap check up front: the store is created once the selection proved valid (a usage error
+    # leaves nothing behind).
+    store.check_out_dir(args.out)
     session_id = session.run_session(args, _log)
     model = _render(args.out, session_id)
     return model["exit_code"]
@@ -362,7 +364,7 @@ def cmd_bench(args):
 
 
 def cmd_merge(args):
-    store.prepare_out_dir(args.out)
+    store.check_out_dir(args.out)
     merged = store.merge_into(args.out, args.stores, warn=_log)
     if not merged:
         raise UsageError("merge: no new session in " + ", ".join(args.stores))

@@ -26,10 +26,15 @@ CREATE INDEX runs_by_instance ON runs(instance);
 """
 
 
-def prepare_out_dir(path, option="--out"):
-    """Create `path` if needed and prove it is a writable directory; raises a one-line error if not."""
+def check_out_dir(path, option="--out"):
+    """A usage error when `path` exists and is not a directory (creates nothing)."""
     if os.path.exists(path) and not os.path.isdir(path):
         raise UsageError(f"{option} {path}: exists and is not a directory")
+
+
+def prepare_out_dir(path, option="--out"):
+    """Create `path` if needed and prove it is a writable directory; raises a one-line error if not."""
+    check_out_dir(path, option)
     try:
         os.makedirs(path, exist_ok=True)
         probe = os.path.join(path, ".jostle-write-probe")
@@ -101,9 +106,8 @@ def _refresh_index_for_reading(out_dir, numbered, warn):
         return
     try:
         ensure_index(out_dir, numbered, warn)
-    except InfraError as exc:
-        if warn:
-            warn(f"{exc}; reading {RESULTS} without it")
+    except InfraError:
+        pass    # the index is a cache: a reader goes on from results.jsonl, a writer reports it
 
 
 def _connect(path):
@@ -164,18 +168,37 @@ def ensure_index(out_dir, numbered=None, warn=None):
                 return
             if indexed > lines:
                 raise sqlite3.DatabaseError("index is ahead of results.jsonl")
-            with conn:
-                _index_records(conn, [(n, r) for n, r in numbered if n > indexed])
-                conn.execute("UPDATE meta SET value = ? WHERE key = 'lines'", (str(lines),))
+            _catch_up(conn, index, numbered, indexed, lines)
             return
         finally:
             conn.close()
     except FileNotFoundError:
         pass
+    except sqlite3.OperationalError as exc:
+        if not _is_corruption(exc):
+            # A full disk, a read-only file or a lock: the index may be intact, so it is left alone.
+            raise InfraError(f"{index}: cannot use the index: {exc}") from None
+        if warn:
+            warn(f"{index}: rebuilding the index from {RESULTS} ({exc})")
     except (sqlite3.DatabaseError, TypeError, ValueError) as exc:
         if warn:
             warn(f"{index}: rebuilding the index from {RESULTS} ({exc})")
     _rebuild_index(index, numbered, lines)
+
+
+def _is_corruption(exc):
+    """OperationalError covers both a damaged index (missing tables) and a machine that cannot write."""
+    return any(words in str(exc) for words in ("no such table", "no such column", "malformed"))
+
+
+def _catch_up(conn, index, numbered, indexed, lines):
+    """Index the lines after `indexed`; a failure to write (full disk) leaves the intact index as it was."""
+    try:
+        with conn:
+            _index_records(conn, [(n, r) for n, r in numbered if n > indexed])
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'lines'", (str(lines),))
+    except sqlite3.OperationalError as exc:
+        raise InfraError(f"{index}: cannot update the index: {exc}") from None
 
 
 def _rebuild_index(index, numbered, lines):

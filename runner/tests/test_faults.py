@@ -299,3 +299,198 @@ def test_binary_quarantine_file(evil_build, tmp_path):
                                  "--quarantine", str(quarantine), "--out", str(tmp_path / "o")), 3)
     assert "q.txt line 2" in line
     assert not os.path.exists(tmp_path / "o")
+
+
+# -- the bad-input matrix: every subcommand ---------------------------------------------------------------
+
+BAD_INPUTS = [
+    # (argv after the subcommand's build options, exit code, words in the error)
+    ("list --suite nope", 2, "unknown suite"),
+    ("list --bogus", 2, "unrecognized arguments"),
+    ("run --iterations 99999999999999", 2, "1,000,000,000"),
+    ("run --iterations 0", 2, "at least 1"),
+    ("run --timeout 99999999999h", 2, "30 days"),
+    ("run --timeout 0s", 2, "longer than zero"),
+    ("run --chaos garbage", 2, "not key=value"),
+    ("run --chaos p=2", 2, "probability"),
+    ("run --chaos actions=yield+teleport", 2, "unknown action"),
+    ("run --budget -5s", 2, "must not be negative"),
+    ("run --budget soon", 2, "cannot read 'soon'"),
+    ("run --runs 100000000", 2, "10,000,000"),
+    ("run --runs 0", 2, "at least 1"),
+    ("run -j 0", 2, "at least 1"),
+    ("run -j 100000", 2, "1,024"),
+    ("run --seed -1", 2, "outside 0 .. 2^64-1"),
+    ("run --seed 18446744073709551616", 2, "outside 0 .. 2^64-1"),
+    ("run --amplify bogus", 2, "invalid choice"),
+    ("run --case nope", 2, "no case matches"),
+    ("run --backend nope", 2, "no backend matches"),
+    ("run --shard 5/2", 2, "outside 0..1"),
+    ("run --quarantine /nonexistent/q.txt", 2, "No such file"),
+    ("run --out /dev/null", 2, "not a directory"),
+    ("stress --target-rate 2", 2, "strictly between 0 and 1"),
+    ("stress --sprt", 2, "--sprt needs --target-rate"),
+    ("stress --budget 1s --runs 2", 2, "not allowed with argument"),
+    ("gate --alpha 2", 2, "between 0 and 0.5"),
+    ("gate --runs 3", 2, "--runs does not apply"),
+    ("soak --for 0s", 2, "longer than zero"),
+    ("soak --for 1h --chunk -1m", 2, "must not be negative"),
+    ("soak", 2, "required: --for"),
+    ("dashboard --store /nonexistent", 2, "no such directory"),
+    ("report --out /nonexistent", 2, "no such directory"),
+    ("merge --out m /nonexistent", 2, "no such store directory"),
+    ("bench --repetitions 0", 2, "at least 1"),
+    ("detect --trials 0", 2, "--trials >= 1"),
+    ("replay", 2, "required: REPRO-LINE"),
+    ("replay \"'unbalanced\"", 2, "cannot split"),
+    ("replay 'ls -la'", 2, "starts with the harness name"),
+    ("replay 'jostle-evil --seed 1'", 2, "no --run"),
+    ("replay 'jostle-evil --run evil/nope@good --seed 1'", 2, "has no instance 'evil/nope@good'"),
+    ("replay 'jostle-evil --run evil/ok@good --seed x'", 2, "whole numbers"),
+    ("replay 'jostle-evil --run evil/ok@good amplify=warp'", 2, "unknown amplify"),
+    ("doctor --bogus", 2, "unrecognized arguments"),
+    ("frobnicate", 2, "invalid choice"),
+]
+_NEEDS_BUILD = ("list", "run", "stress", "gate", "soak", "bench", "detect", "replay", "doctor")
+
+
+@pytest.mark.parametrize("command,code,words", BAD_INPUTS, ids=[c for c, _, _ in BAD_INPUTS])
+def test_bad_input_matrix(evil_build, tmp_path, monkeypatch, capsys, command, code, words):
+    """A one-line error with the documented exit code, no traceback, nothing written anywhere."""
+    import shlex
+    argv = shlex.split(command)
+    if argv[0] in _NEEDS_BUILD:
+        argv += ["--build-dir", evil_build]
+    if argv[0] in ("run", "stress", "gate"):
+        argv += ["--out", str(tmp_path / "out")] if "--out" not in argv else []
+    if argv[0] == "soak":
+        argv += ["--store", str(tmp_path / "out")]
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    got, err = _cli(capsys, *argv)
+    lines = err.strip().splitlines()
+    assert got == code and len(lines) == 1, (got, err)
+    assert "Traceback" not in err and "internal error" not in err and words in lines[0], lines
+    assert sorted(os.listdir(tmp_path)) == ["cwd"] and not os.listdir(work)
+
+
+# -- full and read-only stores ------------------------------------------------------------------------------
+
+def _mount(args, target):
+    import subprocess
+    done = subprocess.run(["mount", *args, str(target)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount here (needs root or CAP_SYS_ADMIN): {done.stderr.strip()[:120]}")
+
+
+def _umount(target):
+    import subprocess
+    subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 2 MiB tmpfs: a disk that fills up for real."""
+    if os.geteuid() != 0:
+        pytest.skip("a full filesystem needs a tmpfs mount, which needs root")
+    target = tmp_path / "full"
+    target.mkdir()
+    _mount(["-t", "tmpfs", "-o", "size=2m", "tmpfs"], target)
+    yield target
+    _umount(target)
+
+
+def _fill(directory):
+    """Fill the filesystem of `directory` to the last byte."""
+    fd = os.open(os.path.join(directory, "filler"), os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        for size in (65536, 1):
+            while True:
+                try:
+                    os.write(fd, b"\0" * size)
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """read_only(src) -> a read-only view of directory src (a read-only bind mount as root, modes otherwise)."""
+    mounts = []
+
+    def make(src):
+        if os.geteuid() != 0:
+            for root, dirs, files in os.walk(src):
+                for name in dirs + files:
+                    os.chmod(os.path.join(root, name), 0o555 if name in dirs else 0o444)
+            os.chmod(src, 0o555)
+            return str(src)
+        target = tmp_path / f"ro{len(mounts)}"
+        target.mkdir()
+        _mount(["--bind", str(src)], target)
+        mounts.append(target)
+        _mount(["-o", "remount,bind,ro"], target)
+        return str(target)
+    yield make
+    for target in mounts:
+        _umount(target)
+
+
+def test_report_on_a_full_disk_keeps_the_index_and_leaves_no_temp_file(good_store, small_tmpfs):
+    import shutil
+    import sqlite3
+    src, recs = good_store
+    store_dir = small_tmpfs / "store"
+    store_dir.mkdir()
+    shutil.copy(os.path.join(src, "results.jsonl"), store_dir)
+    shutil.copy(os.path.join(src, "store.sqlite"), store_dir)
+    # A session_end line the index has not seen: report must catch the index up, which needs space.
+    with open(store_dir / "results.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(dict(recs[-1], session="extra")) + "\n")
+    _fill(small_tmpfs)
+    before = os.path.getsize(store_dir / "store.sqlite")
+    done = jostle("report", "--out", str(store_dir))
+    line = one_line_error(done, 3)
+    assert "No space left on device" in line, line
+    assert os.path.getsize(store_dir / "store.sqlite") == before
+    conn = sqlite3.connect(f"file:{store_dir / 'store.sqlite'}?immutable=1", uri=True)
+    assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == sum(r["type"] == "run" for r in recs)
+    conn.close()
+    assert not [name for name in os.listdir(store_dir) if name.endswith(".tmp")]
+
+
+def test_run_into_a_disk_that_fills_keeps_every_finished_run(evil_build, small_tmpfs):
+    out = small_tmpfs / "out"
+    done = jostle("run", "--build-dir", evil_build, "--suite", "evil", "--case", "loud", "--case", "ok",
+                  "--runs", "40", "-j", "2", "--seed", "1", "--out", str(out), "--progress", "none")
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert "No space left on device" in done.stderr
+    with open(out / "results.jsonl", "rb") as f:
+        data = f.read()
+    # Every whole line is a readable record (a torn last line is allowed: the write that failed).
+    lines = data.split(b"\n")
+    recs = [json.loads(line) for line in lines[:-1]]
+    assert recs and recs[0]["type"] == "session" and sum(r["type"] == "run" for r in recs) >= 1
+
+
+def test_read_only_store_reads_everywhere(evil_build, good_store, read_only, tmp_path):
+    src, _ = good_store
+    ro = read_only(src)
+    # report: renders nothing into a read-only store, says where to put the reports instead.
+    line = one_line_error(jostle("report", "--out", ro), 3)
+    assert "Read-only file system" in line or "Permission denied" in line
+    assert "--to DIR" in line
+    done = jostle("report", "--out", ro, "--to", str(tmp_path / "reports"))
+    assert done.returncode == 0 and "internal error" not in done.stderr, done.stderr
+    assert os.path.exists(tmp_path / "reports" / "report.html")
+    # dashboard: the page goes elsewhere.
+    done = jostle("dashboard", "--store", ro, "--out", str(tmp_path / "d.html"))
+    assert done.returncode == 0, done.stderr
+    # gate --baseline: reading a baseline needs no write access.
+    done = jostle("gate", "--build-dir", evil_build, "--suite", "fake", "--case", "fake/ok@good", "--baseline", ro,
+                  "--out", str(tmp_path / "gate"), "--budget", "4s", "--progress", "none")
+    assert done.returncode == 0, done.stderr
+    assert "internal error" not in done.stderr and "warning" not in done.stderr
