@@ -14,10 +14,10 @@ import statistics
 import jinja2
 from markupsafe import Markup, escape
 
-from jostle import outcome, sanitizers, stats, store
+from jostle import aggregate, outcome, sanitizers, stats, store
 from reports import html as html_report
 from reports import write_file
-from reports.text import clean
+from jostle.text import clean
 
 FILE = "dashboard.html"
 # A benchmark is flagged when its latest time exceeds the median of the previous ones by this much.
@@ -36,7 +36,7 @@ def build(records):
     heads = {r["session"]: r for r in records if r.get("type") == "session"}
     night_of = {sid: _night(h) for sid, h in heads.items()}
     nights = sorted(set(night_of.values()))
-    runs = [r for r in records if r.get("type") == "run" and r.get("session") in night_of]
+    runs = aggregate.unique_runs([r for r in records if r.get("type") == "run" and r.get("session") in night_of])
     cells = {}          # (instance, night) -> [n, k]
     by_night = {n: [] for n in nights}
     for r in runs:

@@ -105,7 +105,7 @@ _OBJECT = (lambda v: isinstance(v, dict), "an object")
 _GRADES = ("ACCEPTABLE", "INTERESTING", "FORBIDDEN")
 
 
-def outcomes_problem(value):
+def outcomes_problem(value, need_grade=True):
     if not isinstance(value, dict):
         return "expected an object of outcome keys"
     for key, entry in value.items():
@@ -113,7 +113,7 @@ def outcomes_problem(value):
             return f"[{key!r}]: expected an object {{count, grade, desc}}"
         if not (_is_int(entry.get("count")) and entry["count"] >= 0):
             return f"[{key!r}].count: expected a whole number >= 0, got {entry.get('count')!r}"
-        if entry.get("grade") not in _GRADES:
+        if (need_grade or "grade" in entry) and entry.get("grade") not in _GRADES:
             return f"[{key!r}].grade: expected one of {', '.join(_GRADES)}, got {entry.get('grade')!r}"
         if "desc" in entry and not isinstance(entry["desc"], str):
             return f"[{key!r}].desc: expected a string"

@@ -12,6 +12,7 @@ import sqlite3
 
 from jostle import store_schema
 from jostle.errors import InfraError, UsageError
+from jostle.records import RunRecord
 
 SCHEMA_VERSION = 1
 RESULTS = "results.jsonl"
@@ -83,6 +84,8 @@ def _read_lines(path):
         if problem:
             raise InfraError(f"corrupt store: {path} line {number}: {problem} (move that line aside; "
                              f"the other records are intact)")
+        if record["type"] == RunRecord.TYPE:
+            RunRecord.from_json(record, f"corrupt store: {path} line {number}")
         records.append((number, record))
     return records, torn
 
@@ -264,6 +267,9 @@ class Writer:
             with open(self.path, "r+b") as f:
                 f.truncate(os.path.getsize(self.path) - len(torn))
         self.lines = numbered[-1][0] if numbered else 0
+        ended = {r.get("session") for _, r in numbered if r.get("type") == "session_end" and r.get("status") == "complete"}
+        # Sessions of this store that were interrupted or killed: a new session does not resume them.
+        self.unfinished = [r["session"] for _, r in numbered if r.get("type") == "session" and r["session"] not in ended]
         ensure_index(out_dir, numbered, warn)
         try:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -73,8 +73,8 @@ def _nested_problem(kind, record):
     if kind == "run":
         for field in ("outcomes", "metrics"):
             if field in record and record[field] is not None:
-                check = protocol.outcomes_problem if field == "outcomes" else protocol.metrics_problem
-                problem = check(record[field])
+                problem = protocol.outcomes_problem(record[field], need_grade=False) if field == "outcomes" \
+                    else protocol.metrics_problem(record[field])
                 if problem:
                     return f"{field}{problem if problem.startswith('[') else ': ' + problem}"
         for field in ("start", "hang"):

@@ -277,6 +277,10 @@ def main(args):
     if args[:1] == ["--version"]:
         print(json.dumps({"protocol": 1, "build": {"preset": "fake", "compiler": "python", "sanitizer": "none"}}))
         return 0
+    if args[:1] in (["--list"], ["--list-backends"]) and os.environ.get("FAKE_LIST_SLEEP"):
+        if os.environ.get("FAKE_LIST_MARK"):
+            open(os.environ["FAKE_LIST_MARK"], "w", encoding="utf-8").close()
+        time.sleep(float(os.environ["FAKE_LIST_SLEEP"]))
     if args[:1] == ["--list"]:
         if os.environ.get("FAKE_LIST") == "garbage":
             print("definitely not json")

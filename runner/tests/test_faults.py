@@ -494,3 +494,147 @@ def test_read_only_store_reads_everywhere(evil_build, good_store, read_only, tmp
                   "--out", str(tmp_path / "gate"), "--budget", "4s", "--progress", "none")
     assert done.returncode == 0, done.stderr
     assert "internal error" not in done.stderr and "warning" not in done.stderr
+
+
+# -- killed runners -------------------------------------------------------------------------------------------
+
+def _start_runner(*args, env=None):
+    import subprocess
+
+    from fakebuild import PYTHON, REPO
+    full_env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(REPO, "runner"), REPO]))
+    full_env.pop("JOSTLE_PRESET", None)
+    full_env.update(env or {})
+    return subprocess.Popen([PYTHON, "-m", "jostle", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=full_env)
+
+
+def _wait_for(predicate, timeout=30.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _pids(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [int(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def test_sigkill_of_the_runner_takes_its_children_and_run_dirs(evil_build, tmp_path):
+    import signal
+    pidfile, tmp = tmp_path / "pids", tmp_path / "tmp"
+    tmp.mkdir()
+    proc = _start_runner("run", "--build-dir", evil_build, "--suite", "evil", "--case", "grandchild", "--runs", "2",
+                         "-j", "2", "--out", str(tmp_path / "out"), "--progress", "none",
+                         env={"FAKE_PIDFILE": str(pidfile), "TMPDIR": str(tmp)})
+    try:
+        assert _wait_for(lambda: len(_pids(pidfile)) == 4), proc.stderr
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    # The harnesses and their forked children die with the runner; the run directories go too.
+    assert _wait_for(lambda: not [pid for pid in _pids(pidfile) if alive(pid)], timeout=10), _pids(pidfile)
+    runs_dir = tmp / f"jostle-runs-{os.getuid()}"
+    assert _wait_for(lambda: not os.listdir(runs_dir), timeout=10), os.listdir(runs_dir)
+    # What was written is readable.
+    assert jostle("report", "--out", str(tmp_path / "out")).returncode in (0, 1)
+
+
+def test_next_session_removes_run_dirs_of_a_dead_runner(evil_build, tmp_path):
+    tmp = tmp_path / "tmp"
+    stale = tmp / f"jostle-runs-{os.getuid()}" / "999999999-abc"      # no such pid
+    stale.mkdir(parents=True)
+    (stale / "events.jsonl").write_text("x")
+    done = jostle("run", "--build-dir", evil_build, "--suite", "evil", "--case", "evil/ok@good", "--out",
+                  str(tmp_path / "out"), "--progress", "none", env={"TMPDIR": str(tmp)})
+    assert done.returncode == 0, done.stderr
+    assert not stale.exists()
+
+
+def test_sigterm_during_discovery_exits_130(evil_build, tmp_path):
+    import signal
+    out, mark = tmp_path / "out", tmp_path / "listing"
+    proc = _start_runner("run", "--build-dir", evil_build, "--suite", "evil", "--out", str(out),
+                         "--progress", "none", env={"FAKE_LIST_SLEEP": "5", "FAKE_LIST_MARK": str(mark)})
+    assert _wait_for(mark.exists)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not out.exists()         # nothing was written: nothing to read back
+
+
+def test_sigterm_mid_session_keeps_every_finished_run_once(evil_build, tmp_path):
+    import signal
+    out = tmp_path / "out"
+    proc = _start_runner("run", "--build-dir", evil_build, "--suite", "evil", "--case", "evil/slow@good",
+                         "--runs", "40", "-j", "2", "--seed", "5", "--out", str(out), "--progress", "none",
+                         env={"FAKE_SLOW_S": "0.2"})
+    results = out / "results.jsonl"
+    assert _wait_for(lambda: results.exists() and results.read_text().count('"type":"run"') >= 3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    recs = records(str(out))
+    runs = [r for r in recs if r["type"] == "run"]
+    assert recs[-1]["type"] == "session_end" and recs[-1]["status"] == "interrupted"
+    assert len({(r["instance"], r["seed"]) for r in runs}) == len(runs) >= 3
+    assert not [r for r in runs if alive((r.get("start") or {}).get("pid", 0) or 0)]
+    # A second command into the same store says that it starts a new session.
+    done = jostle("run", "--build-dir", evil_build, "--suite", "evil", "--case", "evil/ok@good", "--out", str(out),
+                  "--progress", "none")
+    assert done.returncode == 0 and "this starts a new session" in done.stderr
+
+
+def test_soak_killed_mid_chunk_resumes_with_fresh_seeds(tmp_path):
+    """A soak killed inside a chunk (SIGKILL: soak.json is not updated after it) resumes with the next chunk's
+    seeds, so the killed chunk's runs are never repeated with the same seeds."""
+    from jostle import soak
+    from jostle.plan import Settings
+    from jostle.records import SessionRequest, SessionResult
+
+    class Killed(Exception):
+        pass
+
+    seeds = []
+
+    def run_session(request, _log):
+        seeds.append(request.settings.seed)
+        if len(seeds) == 2:
+            raise Killed()          # the runner dies inside the second chunk
+        return SessionResult(session=f"s{len(seeds)}", status="complete", runs=1, failing_runs=0, elapsed_s=1.0,
+                             build="fake")
+
+    now = [1000.0]
+
+    def clock():
+        now[0] += 10
+        return now[0]
+
+    request = SessionRequest(command="soak", build_dir="b", out=str(tmp_path / "soak"),
+                             settings=Settings(mode="stress", runs=None, budget_s=None, jobs=1, seed=9))
+    with pytest.raises(Killed):
+        soak.run(request, 100.0, 10.0, "n1", False, lambda _m: None, run_session=run_session, clock=clock)
+    assert soak.run(request, 100.0, 10.0, "n1", False, lambda _m: None, run_session=run_session,
+                    clock=clock) == 0
+    assert len(seeds) > 3 and len(set(seeds)) == len(seeds), seeds
+
+
+def test_every_statistic_counts_unique_runs(good_store):
+    from jostle import aggregate, gate
+    from reports import dashboard
+    _, recs = good_store
+    head = next(r for r in recs if r["type"] == "session")
+    again = [dict(r, session="again") for r in recs if r.get("session") == head["session"]]
+    doubled = recs + again
+    assert dashboard.build(doubled)["runs"] == dashboard.build(recs)["runs"]
+    assert gate.Baseline(doubled).counts == gate.Baseline(recs).counts
+    pooled = aggregate.combine(doubled, [head["session"], "again"])
+    assert sum(r["type"] == "run" for r in pooled) == sum(r["type"] == "run" for r in recs)
