@@ -238,7 +238,8 @@ def run(opts, engine, root, say):
     except OSError as exc:
         print(f"jostle-test262: cannot open --events {opts.events}: {exc.strerror}", file=sys.stderr)
         return EXIT_INFRA
-    build = {"preset": None, "compiler": engine.version() or engine.name, "sanitizer": None}
+    # The engine's version is in --list-backends; asking it here would start the engine twice per run.
+    build = {"preset": None, "compiler": " ".join(engine.command[:1]), "sanitizer": None}
     events.emit("start", id=opts.run, seed=opts.seed, iterations=iterations,
                 duration_ms=opts.duration, timeout_ms=timeout_ms, pid=os.getpid(), build=build, chaos=opts.chaos,
                 engine=engine.name, mutant=mutant)

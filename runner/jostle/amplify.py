@@ -167,6 +167,26 @@ def draw_os(rng, cpus):
             return knobs
 
 
+def _threads_below(pid, depth=4):
+    """Thread ids of `pid` and of its descendants (a few levels); raises OSError once `pid` is gone."""
+    tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    if depth == 0:
+        return tids
+    found = list(tids)
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as f:
+                children = [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+        for child in children:
+            try:
+                found += _threads_below(child, depth - 1)
+            except OSError:
+                continue
+    return found
+
+
 def rr_probe():
     """(usable, reason): whether `rr record` works here. Probed once per process."""
     if "result" not in _RR_PROBE:
@@ -279,12 +299,13 @@ class OsShaker:
 
     def _victimize(self):
         """rr's starvation idea without rr: every period, one random live thread of the harness (not the
-        main thread) goes to SCHED_IDLE / nice 19 and the previous victim back to normal."""
+        main thread) or of a process it started (a JavaScript engine and its agent threads, forked agents)
+        goes to SCHED_IDLE / nice 19 and the previous victim back to normal."""
         rng = random.Random(self.pid)
         previous = None
         while not self._stop.wait(VICTIM_PERIOD_S):
             try:
-                tids = [int(t) for t in os.listdir(f"/proc/{self.pid}/task") if int(t) != self.pid]
+                tids = [t for t in _threads_below(self.pid) if t != self.pid]
             except OSError:
                 return
             if previous is not None:

@@ -10,7 +10,8 @@ import os
 import sys
 
 import reports
-from jostle import __version__, bench, detect, discovery, doctor, gate, replay, selection, session, shard, soak, store
+from jostle import (__version__, bench, detect, discovery, doctor, engines, gate, replay, selection, session, shard,
+                    soak, store)
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
 from jostle.plan import Settings
@@ -89,6 +90,7 @@ def _add_selection(p):
     g.add_argument("--case", action="append", default=[], dest="cases", metavar="GLOB",
                    help="case name glob, or suite/case[@backend...] glob when it contains / or @ (repeatable)")
     g.add_argument("--mutants", action="store_true", help="also run the mutant backends (left out by default)")
+    engines.add_arguments(p)
 
 
 def _add_execution(p, default_budget):

@@ -3,7 +3,7 @@
 import difflib
 from fnmatch import fnmatchcase
 
-from jostle import discovery
+from jostle import discovery, engines
 from jostle.errors import UsageError
 
 
@@ -23,7 +23,8 @@ def check_suites(requested, available):
 
 def _case_matches(glob, inst):
     if "/" in glob or "@" in glob:
-        return fnmatchcase(inst["id"], glob) or fnmatchcase(f"{inst['suite']}/{inst['case']}", glob)
+        return (fnmatchcase(inst["id"], glob) or fnmatchcase(f"{inst['suite']}/{inst['case']}", glob)
+                or ("/" in inst["case"] and fnmatchcase(inst["case"], glob)))
     return fnmatchcase(inst["case"], glob)
 
 
@@ -61,7 +62,7 @@ def selected_backends(suites, instances):
 
 def from_build(opts):
     """({suite: binary}, [Suite], [instance]) for the selection options in `opts` over opts.build_dir."""
-    binaries = discovery.find_binaries(opts.build_dir)
+    binaries = engines.binaries(opts) if engines.wanted(opts) else discovery.find_binaries(opts.build_dir)
     check_suites(opts.suites, binaries)
     if opts.suites:
         binaries = {name: path for name, path in binaries.items() if name in opts.suites}
