@@ -27,6 +27,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILTIN = {"node": "node.json", "spidermonkey": "spidermonkey.json"}
 ERROR_LINE = "jostle-t262:error "
+DONE_LINE = "jostle-t262:done"
+# After a host says the test is done, its process may still wait for agents parked in untimed waits
+# (the SpiderMonkey shell joins its workers); it gets this long to exit, then it is killed.
+EXIT_GRACE_S = 1.0
+POLL_S = 0.02
 TRACE_LINE = "jostle-trace "
 ASYNC_DONE = "Test262:AsyncTestComplete"
 ASYNC_FAIL = "Test262:AsyncTestFailure:"
@@ -224,7 +229,7 @@ def judge(test, stdout, stderr, exit_code, test_name, offset):
     """(status, message, stack, line, expr) of a finished engine process for this test."""
     error = None
     done = failure = None
-    for line in stdout.splitlines():
+    for line in (stdout + "\n" + stderr).splitlines():
         if line.startswith(ERROR_LINE) and error is None:
             try:
                 error = json.loads(line[len(ERROR_LINE):])
@@ -292,11 +297,7 @@ def run_scenario(engine, test, mode, workdir, timeout_s, env_extra=None):
         except OSError as exc:
             return Outcome("fail", f"cannot start {argv[0]}: {exc.strerror or exc}", expr="engine start")
         try:
-            code = proc.wait(timeout=max(0.05, timeout_s))
-        except subprocess.TimeoutExpired:
-            hung = True
-            _kill(proc)
-            code = proc.wait()
+            code, hung, lingered = _wait(proc, started + max(0.05, timeout_s), err_path)
         except BaseException:
             _kill(proc)
             proc.wait()
@@ -305,6 +306,8 @@ def run_scenario(engine, test, mode, workdir, timeout_s, env_extra=None):
     stdout = _read(out_path)
     stderr = _read(err_path)
     traces = parse_traces(stderr)
+    if lingered:
+        code = 0 if f"{DONE_LINE} fail" not in stderr else 1
     if hung:
         return Outcome("hang", f"no verdict within {timeout_s:.1f}s", elapsed_ms=elapsed_ms, traces=traces,
                        stdout=stdout, stderr=stderr)
@@ -313,6 +316,36 @@ def run_scenario(engine, test, mode, workdir, timeout_s, env_extra=None):
                        elapsed_ms=elapsed_ms, traces=traces, stdout=stdout, stderr=stderr)
     status, message, stack, line, expr = judge(test, stdout, stderr, code, name, offset)
     return Outcome(status, message, stack, line, expr, elapsed_ms, traces, stdout, stderr)
+
+
+def _wait(proc, deadline, err_path):
+    """(exit code, hung, lingered): wait for the engine; a host's done line ends the wait after a grace."""
+    done_at = None
+    size = 0
+    while True:
+        try:
+            return proc.wait(timeout=POLL_S), False, False
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if done_at is None:
+            try:
+                grown = os.path.getsize(err_path)
+            except OSError:
+                grown = size
+            if grown != size:
+                size = grown
+                with open(err_path, "rb") as f:
+                    if DONE_LINE.encode() in f.read():
+                        done_at = now
+        if done_at is not None and now - done_at >= EXIT_GRACE_S:
+            _kill(proc)
+            proc.wait()
+            return None, False, True
+        if now >= deadline:
+            _kill(proc)
+            proc.wait()
+            return None, True, False
 
 
 def _kill(proc):

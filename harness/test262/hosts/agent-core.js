@@ -8,7 +8,8 @@
 //
 //   core = (this file)(controlSab, mailboxSab, {who, now, write, mutant, chaos})
 //     who: "main" or "agentN"; now(): ms on one clock for every thread; write(line): stderr, synchronous;
-//     mutant: "" or a host mutant's name; chaos: "p=..,actions=yield+spin+sleep,seed=N" or "".
+//     mutant: "" or a host mutant's name; chaos: "p=..,actions=yield+spin+sleep,seed=N" or "";
+//     mailboxOffset: bytes into mailboxSab where the ring starts (one buffer may hold both).
 (function jostleAgentCore(controlSab, mailboxSab, options) {
   "use strict";
   var C = {
@@ -21,12 +22,13 @@
     COUNT: 6,        // reports pending
     GENERATION: 7,   // broadcasts sent (hosts that hand the message over through a slot)
     AGENT_STATE: 8,  // + agent index: 0 none, 1 running, 2 waiting for a broadcast, 3 left, 4 died
+    NUM_KIND: 63,    // the broadcast number's type, for hosts that pass it through memory (1 = BigInt)
     WORDS: 64,
     RING: 1 << 15,
   };
-  C.MAX_AGENTS = C.WORDS - C.AGENT_STATE;
-  var ctl = new Int32Array(controlSab);
-  var ring = new Uint16Array(mailboxSab);
+  C.MAX_AGENTS = C.NUM_KIND - C.AGENT_STATE;
+  var ctl = new Int32Array(controlSab, 0, C.WORDS);
+  var ring = new Uint16Array(mailboxSab, options.mailboxOffset || 0, C.RING);
   var who = options.who;
   var mutant = options.mutant || "";
 
