@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from jostle import outcome, sanitizers, stats, store
 from reports import html as html_report
 from reports import write_file
-from reports.text import clean
+from jostle.text import clean
 
 FILE = "dashboard.html"
 # A benchmark is flagged when its latest time exceeds the median of the previous ones by this much.

@@ -15,6 +15,7 @@ from jostle import (__version__, bench, detect, discovery, doctor, engines, gate
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
 from jostle.plan import Settings
+from jostle.records import SessionRequest, default_jobs, random_seed
 from jostle.units import parse_duration
 
 DEFAULT_RUN_BUDGET = "2m"
@@ -221,20 +222,28 @@ def _read_quarantine(path):
     return [glob for glob in globs if glob]
 
 
-def _settings(args):
-    amplify = Amplification.from_options(args.amplify, args.chaos)
-    default_budget = DEFAULT_RUN_BUDGET if args.command == "run" else DEFAULT_STRESS_BUDGET
-    budget = args.budget if args.budget is not None else (None if args.runs else parse_duration(default_budget))
+def _settings(args, mode, budget_s):
+    """The Settings of a session command line: every default (jobs, seed, amplification) resolved here, once."""
     target = getattr(args, "target_rate", None)
     if getattr(args, "sprt", False) and target is None:
         raise UsageError("--sprt needs --target-rate (the rate the sequential test decides about)")
-    return Settings(mode=args.command, runs=args.runs, budget_s=budget,
-                    jobs=args.jobs or len(os.sched_getaffinity(0)),
-                    seed=args.seed if args.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1,
-                    timeout_s=args.timeout, iterations=args.iterations, amplify=amplify,
+    return Settings(mode=mode, runs=getattr(args, "runs", None), budget_s=budget_s,
+                    jobs=args.jobs or default_jobs(),
+                    seed=args.seed if args.seed is not None else random_seed(),
+                    timeout_s=args.timeout, iterations=args.iterations,
+                    amplify=Amplification.from_options(args.amplify, args.chaos),
                     plugins=tuple(args.plugin), target_rate=target,
                     confidence=getattr(args, "confidence", 0.95), sprt=getattr(args, "sprt", False),
                     shard=shard.choose(args.shard))
+
+
+def _request(args, settings):
+    """The SessionRequest of a run/stress/gate/soak command line."""
+    return SessionRequest(command=args.command, build_dir=args.build_dir, out=args.out, settings=settings,
+                          suites=tuple(args.suites), backends=tuple(args.backends), cases=tuple(args.cases),
+                          mutants=args.mutants, quarantine=tuple(_read_quarantine(args.quarantine)),
+                          harnesses=engines.binaries(args) if engines.wanted(args) else None,
+                          argv=tuple(sys.argv[1:]), progress=args.progress, progress_stream=sys.stderr)
 
 
 def _render(out, session_id):
@@ -244,8 +253,9 @@ def _render(out, session_id):
 
 
 def cmd_list(args):
-    _, _, instances = selection.from_build(args)
-    for inst in instances:
+    found = selection.from_build(args.build_dir, args.suites, args.backends, args.cases, args.mutants, args.plugin,
+                                 engines.binaries(args) if engines.wanted(args) else None)
+    for inst in found.instances:
         if args.json:
             print(json.dumps(inst, sort_keys=True))
         else:
@@ -255,15 +265,12 @@ def cmd_list(args):
 
 
 def cmd_session(args):
-    quarantine = _read_quarantine(args.quarantine)
-    args.settings = _settings(args)
-    args.quarantine = quarantine
-    args.argv = sys.argv[1:]
-    args.progress_stream = sys.stderr
+    default_budget = DEFAULT_RUN_BUDGET if args.command == "run" else DEFAULT_STRESS_BUDGET
+    budget = args.budget if args.budget is not None else (None if args.runs else parse_duration(default_budget))
+    request = _request(args, _settings(args, args.command, budget))
     store.prepare_out_dir(args.out)
-    session_id = session.run_session(args, _log)
-    model = _render(args.out, session_id)
-    return model["exit_code"]
+    result = session.run(request, _log)
+    return _render(args.out, result.session)["exit_code"]
 
 
 def cmd_gate(args):
@@ -271,22 +278,23 @@ def cmd_gate(args):
         raise UsageError("gate: --runs does not apply; the gate plans its runs from --budget")
     if not 0 < args.alpha < 0.5:
         raise UsageError(f"--alpha {args.alpha:g}: must be between 0 and 0.5 (e.g. 0.001)")
-    args.quarantine = _read_quarantine(args.quarantine)
-    args.amplify_settings = Amplification.from_options(args.amplify, args.chaos)
-    args.budget = args.budget if args.budget is not None else parse_duration(DEFAULT_GATE_BUDGET)
-    args.argv = sys.argv[1:]
-    args.progress_stream = sys.stderr
-    return gate.run(args, _log)
+    budget = args.budget if args.budget is not None else parse_duration(DEFAULT_GATE_BUDGET)
+    request = _request(args, _settings(args, "run", budget))
+    baseline = gate.Baseline.load(args.baseline, _log)
+    model = gate.run(request, baseline, args.alpha, _log)
+    out = args.out
+    reports.write_file(os.path.join(out, reports.JUNIT_FILE), reports.junit.render(model))
+    reports.write_file(os.path.join(out, reports.HTML_FILE), reports.html.render(model))
+    summary_path = args.summary or os.path.join(out, gate.SUMMARY_FILE)
+    reports.write_file(summary_path, gate.markdown(model))
+    model["files"] = [os.path.join(out, reports.JUNIT_FILE), os.path.join(out, reports.HTML_FILE), summary_path]
+    print(reports.console.render(model), end="")
+    return model["exit_code"]
 
 
 def cmd_soak(args):
-    args.quarantine = _read_quarantine(args.quarantine)
-    args.amplify_settings = Amplification.from_options(args.amplify, args.chaos)
-    args.shard_settings = shard.choose(args.shard)
-    args.jobs = args.jobs or len(os.sched_getaffinity(0))
-    args.argv = sys.argv[1:]
-    args.progress_stream = sys.stderr
-    code = soak.run(args, session.run_session, _log)
+    request = _request(args, _settings(args, "stress", None))
+    code = soak.run(request, args.for_s, args.chunk_s, args.night, args.fresh, _log)
     path = reports.dashboard.write(args.out, os.path.join(args.out, reports.dashboard.FILE), warn=_log)
     _log(f"dashboard: {path}")
     return code
@@ -331,7 +339,19 @@ def cmd_detect(args):
         raise UsageError("detect: --trials >= 1, --budget-per-mutant > 0 and --replays >= 0")
     args.argv = sys.argv[1:]
     store.prepare_out_dir(args.out)
-    return detect.run(args, _log)
+    result = detect.run(args, _log)
+    _write_detect_html(args.out, result.session)
+    return result.exit_code
+
+
+def _write_detect_html(out, session_id):
+    """detect.html next to the store: the session's table (the same one report.html shows)."""
+    try:
+        model = reports.html.detect_model(store.load(out, _log), session_id)
+        if model:
+            reports.write_file(os.path.join(out, "detect.html"), reports.html.render_detect(model))
+    except JostleError as exc:
+        _log(f"detect.html not written: {exc}")
 
 
 def cmd_doctor(args):

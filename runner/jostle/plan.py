@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from jostle import shard, stats
 from jostle.amplify import Amplification
+from jostle.records import SEED_MASK
 
-SEED_MASK = (1 << 64) - 1
 # Below this a run spends most of its time starting up; the planner warns instead of pretending.
 MIN_RUN_SECONDS = 0.25
 # Runs of unknown cost are assumed to take this long when estimating whether a budget suffices.
@@ -38,7 +38,7 @@ class RunSpec:
     plugins: tuple = ()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
     mode: str                      # "run" or "stress"
     runs: int | None               # fixed runs per instance, or None for budget planning

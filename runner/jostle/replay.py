@@ -15,7 +15,7 @@ from jostle.amplify import MODES, Amplification, OsKnobs
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, InfraError, UsageError
 from jostle.plan import RunSpec
 from jostle.units import parse_duration
-from reports.text import one_line
+from jostle.text import one_line
 
 PREFIX = "./jostle replay "
 _VALUE_OPTIONS = {"--run", "--seed", "--iterations", "--duration", "--timeout", "--chaos", "--plugin"}
@@ -156,15 +156,16 @@ def run(line, build_dir, warn):
              f"not the schedule; chaos and pct runs replay from their seed")
     print(f"replaying {shlex.join(repro_words(spec, request.build or '?'))}", flush=True)
     raw = execute.run(spec)
-    code, reason, message = classify.classify(raw)
+    verdict = classify.classify(raw)
+    code, reason, message = verdict.code, verdict.reason, verdict.message
     print(one_line(f"result: {code} ({reason}){': ' + message if message else ''}", 2000))
-    end = next((e for e in raw["events"] if e.get("ev") == "end"), {})
-    how = f"signal {raw['signal']}" if raw["signal"] else f"exit code {raw['exit_code']}"
-    print(f"{raw['elapsed_s']:.2f}s, {end.get('iterations_done', '?')} iterations, {how}")
-    for check in [e for e in raw["events"] if e.get("ev") == "check"][:10]:
+    end = raw.event("end") or {}
+    how = f"signal {raw.signal}" if raw.signal else f"exit code {raw.exit_code}"
+    print(f"{raw.elapsed_s:.2f}s, {end.get('iterations_done', '?')} iterations, {how}")
+    for check in raw.all_events("check")[:10]:
         print("  check " + one_line(f"{check.get('file')}:{check.get('line')}: {check.get('expr')} "
                                     f"{check.get('msg') or ''}", 2000))
-    for title, text in (("stacks", raw["stacks"]), ("stderr", raw["stderr"]), ("stdout", raw["stdout"])):
+    for title, text in (("stacks", raw.stacks), ("stderr", raw.stderr), ("stdout", raw.stdout)):
         if text and (code != "PASS" or title == "stderr"):
             print(f"--- {title} ---")
             print(text[-8000:].rstrip())

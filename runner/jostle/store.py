@@ -11,6 +11,7 @@ import os
 import sqlite3
 
 from jostle.errors import InfraError, UsageError
+from jostle.records import RunRecord
 
 SCHEMA_VERSION = 1
 RESULTS = "results.jsonl"
@@ -65,6 +66,8 @@ def _read_lines(path):
         if record["schema"] > SCHEMA_VERSION:
             raise InfraError(f"{path} line {number} has store schema {record['schema']}; this jostle reads "
                              f"up to {SCHEMA_VERSION} (update jostle or use another --out)")
+        if record["type"] == RunRecord.TYPE:
+            RunRecord.from_json(record, f"corrupt store: {path} line {number}")
         records.append((number, record))
     return records, torn
 
