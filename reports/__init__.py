@@ -8,6 +8,7 @@ results.jsonl alone. The runner never imports this package; the CLI uses both.
 Adding a format: one module with render(model), one line in REPORTS.
 """
 
+import errno
 import os
 from dataclasses import dataclass
 from typing import Callable
@@ -56,14 +57,22 @@ def load_model(out_dir, session=None, warn=None):
 
 
 def write_file(path, text):
-    tmp = path + ".tmp"
+    """Write `path` whole or not at all: the previous version stays until the new one is complete, and a
+    failed write (full disk, read-only store) leaves no temporary file behind."""
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
         # Replace atomically, so a reader (or a kill mid-write) never sees half a report.
         os.replace(tmp, path)
     except OSError as exc:
-        raise InfraError(f"cannot write {path}: {exc.strerror or exc}") from None
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        hint = " (write the reports elsewhere: `jostle report --to DIR`, `jostle dashboard --out FILE`)" \
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) else ""
+        raise InfraError(f"cannot write {path}: {exc.strerror or exc}{hint}") from None
 
 
 def write(name, model, out_dir, path=None):
@@ -74,10 +83,11 @@ def write(name, model, out_dir, path=None):
     return path
 
 
-def render_all(out_dir, session=None, warn=None):
-    """Write the session reports (junit.xml, report.html) for one session of the store; returns the model."""
+def render_all(out_dir, session=None, warn=None, to_dir=None):
+    """Write the session reports (junit.xml, report.html) for one session of the store in out_dir (or in
+    to_dir); returns the model."""
     model = load_model(out_dir, session, warn)
-    model["files"] = [write(name, model, out_dir) for name in SESSION_FILES]
+    model["files"] = [write(name, model, to_dir or out_dir) for name in SESSION_FILES]
     return model
 
 

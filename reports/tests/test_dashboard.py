@@ -34,15 +34,15 @@ def _write_store(out):
             failing = (night == NIGHTS[-1] and seq < 3)                  # starts failing on the last night
             writer.append({"type": "run", "session": sid, "seq": seq, "instance": "futex/wake@linux/<&>",
                            "suite": "futex", "expect": "pass", "code": "FAIL" if failing else "PASS",
-                           "finished": f"{night}T23:00:00"})
+                           "finished": f"{night}T23:00:00", "elapsed_ms": 10.0, "seed": n * 1000 + seq})
         race = {"tool": "tsan", "kind": "data race", "summaries": [], "tool_error": None,
                 "reports": [SAMPLE_RACE]}
         writer.append({"type": "run", "session": sid, "seq": 99, "instance": "futex/race@linux", "suite": "futex",
                        "expect": "pass", "code": "SANITIZER", "sanitizer": race, "finished": f"{night}T23:00:00",
-                       "suppressed": {"race:known": 2}})
+                       "suppressed": {"race:known": 2}, "elapsed_ms": 10.0, "seed": n})
         writer.append({"type": "run", "session": sid, "seq": 100, "instance": "futex/lost@mutant.lost",
                        "suite": "futex", "expect": "fail", "code": "FAIL" if n else "PASS",
-                       "finished": f"{night}T23:00:00"})
+                       "finished": f"{night}T23:00:00", "elapsed_ms": 10.0, "seed": n * 1000 + seq})
         writer.append({"type": "bench", "session": f"b{n}", "finished": f"{night}T21:00:00", "binary": "futex",
                        "preset": "release", "benchmarks": [{"name": "BM_wake", "run_type": "iteration",
                                                             "real_time": 100.0 + 40 * (n == 2), "time_unit": "ns"}]})
