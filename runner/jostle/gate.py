@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 
-from jostle import outcome, query, sanitizers, selection, session, stats, store
+from jostle import query, sanitizers, selection, session, stats, store
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, UsageError
 from jostle.records import derive_seed, new_id, now_iso
 from jostle.units import human_duration
@@ -38,10 +38,7 @@ class Baseline:
         runs = query.unique_runs([r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"])
         self.sessions = sum(1 for r in records if r.get("type") == "session")
         self.runs = len(runs)
-        self.counts = {}
-        for r in runs:
-            n, k = self.counts.get(r["instance"], (0, 0))
-            self.counts[r["instance"]] = (n + 1, k + (r["code"] in outcome.RUN_FAILURES))
+        self.counts = {iid: tuple(nk) for iid, nk in query.counts(runs).items()}
         self.sanitizer = {e["signature"] for e in sanitizers.collect(runs)}
         self.crashes = {crash_signature(r) for r in runs if r["code"] in ("CRASH", "TIMEOUT")}
 

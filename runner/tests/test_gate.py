@@ -37,7 +37,8 @@ def _inst(iid, runs, expect="pass", quarantined=False):
 
 
 def _runs(iid, n, k, code="FAIL", **extra):
-    return [dict({"instance": iid, "code": code if i < k else "PASS", "reason": "check", "signal": None}, **extra)
+    return [dict({"instance": iid, "code": code if i < k else "PASS", "reason": "check", "signal": None, "seed": i},
+                 **extra)
             for i in range(n)]
 
 
