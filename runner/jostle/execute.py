@@ -1,9 +1,10 @@
 """Run one planned harness process in isolation and collect everything it left behind.
 
 Each run gets its own process group (so a kill reaches every thread and child), its own event
-file and its own stdout/stderr files in a private temporary directory. A hang is handled in two
-steps: when the harness's watchdog writes its `hang` event (or the runner's own deadline passes
-first) every thread's stack is captured with gdb or eu-stack, then the group is killed.
+file and its own stdout/stderr files in a private run directory (jostle.reaper: both are cleaned up even
+when the runner is killed). A hang is handled in two steps: when the harness's watchdog writes its `hang`
+event (or the runner's own deadline passes first) every thread's stack is captured with gdb or eu-stack,
+then the group is killed.
 """
 
 import os
