@@ -32,6 +32,7 @@ MIX = (("chaos", 35), ("chaos+pin", 25), ("pct", 25), ("os", 15))
 CHAOS_P = (0.02, 0.05, 0.1)
 CHAOS_ACTIONS = ("yield+sleep", "yield+spin+sleep", "yield+sleep+stall", "sleep")
 VICTIM_PERIOD_S = 0.01
+VICTIM_RESCAN = 20          # periods between scans for the harness's child processes (an engine, agents)
 _RR_PROBE = {}
 
 # The harness's --chaos grammar (harness/src/chaos.cc, configure()), checked here so that a bad spec is a
@@ -217,6 +218,37 @@ def draw_os(rng, cpus):
             return knobs
 
 
+def _descendants(pid):
+    """Process ids below `pid`, from the parent links in /proc/*/stat (no /proc/.../children needed)."""
+    parents = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+            parents[int(name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = [], [pid]
+    while frontier:
+        frontier = [p for p, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def _threads_below(pid, processes=None):
+    """Thread ids of `pid` and of the given descendant processes (default: found now); raises OSError once
+    `pid` is gone."""
+    tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    for child in _descendants(pid) if processes is None else processes:
+        try:
+            tids += [int(t) for t in os.listdir(f"/proc/{child}/task")]
+        except OSError:
+            continue
+    return tids
+
+
 def rr_probe():
     """(usable, reason): whether `rr record` works here. Probed once per process."""
     if "result" not in _RR_PROBE:
@@ -329,12 +361,17 @@ class OsShaker:
 
     def _victimize(self):
         """rr's starvation idea without rr: every period, one random live thread of the harness (not the
-        main thread) goes to SCHED_IDLE / nice 19 and the previous victim back to normal."""
+        main thread) or of a process it started (a JavaScript engine and its agent threads, forked agents)
+        goes to SCHED_IDLE / nice 19 and the previous victim back to normal."""
         rng = random.Random(self.pid)
         previous = None
+        processes, rounds = [], 0
         while not self._stop.wait(VICTIM_PERIOD_S):
+            if rounds % VICTIM_RESCAN == 0:   # a /proc scan per period would cost more than it shakes
+                processes = _descendants(self.pid)
+            rounds += 1
             try:
-                tids = [int(t) for t in os.listdir(f"/proc/{self.pid}/task") if int(t) != self.pid]
+                tids = [t for t in _threads_below(self.pid, processes) if t != self.pid]
             except OSError:
                 return
             if previous is not None:

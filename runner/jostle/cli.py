@@ -11,7 +11,8 @@ import signal
 import sys
 
 import reports
-from jostle import __version__, bench, detect, discovery, doctor, gate, replay, selection, session, shard, soak, store
+from jostle import (__version__, bench, detect, discovery, doctor, engines, gate, replay, selection, session, shard,
+                    soak, store)
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, InfraError, JostleError, UsageError
 from jostle.plan import Settings
@@ -135,6 +136,7 @@ def _add_selection(p):
     g.add_argument("--case", action="append", default=[], dest="cases", metavar="GLOB",
                    help="case name glob, or suite/case[@backend...] glob when it contains / or @ (repeatable)")
     g.add_argument("--mutants", action="store_true", help="also run the mutant backends (left out by default)")
+    engines.add_arguments(p)
 
 
 def _add_execution(p, default_budget):
@@ -299,6 +301,7 @@ def _request(args, settings):
     return SessionRequest(command=args.command, build_dir=args.build_dir, out=args.out, settings=settings,
                           suites=tuple(args.suites), backends=tuple(args.backends), cases=tuple(args.cases),
                           mutants=args.mutants, quarantine=tuple(_read_quarantine(args.quarantine)),
+                          harnesses=engines.binaries(args) if engines.wanted(args) else None,
                           argv=tuple(sys.argv[1:]), progress=args.progress, progress_stream=sys.stderr)
 
 
@@ -309,7 +312,8 @@ def _render(out, session_id, to_dir=None):
 
 
 def cmd_list(args):
-    found = selection.from_build(args.build_dir, args.suites, args.backends, args.cases, args.mutants, args.plugin)
+    found = selection.from_build(args.build_dir, args.suites, args.backends, args.cases, args.mutants, args.plugin,
+                                 engines.binaries(args) if engines.wanted(args) else None)
     for inst in found.instances:
         if args.json:
             print(json.dumps(inst, sort_keys=True))

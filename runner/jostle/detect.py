@@ -33,7 +33,7 @@ import time
 import zlib
 from dataclasses import asdict, dataclass, field
 
-from jostle import classify, execute, outcome, selection, store
+from jostle import classify, engines, execute, outcome, selection, store
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
 from jostle.plan import RunSpec
@@ -291,7 +291,8 @@ def run(args, log, run_fn=run_without_stacks):
     for m in modes:
         if m not in MODES:
             raise UsageError(f"--modes: unknown mode {m!r} (accepted: {', '.join(MODES)})")
-    found = selection.from_build(args.build_dir, args.suites, args.backends, args.cases, True, args.plugin)
+    found = selection.from_build(args.build_dir, args.suites, args.backends, args.cases, True, args.plugin,
+                                 engines.binaries(args) if engines.wanted(args) else None)
     binaries, suites = found.binaries, found.suites
     mutants = [i for i in found.instances if i["expect"] == "fail"]
     wanted = getattr(args, "instances", None)

@@ -165,7 +165,7 @@ def _run_in(spec, workdir, cancel, env, hang_hold_s, capture):
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
                                     start_new_session=True, close_fds=True)
         except OSError as exc:
-            raw["spawn_error"] = f"cannot start {spec.binary}: {exc.strerror or exc}"
+            raw["spawn_error"] = f"cannot start {discovery.command_words(spec.binary)[0]}: {exc.strerror or exc}"
             return raw
     reaper.watch_group(proc.pid)
     try:

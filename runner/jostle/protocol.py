@@ -60,8 +60,10 @@ def check_instance(record, source):
 
 
 def run_argv(binary, spec):
-    """The harness command line for one planned run (see plan.RunSpec); `binary` is a path or a name."""
-    argv = [str(binary), "--run", spec.instance, "--seed", str(spec.seed)]
+    """The harness command line for one planned run (see plan.RunSpec); `binary` is a path or a name, or a
+    tuple of a program and its fixed options (the test262 bridge, runner/jostle/engines.py)."""
+    words = [str(w) for w in binary] if isinstance(binary, (tuple, list)) else [str(binary)]
+    argv = [*words, "--run", spec.instance, "--seed", str(spec.seed)]
     if spec.iterations is not None:
         argv += ["--iterations", str(spec.iterations)]
     if spec.duration_s is not None:

@@ -76,6 +76,7 @@ class SessionRequest:
     mutants: bool = False
     kinds: tuple | None = None            # keep only instances of these kinds (gate phases)
     found: Found | None = None            # discovery already done (gate discovers once for its phases)
+    harnesses: dict | None = None         # {suite: command} instead of build_dir's binaries (test262 bridge)
     quarantine: tuple = ()
     argv: tuple = ()
     labels: dict = field(default_factory=dict)

@@ -11,7 +11,7 @@ import os
 import shlex
 from dataclasses import dataclass
 
-from jostle import classify, discovery, execute, outcome, protocol
+from jostle import classify, discovery, engines, execute, outcome, protocol
 from jostle.amplify import MODES, Amplification, OsKnobs
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, InfraError, UsageError
 from jostle.plan import RunSpec
@@ -25,7 +25,7 @@ _SETTINGS = ("build", "amplify", "drawn", "os")
 
 def repro_words(spec, build):
     # Exactly the harness command line of the run, so that replay cannot drift from execute.
-    argv = protocol.run_argv(os.path.basename(spec.binary), spec)
+    argv = protocol.run_argv(discovery.display_words(spec.binary), spec)
     words = argv + [f"build={build}", f"amplify={spec.amplify.mode}"]
     # What the run drew (mix) and the runner-side OS knobs it had: replay applies the same again.
     if spec.amplify.drawn and spec.amplify.drawn != spec.amplify.mode:
@@ -47,6 +47,7 @@ class Request:
     amplify_mode: str
     drawn: str | None = None
     os_knobs: str = ""
+    prefix: tuple = ()      # the program's fixed options (the test262 bridge: --test262 DIR --engine E)
 
 
 def parse(text):
@@ -63,6 +64,10 @@ def parse(text):
                          "'jostle-futex --run futex/wake@linux --seed 1 build=release amplify=none'")
     fields = {"plugins": []}
     settings = {"build": None, "amplify": "none", "drawn": None, "os": ""}
+    prefix = []
+    if os.path.basename(words[0]) == engines.PROGRAM_NAME:
+        prefix, rest = engines.split_prefix(words[1:])
+        words = words[:1] + rest
     i = 1
     while i < len(words):
         word = words[i]
@@ -88,7 +93,7 @@ def parse(text):
         raise UsageError(f"replay: unknown amplify={settings['amplify']!r} (accepted: {', '.join(MODES)})")
     OsKnobs.parse(settings["os"])  # a bad os= word is a usage error now, not at run time
     return Request(os.path.basename(words[0]), fields, settings["build"], settings["amplify"], settings["drawn"],
-                   settings["os"])
+                   settings["os"], tuple(prefix))
 
 
 def to_spec(request, binary_path):
@@ -101,6 +106,8 @@ def to_spec(request, binary_path):
     duration = parse_duration(f["duration"], "--duration") if "duration" in f else None
     timeout = parse_duration(f["timeout"], "--timeout") if "timeout" in f else 30.0
     suite = request.binary_name[len("jostle-"):]
+    if request.prefix:
+        binary_path = (binary_path, *request.prefix)
     return RunSpec(instance=f["run"], suite=suite, binary=binary_path, seed=seed, batch=0, iterations=iterations,
                    duration_s=duration, timeout_s=timeout,
                    amplify=Amplification(request.amplify_mode, f.get("chaos"),
@@ -116,6 +123,8 @@ def resolve_binary(request, build_dir, warn):
     build/<preset> in this repository, then whatever build is at hand (with a warning, since a
     different build may not reproduce).
     """
+    if request.binary_name == engines.PROGRAM_NAME:
+        return engines.program()      # part of the source tree, not of a build
     env_dir = os.environ.get("JOSTLE_BUILD_DIR")
     env_preset = os.environ.get("JOSTLE_PRESET") or (os.path.basename(os.path.normpath(env_dir)) if env_dir else None)
     if build_dir:

@@ -24,7 +24,8 @@ def check_suites(requested, available):
 
 def _case_matches(glob, inst):
     if "/" in glob or "@" in glob:
-        return fnmatchcase(inst["id"], glob) or fnmatchcase(f"{inst['suite']}/{inst['case']}", glob)
+        return (fnmatchcase(inst["id"], glob) or fnmatchcase(f"{inst['suite']}/{inst['case']}", glob)
+                or ("/" in inst["case"] and fnmatchcase(inst["case"], glob)))
     return fnmatchcase(inst["case"], glob)
 
 
@@ -60,9 +61,10 @@ def selected_backends(suites, instances):
             if (suite.name, b.get("name")) in used]
 
 
-def from_build(build_dir, suites=(), backends=(), cases=(), mutants=False, plugins=()):
-    """The Found (binaries, suites, chosen instances) of a selection over the harnesses in build_dir."""
-    binaries = discovery.find_binaries(build_dir)
+def from_build(build_dir, suites=(), backends=(), cases=(), mutants=False, plugins=(), harnesses=None):
+    """The Found (binaries, suites, chosen instances) of a selection over the harnesses in build_dir, or over
+    `harnesses` ({suite: command}, the test262 bridge's; runner/jostle/engines.py) when given."""
+    binaries = dict(harnesses) if harnesses else discovery.find_binaries(build_dir)
     check_suites(suites, binaries)
     if suites:
         binaries = {name: path for name, path in binaries.items() if name in suites}
@@ -73,7 +75,7 @@ def from_build(build_dir, suites=(), backends=(), cases=(), mutants=False, plugi
 def for_request(request):
     """The Found of a SessionRequest: its own discovery, or the one it carries, narrowed to its kinds."""
     found = request.found or from_build(request.build_dir, request.suites, request.backends, request.cases,
-                                        request.mutants, request.plugins)
+                                        request.mutants, request.plugins, request.harnesses)
     if request.kinds:
         found = Found(found.binaries, found.suites, [i for i in found.instances if i.get("kind") in request.kinds])
     return found

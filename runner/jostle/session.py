@@ -101,7 +101,7 @@ def _safe_run(spec, cancel, capture_stacks, raw_dir=None):
     try:
         return execute.run(spec, cancel, capture_stacks=capture_stacks, raw_dir=raw_dir)
     except Exception as exc:  # noqa: BLE001 - reported as the run's ERROR, with its text
-        return execute.empty_result([spec.binary], f"runner error: {type(exc).__name__}: {exc}")
+        return execute.empty_result(discovery.command_words(spec.binary), f"runner error: {type(exc).__name__}: {exc}")
 
 
 def _on_sigterm(_signum, _frame):
