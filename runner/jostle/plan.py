@@ -104,7 +104,7 @@ class Plan:
         """The fixed plan, made lazily (--runs 10000000 must not build ten million specs up front).
 
         Batch-major order, so that an interrupted session has covered every instance once first; a shard
-        takes every N-th block of that order (shard.pick).
+        takes every N-th block of that order (shard.pick_lazily).
         """
         blocks = ((inst, batch) for batch in range(self.settings.runs or 1) for inst in self.instances)
         for inst, batch in shard.pick_lazily(blocks, self.settings.shard):

@@ -126,6 +126,7 @@ class RunResult:
     amplify_applied: Any = None
     protocol_errors: list = field(default_factory=list)   # [(problem, the line cut)]: ERROR [protocol]
     dropped_events: int = 0               # events over the reader's per-kind caps, counted only
+    raw_files: str | None = None          # where the full event stream and output went when the record cut them
 
     def event(self, kind, last=False):
         """The first (or last) event of this kind, or None."""
@@ -196,6 +197,7 @@ class RunRecord:
     repro: str | None = None
     amplify_applied: Any = None
     schedule: dict | None = None
+    raw_files: str | None = None          # directory with the full events/stdout/stderr of a run that was cut
 
     TYPE = "run"
 

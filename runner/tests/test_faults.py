@@ -105,6 +105,13 @@ def test_event_lines_and_output_are_capped_in_the_store(bad_event_session):
     with open(os.path.join(out, "results.jsonl"), "rb") as f:
         assert max(len(line) for line in f) < 300 * 1024
     assert os.path.getsize(os.path.join(out, "report.html")) < 1024 * 1024
+    # What was cut is kept whole beside the store, and the record points to it.
+    runs = {r["instance"]: r for r in records(out) if r["type"] == "run"}
+    long_line = os.path.join(out, runs["evil/long_line@good"]["raw_files"], "events.jsonl")
+    assert os.path.getsize(long_line) > 3 << 20
+    loud = os.path.join(out, runs["evil/loud@good"]["raw_files"], "stdout")
+    assert os.path.getsize(loud) == 5 * 1024 * 1025     # all of it
+    assert runs["evil/ok@good"]["raw_files"] is None
 
 
 def test_no_harness_outlives_its_run(bad_event_session):
