@@ -35,6 +35,52 @@ VICTIM_PERIOD_S = 0.01
 VICTIM_RESCAN = 20          # periods between scans for the harness's child processes (an engine, agents)
 _RR_PROBE = {}
 
+# The harness's --chaos grammar (harness/src/chaos.cc, configure()), checked here so that a bad spec is a
+# usage error before any run starts instead of one ERROR [usage] per run.
+CHAOS_ACTIONS_ACCEPTED = ("yield", "spin", "sleep", "stall", "spurious", "timeout")
+_CHAOS_RANGES = {   # key -> (low, high, whole number only, what to say)
+    "p": (0, 1, False, "a probability in [0,1]"),
+    "cap": (0, 100, False, "0..100 (fraction of wall time)"),
+    "d": (1, 10, True, "1..10 (PCT depth)"),
+    "actors": (0, 256, True, "0..256"),
+    "k": (0, 1e9, True, "a whole number 0..1000000000"),
+    "spin_bound": (0, 1e9, True, "a whole number 0..1000000000"),
+    **{key: (1, 1e7, False, "1..10000000") for key in
+       ("sleep_max_us", "stall_us", "token_wait_us", "poll_us", "start_wait_us")},
+}
+_CHAOS_KEYS = ("mode", "p", "actions", "sleep_max_us", "stall_us", "cap", "swarm", "d", "k", "token_wait_us",
+               "poll_us", "start_wait_us", "spin_bound", "actors")
+
+
+def chaos_problem(spec):
+    """What is wrong with a --chaos spec, as the harness would say it, or None when it reads."""
+    # The harness reads items up to the last comma: one trailing comma is allowed, an empty item is not.
+    for item in (spec[:-1] if spec.endswith(",") else spec).split(","):
+        key, eq, value = item.partition("=")
+        if not eq:
+            return f"setting {item!r} is not key=value"
+        if key == "mode":
+            if value not in ("random", "pct"):
+                return f"mode must be random or pct, got {value!r}"
+        elif key == "actions":
+            for action in value.split("+"):
+                if action not in CHAOS_ACTIONS_ACCEPTED:
+                    return f"unknown action {action!r} (accepted: {', '.join(CHAOS_ACTIONS_ACCEPTED)})"
+        elif key == "swarm":
+            if value not in ("0", "1"):
+                return f"swarm must be 0 or 1, got {value!r}"
+        elif key in _CHAOS_RANGES:
+            low, high, whole, want = _CHAOS_RANGES[key]
+            try:
+                number = float(value)
+            except ValueError:
+                return f"{key} must be {want}, got {value!r}"
+            if not low <= number <= high or (whole and number != int(number)):
+                return f"{key} must be {want}, got {value!r}"
+        else:
+            return f"unknown setting {key!r} (accepted: {', '.join(_CHAOS_KEYS)})"
+    return None
+
 
 @dataclass(frozen=True)
 class OsKnobs:
@@ -105,6 +151,10 @@ class Amplification:
             raise UsageError(f"--amplify: unknown mode {mode!r} (accepted: {', '.join(MODES)})")
         if chaos is not None and not chaos.strip():
             raise UsageError("--chaos: empty spec (example: p=0.01,actions=yield+spin+sleep)")
+        problem = chaos_problem(chaos) if chaos else None
+        if problem:
+            raise UsageError(f"--chaos {chaos!r}: {problem} (example: p=0.01,actions=yield+spin+sleep; "
+                             f"docs/amplification.md)")
         if chaos and mode == "none":
             mode = "chaos"
         return cls(mode, chaos, user_chaos=bool(chaos))

@@ -41,6 +41,33 @@ def _fail_message(end, checks):
     return "the harness reported failure"
 
 
+def _forbidden_keys(events):
+    keys = set()
+    for event in events:
+        if event.get("ev") in ("end", "progress"):
+            keys.update(k for k, o in (event.get("outcomes") or {}).items() if o.get("grade") == "FORBIDDEN")
+    return keys
+
+
+def _failure_evidence(events, checks):
+    """FAIL when any event says the run failed, whatever `end` claims (a lying or scribbled end is no pass).
+
+    The message also names the contradiction when `end` claimed another status.
+    """
+    end = next(e for e in events if e.get("ev") == "end")
+    failed_checks = len(checks) or end.get("checks_failed") or 0
+    forbidden = _forbidden_keys(events)
+    if not failed_checks and not forbidden and not end.get("forbidden"):
+        return None
+    message = _fail_message(dict(end, checks_failed=max(failed_checks, end.get("checks_failed") or 0)), checks)
+    if not checks and not failed_checks and forbidden and "FORBIDDEN" not in message:
+        message = f"FORBIDDEN outcome{'s' if len(forbidden) > 1 else ''}: " + ", ".join(sorted(forbidden)[:5])
+    if end.get("status") != "fail":
+        message += f" (contradiction: the end event claimed status={end.get('status')!r}; the verdict follows " \
+                   f"the failed checks and outcomes)"
+    return "FAIL", "check" if failed_checks else "forbidden", message
+
+
 def classify(raw):
     """The Verdict of a RunResult; the reason is a stable tag such as 'signal' or 'no-end'.
 
@@ -80,6 +107,9 @@ def _judge(raw, found):
         return "CRASH", "signal", f"killed by {_signal_name(sig)}" + ("" if end is None else " after its end event")
     if raw.bad_lines:
         return "ERROR", "garbage", f"event channel: not a protocol line: {raw.bad_lines[0][:120]!r}"
+    if raw.protocol_errors:
+        problem, line = raw.protocol_errors[0]
+        return "ERROR", "protocol", f"event channel: {problem}: {line[:120]!r}"
     if end is None:
         if code == protocol.EXIT_USAGE:
             return "ERROR", "usage", f"harness usage error: {_first_line(raw.stderr)}"
@@ -90,6 +120,9 @@ def _judge(raw, found):
         if not events:
             return "CRASH", "no-events", f"exited with code {code} without writing any event"
         return "CRASH", "no-end", f"exited with code {code} before its end event"
+    failed = _failure_evidence(events, checks)
+    if failed is not None:
+        return failed
     status = end.get("status")
     expected_exit = {"pass": protocol.EXIT_PASS, "fail": protocol.EXIT_FAIL,
                      "unsupported": protocol.EXIT_UNSUPPORTED}.get(status)
@@ -101,4 +134,4 @@ def _judge(raw, found):
         return "PASS", "pass", ""
     if status == "unsupported":
         return "UNSUPPORTED", "unsupported", end.get("reason") or "unsupported here"
-    return "FAIL", "check" if checks or end.get("checks_failed") else "forbidden", _fail_message(end, checks)
+    return "FAIL", "forbidden", _fail_message(end, checks)

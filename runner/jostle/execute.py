@@ -10,11 +10,10 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import asdict
 
-from jostle import amplify, discovery, protocol, sanitizers
+from jostle import amplify, discovery, protocol, reaper, sanitizers
 from jostle.records import RunResult
 
 POLL_S = 0.05
@@ -114,12 +113,12 @@ def run(spec, cancel=None, env=None, hang_hold_s=HANG_HOLD_S, capture_stacks=Tru
     `cancel` is a threading.Event; when set, the run is killed and marked interrupted. Without
     `capture_stacks` a hung run is killed at once (no debugger attaches; its stack_note says so).
     """
-    workdir = tempfile.mkdtemp(prefix="jostle-run-")
+    workdir = reaper.make_run_dir()
     try:
         raw = _run_in(spec, workdir, cancel, child_env(env, log_dir=workdir), hang_hold_s, capture_stacks)
         return RunResult(**raw)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        reaper.remove_run_dir(workdir)
 
 
 def _run_in(spec, workdir, cancel, env, hang_hold_s, capture):
@@ -142,13 +141,25 @@ def _run_in(spec, workdir, cancel, env, hang_hold_s, capture):
         except OSError as exc:
             raw["spawn_error"] = f"cannot start {discovery.command_words(spec.binary)[0]}: {exc.strerror or exc}"
             return raw
-    if shaker is not None:
-        shaker.start(proc.pid)
+    reaper.watch_group(proc.pid)
     try:
+        if shaker is not None:
+            shaker.start(proc.pid)
         return _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_path, err_path, capture)
     finally:
+        # Whatever went wrong in the runner, the harness and its children do not outlive the run.
+        _reap(proc)
         if shaker is not None:
             raw["amplify_applied"] = shaker.stop()
+
+
+def _reap(proc):
+    _kill_group(proc.pid)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    reaper.forget_group(proc.pid)
 
 
 def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_path, err_path, capture):
@@ -184,6 +195,7 @@ def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_pa
     else:
         raw["exit_code"] = returncode
     raw["events"], raw["bad_lines"], raw["torn"] = reader.events, reader.bad_lines, reader.torn
+    raw["protocol_errors"], raw["dropped_events"] = reader.protocol_errors, reader.dropped
     raw["stdout"], raw["stdout_bytes"] = read_bounded(out_path)
     raw["stderr"], raw["stderr_bytes"] = read_bounded(err_path)
     raw["sanitizer_text"] = read_for_scan(err_path) if raw["stderr_bytes"] > OUTPUT_KEEP else raw["stderr"]
@@ -192,13 +204,20 @@ def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_pa
     return raw
 
 
+FEED_CHUNK = 1024 * 1024
+
+
 def _feed(reader, path, offset):
+    """Feed what was appended to the event file since `offset`, a bounded chunk at a time."""
     try:
         with open(path, "rb") as f:
             f.seek(offset)
-            data = f.read()
+            while True:
+                data = f.read(FEED_CHUNK)
+                if not data:
+                    break
+                reader.feed(data)
+                offset += len(data)
     except FileNotFoundError:
-        return offset
-    if data:
-        reader.feed(data)
-    return offset + len(data)
+        pass
+    return offset

@@ -37,7 +37,7 @@ class Baseline:
 
     def __init__(self, records=(), path=None):
         self.path = path
-        runs = [r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"]
+        runs = aggregate.unique_runs([r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"])
         self.sessions = sum(1 for r in records if r.get("type") == "session")
         self.runs = len(runs)
         self.counts = {}

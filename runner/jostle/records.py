@@ -127,6 +127,8 @@ class RunResult:
     sanitizer_text: str = ""              # stderr (head and tail when large) plus the sanitizer log files
     sanitizer_log: str = ""
     amplify_applied: Any = None
+    protocol_errors: list = field(default_factory=list)   # [(problem, the line cut)]: ERROR [protocol]
+    dropped_events: int = 0               # events over the reader's per-kind caps, counted only
 
     def event(self, kind, last=False):
         """The first (or last) event of this kind, or None."""

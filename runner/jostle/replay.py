@@ -6,6 +6,7 @@ shell-quoted twice: once per word inside, once as a whole, so that ids with any 
 a copy and paste.
 """
 
+import difflib
 import os
 import shlex
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from jostle.amplify import MODES, Amplification, OsKnobs
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, InfraError, UsageError
 from jostle.plan import RunSpec
 from jostle.units import parse_duration
-from jostle.text import one_line
+from jostle.text import clean, one_line
 
 PREFIX = "./jostle replay "
 _VALUE_OPTIONS = {"--run", "--seed", "--iterations", "--duration", "--timeout", "--chaos", "--plugin"}
@@ -147,10 +148,21 @@ def resolve_binary(request, build_dir, warn):
                      + (f" (build the {request.build} preset first, or pass --build-dir)" if request.build else ""))
 
 
+def check_instance_exists(spec):
+    """A repro line naming an instance the binary does not list is a usage error, before anything runs."""
+    plugin_args = [arg for plugin in spec.plugins for arg in ("--plugin", plugin)]
+    listed = discovery.list_instance_ids(spec.binary, plugin_args)
+    if spec.instance not in listed:
+        close = difflib.get_close_matches(spec.instance, listed, n=1, cutoff=0.6)
+        raise UsageError(f"replay: {os.path.basename(spec.binary)} has no instance {spec.instance!r}"
+                         + (f" (did you mean {close[0]}?)" if close else " (see `jostle list`)"))
+
+
 def run(line, build_dir, warn):
     """Re-execute a repro line once and print what happened; exit 1 when the run failed again."""
     request = parse(line)
     spec = to_spec(request, resolve_binary(request, build_dir, warn))
+    check_instance_exists(spec)
     if request.os_knobs:
         warn(f"os={request.os_knobs}: the OS knobs are applied again, but they reproduce conditions, "
              f"not the schedule; chaos and pct runs replay from their seed")
@@ -168,5 +180,6 @@ def run(line, build_dir, warn):
     for title, text in (("stacks", raw.stacks), ("stderr", raw.stderr), ("stdout", raw.stdout)):
         if text and (code != "PASS" or title == "stderr"):
             print(f"--- {title} ---")
-            print(text[-8000:].rstrip())
+            # The code under test wrote this: escape sequences are shown, never sent to the terminal.
+            print(clean(text[-8000:]).rstrip())
     return EXIT_UNEXPECTED if outcome.CODES[code].is_failure else EXIT_OK

@@ -12,7 +12,7 @@ import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-from jostle import classify, discovery, execute, outcome, sanitizers, selection, store
+from jostle import classify, discovery, execute, outcome, reaper, sanitizers, selection, store
 from jostle.plan import Plan
 from jostle.progress import Progress
 from jostle.records import RunRecord, SessionResult, new_id, now_iso
@@ -53,6 +53,13 @@ def _trim(text, keep):
     return text if len(text) <= keep else text[:keep] + f"\n[... {len(text) - keep} characters left out ...]\n"
 
 
+def kept_bad_lines(raw):
+    """The event-channel lines that broke the protocol: garbage as it came, protocol errors with their problem."""
+    lines = list(raw.bad_lines[:20])
+    lines += [f"[{problem}] {line}" for problem, line in raw.protocol_errors[:20 - len(lines)]]
+    return lines
+
+
 def run_record(session_id, seq, spec, raw, verdict, build, expect):
     """The RunRecord of one finished run (a RunResult judged by `verdict`)."""
     end = raw.event("end") or {}
@@ -76,7 +83,7 @@ def run_record(session_id, seq, spec, raw, verdict, build, expect):
         stacks=raw.stacks, stack_note=raw.stack_note,
         stdout=_trim(raw.stdout, keep), stderr=_trim(raw.stderr, keep),
         stdout_bytes=raw.stdout_bytes, stderr_bytes=raw.stderr_bytes,
-        bad_lines=raw.bad_lines[:20], torn=raw.torn[:2000],
+        bad_lines=kept_bad_lines(raw), torn=raw.torn[:2000],
         sanitizer=verdict.sanitizer,
         suppressed=sanitizers.suppression_hits(raw.sanitizer_text) or None,
         sanitizer_log=_trim(raw.sanitizer_log or "", keep) or None,
@@ -118,6 +125,13 @@ def session_header(session_id, request, found, build, plan):
     }
 
 
+def _say_new_session(writer, request, log):
+    """run/stress never resume: say so when the store holds a session a killed runner left unfinished."""
+    if writer.unfinished and request.command in ("run", "stress"):
+        log(f"note: {request.out} holds {len(writer.unfinished)} unfinished session(s) (latest "
+            f"{writer.unfinished[-1]}); this starts a new session, the finished runs of those stay in the store")
+
+
 def run(request, log):
     """Run or stress the selection of `request` (a SessionRequest) into its store; returns a SessionResult."""
     for path in sanitizers.suppression_files(discovery.repo_root()).values():
@@ -127,6 +141,8 @@ def run(request, log):
     settings = request.settings
 
     writer = store.Writer(request.out, warn=log)
+    _say_new_session(writer, request, log)
+    reaper.clean_stale()        # run directories of runners killed together with their supervisor
     session_id = new_id()
     plan = Plan(found.instances, found.binaries, settings, history=store.run_seconds_history(request.out))
     for warning in plan.warnings:

@@ -38,7 +38,38 @@ def load_state(out):
         raise InfraError(f"{path}: unreadable soak state ({exc}); move it aside to start a new soak") from None
     if not isinstance(state, dict) or "deadline" not in state:
         raise InfraError(f"{path}: not a soak state file; move it aside to start a new soak")
+    problem = state_problem(state)
+    if problem:
+        raise InfraError(f"{path}: {problem}; fix it or move it aside (`--fresh` starts a new soak)")
     return state
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# field -> (test, what it should be); every field a resumed soak reads.
+_STATE_FIELDS = {
+    "soak": (lambda v: isinstance(v, str), "a string"),
+    "night": (lambda v: isinstance(v, str), "a string"),
+    "for_s": (_number, "seconds (a number)"),
+    "started": (_number, "a Unix time (a number)"),
+    "deadline": (_number, "a Unix time (a number)"),
+    "chunks": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0"),
+    "sessions": (lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v), "a list of session ids"),
+    "finished": (lambda v: isinstance(v, bool), "true or false"),
+    "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0"),
+}
+
+
+def state_problem(state):
+    """The first field of a soak state that a resume could not use, as 'field X: expected ..., got ...'."""
+    for field, (test, want) in _STATE_FIELDS.items():
+        if field not in state:
+            return f"field '{field}' is missing"
+        if not test(state[field]):
+            return f"field '{field}': expected {want}, got {state[field]!r}"[:200]
+    return None
 
 
 def save_state(out, state):
@@ -84,11 +115,14 @@ def run(request, for_s, chunk_s, night, fresh, log, run_session=session.run, clo
         if left < MIN_CHUNK_S:
             break
         chunk = state["chunks"]
+        # The chunk counts before it runs: a soak killed mid-chunk resumes with the next chunk's seeds, so no
+        # (instance, seed) runs twice.
+        state["chunks"] = chunk + 1
+        save_state(out, state)
         settings = dataclasses.replace(request.settings, mode="stress", runs=None, budget_s=min(chunk_s, left),
                                        seed=derive_seed(state["seed"], chunk))
         result = run_session(dataclasses.replace(request, command="soak", settings=settings, labels={
             "soak": state["soak"], "night": state["night"], "chunk": chunk}), log)
-        state["chunks"] = chunk + 1
         state["sessions"].append(result.session)
         save_state(out, state)
         if result.status != "complete":
