@@ -71,7 +71,10 @@ using namespace detail;
 
 std::int64_t held_ns() { return t_held.load(std::memory_order_relaxed); }
 
-void detach_after_fork() { g_enabled.store(false, std::memory_order_relaxed); }
+void detach_after_fork() {
+  g_enabled.store(false, std::memory_order_relaxed);
+  preempt_stop();  // timers do not survive fork; threads the child starts are not targets either
+}
 
 void point_slow(const char* name) {
   switch (g_config.mode) {
