@@ -14,6 +14,9 @@ had (docs/amplification.md):
   preempt  signals that interrupt the case's threads at random instants wherever they are (inside a
          plugin, inside libc) and make them yield or sleep: reaches code without chaos points
   mix    per run one of the above (chaos-heavy: that is what the measurements favour)
+
+Long because: the modes share one record (Amplification) and one per-run draw; the OS knobs (OsShaker) are the
+bulk and would move to their own module first.
 """
 
 import os

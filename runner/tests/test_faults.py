@@ -3,6 +3,9 @@
 Each test keeps one promise of docs/reliability.md; the table there names the test. The harness is the
 fake one installed as bin/jostle-evil (runner/tests/fake_harness.py, EVIL_CASES): one case per kind of
 bad event, selectable with --suite evil like a real suite.
+
+Long because: it is the one index of fault tests that docs/reliability.md's table points into, one test per
+promise; they share the evil-harness fixtures at the top.
 """
 
 import json
