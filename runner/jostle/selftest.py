@@ -115,7 +115,8 @@ def run(request, mutants, gaps_path, log):
     """Run the selftest of `request` (its selection and build); prints the verdicts, returns the exit code."""
     gaps = known_gaps(gaps_path) if mutants else {}
     found, listed = _found(request, mutants)
-    request = dataclasses.replace(request, command="selftest", found=found,
+    # A hung mutant catcher is a catch, not a mystery: no debugger post-mortem (seconds of gdb per hang).
+    request = dataclasses.replace(request, command="selftest", found=found, capture_stacks=not mutants,
                                   settings=plan_settings(request.settings, mutants))
     store.prepare_out_dir(request.out)
     result = session.run(request, log)
