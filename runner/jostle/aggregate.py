@@ -61,6 +61,7 @@ def _instance_summary(inst, runs, config):
         "iterations_done": sum(r.get("iterations_done") or 0 for r in runs),
         "elapsed_s": sum(r.get("elapsed_ms") or 0 for r in runs) / 1000,
         "failures": failing,
+        "last_repro": runs[-1].get("repro") if runs else None,   # replays an escaped mutant's (passing) run
         "unsupported_reason": next((r.get("message") for r in runs if r["code"] == "UNSUPPORTED"), None),
         "target": None,
         # Only a sweep without any failing run rules something out.

@@ -6,6 +6,11 @@ flake rate only when it is significantly higher than the baseline's (one-sided F
 at a strict level, 0.001 by default: a gate over many instances must not cry wolf). A failure the
 baseline already shows at a similar rate is reported as known, not blocking. Quarantined instances
 run and are reported, and never block.
+
+One failing run is not a verdict: a failure that would block and has fewer than MIN_RERUNS + 1 runs
+is rerun (MIN_RERUNS..MAX_RERUNS times, as many as fit in the budget; cargo-nextest's retries,
+Bazel's --flaky_test_attempts) before the gate decides. Failing every run (k/k) is deterministic;
+failing some (k/n) is FLAKY, reported with its Wilson interval, and blocks unless `--flaky report`.
 """
 
 import copy
@@ -15,7 +20,7 @@ import time
 import uuid
 
 import reports
-from jostle import aggregate, outcome, sanitizers, selection, session, shard, stats, store
+from jostle import aggregate, detect, outcome, sanitizers, selection, session, shard, stats, store
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, UsageError
 from jostle.plan import Settings
 from jostle.units import human_duration
@@ -26,6 +31,11 @@ CONFORMANCE_SHARE = 0.5
 # A stress slice shorter than this is not worth starting.
 MIN_STRESS_S = 5.0
 SUMMARY_FILE = "gate.md"
+# Reruns of a new failure before the verdict: at least MIN_RERUNS when the budget allows, at most --reruns.
+MIN_RERUNS = 5
+MAX_RERUNS = 20
+# Of the budget, the stress slice leaves this share for confirming the failures it finds.
+RERUN_RESERVE_SHARE = 0.15
 MAX_ROWS = 50
 
 
@@ -86,11 +96,12 @@ def judge(inst, baseline, alpha):
     if k == n:
         if base and base[0] and base[1] == base[0] and not reasons:
             return "known", [f"fails every run ({k}/{n}), as on the baseline ({base[1]}/{base[0]})"]
-        reasons.append(f"fails every run ({k}/{n})")
+        reasons.append(f"fails every run ({k}/{n}): deterministic" if n > MIN_RERUNS else
+                       f"fails every run ({k}/{n}; too few runs to call it deterministic)")
     if reasons:
         return "fail", reasons
     if base is None or base[0] == 0:
-        return "fail", [f"flaky ({inst['rate_text']}) and the baseline has no runs of it"]
+        return "fail", [f"FLAKY: {inst['rate_text']}; the baseline has no runs of it"]
     p = stats.fisher_greater(k, n, base[1], base[0])
     compare = f"{k}/{n} here vs {base[1]}/{base[0]} on the baseline, one-sided Fisher p={p:.2g}"
     if p < alpha:
@@ -98,19 +109,63 @@ def judge(inst, baseline, alpha):
     return "known", [f"known flaky, not significantly worse: {compare}"]
 
 
-def evaluate(model, baseline, alpha=DEFAULT_ALPHA):
-    """Gate decisions for every instance of a pooled model; sets gating/tolerated on the instances too."""
+def mutant_advice(inst, detect_baseline=None):
+    """What to do about an escaped mutant: the settings the detect baseline kills it with, as a command."""
+    iid = inst["id"]
+    try:
+        known = (detect_baseline or detect.load_baseline())["reliably_killed"].get(iid)
+    except UsageError:
+        known = None
+    runs = inst["runs"]
+    if not known:
+        return (f"escaped {runs} run(s); the detect baseline has no rating for it: measure it with "
+                f"`./jostle detect --instance '{iid}' --modes none,chaos,pct --trials 3`")
+    settings = [f"--amplify {known['mode']}"]
+    if known.get("iterations"):
+        settings.append(f"--iterations {known['iterations']}")
+    if known.get("timeout_s"):
+        settings.append(f"--timeout {known['timeout_s']:g}s")
+    budget = known.get("budget_s") or 60
+    return (f"escaped {runs} run(s) here; the detect baseline kills it with {' '.join(settings)} within "
+            f"{budget:g}s ({known.get('measured', 'docs/detection.md')}): "
+            f"`./jostle stress --mutants --case '{iid}' {' '.join(settings)} --budget {budget:g}s`")
+
+
+def failure_kind(inst):
+    """How an instance failed: deterministic (every one of more than MIN_RERUNS runs), unconfirmed (every run,
+    but too few), flaky (some runs), or '' (no failing run)."""
+    k, n = inst["failed_runs"], inst["runs"]
+    if not k:
+        return ""
+    if k < n:
+        return "flaky"
+    return "deterministic" if n > MIN_RERUNS else "unconfirmed"
+
+
+def evaluate(model, baseline, alpha=DEFAULT_ALPHA, flaky="block", reruns=None):
+    """Gate decisions for every instance of a pooled model; sets gating/tolerated on the instances too.
+
+    flaky="report" lets a FLAKY verdict (new, or significantly worse than the baseline) through, reported;
+    reruns maps instance id -> how many confirmation reruns it had (for the summary)."""
     decisions = []
+    reruns = reruns or {}
     for inst in model["instances"]:
         verdict, reasons = judge(inst, baseline, alpha)
+        kind = failure_kind(inst) if inst["expect"] == "pass" else ""
+        if (verdict == "fail" and kind == "flaky" and flaky == "report"
+                and all(r.startswith(("FLAKY", "failure rate increased")) for r in reasons)):
+            verdict = "flaky"
         if verdict == "fail" and inst["quarantined"]:
             verdict = "quarantined"
         inst["gating"] = verdict == "fail"
         inst["tolerated"] = "; ".join(reasons) if verdict == "known" else None
         if verdict != "pass" or inst["quarantined"]:
             decisions.append({"instance": inst["id"], "verdict": verdict, "code": inst["code"],
+                              "kind": kind, "runs": inst["runs"], "failed_runs": inst["failed_runs"],
+                              "reruns": reruns.get(inst["id"], 0),
                               "rate": inst["rate_text"], "reasons": reasons,
-                              "repro": inst["failures"][0].get("repro") if inst["failures"] else None})
+                              "repro": inst["failures"][0].get("repro") if inst["failures"] else inst.get("last_repro"),
+                              "advice": mutant_advice(inst) if inst["code"] == "XPASS" else None})
     blocking = [d["instance"] for d in decisions if d["verdict"] == "fail"]
     model["gating"] = blocking
     if model["session"]["status"] != "complete":
@@ -121,7 +176,8 @@ def evaluate(model, baseline, alpha=DEFAULT_ALPHA):
         exit_code = EXIT_UNEXPECTED if blocking else EXIT_OK
     model["exit_code"] = exit_code
     new_signatures = [e for e in model.get("signatures", []) if e["signature"] not in baseline.sanitizer]
-    model["gate"] = {"decisions": decisions, "blocking": blocking, "alpha": alpha,
+    model["gate"] = {"decisions": decisions, "blocking": blocking, "alpha": alpha, "flaky": flaky,
+                     "reruns": dict(reruns),
                      "baseline": {"path": baseline.path, "runs": baseline.runs, "sessions": baseline.sessions},
                      "new_signatures": [e["id"] for e in new_signatures],
                      "passed": exit_code == EXIT_OK}
@@ -143,19 +199,40 @@ def markdown(model):
                 if base["path"] else "no baseline (every failure is new); ")
              + f"rate increases need one-sided Fisher p < {gate['alpha']:g}.", ""]
 
+    confirmed = gate.get("reruns") or {}
+    if confirmed:
+        counts = sorted(set(confirmed.values()))
+        blocking = [d for d in gate["decisions"] if d["instance"] in confirmed]
+        det = sum(1 for d in blocking if d["kind"] in ("deterministic", "unconfirmed"))
+        lines.extend([f"Before the verdict, {len(confirmed)} new failure(s) were rerun "
+                      f"{' or '.join(map(str, counts))} time(s): {det} failed every run, "
+                      f"{sum(1 for d in blocking if d['kind'] == 'flaky')} only some (FLAKY"
+                      f"{', blocks' if gate.get('flaky', 'block') == 'block' else ', reported, does not block'}).",
+                      ""])
+
+    def verdict_text(d):
+        if d["kind"] == "deterministic":
+            return f"{d['code']}, deterministic ({d['failed_runs']}/{d['runs']})"
+        if d["kind"] == "flaky":
+            return f"FLAKY ({d['failed_runs']}/{d['runs']})"
+        if d["kind"] == "unconfirmed":
+            return f"{d['code']} ({d['failed_runs']}/{d['runs']}: too few runs to call it deterministic)"
+        return d["code"]
+
     def table(title, rows):
         if not rows:
             return
         lines.extend([f"### {title}", "", "| instance | verdict | rate | why |", "| --- | --- | --- | --- |"])
         for d in rows[:MAX_ROWS]:
-            why = "; ".join(d["reasons"]).replace("|", "\\|")
-            lines.append(f"| `{d['instance']}` | {d['code']} | {d['rate']} | {why} |")
+            why = "; ".join(d["reasons"] + ([d["advice"]] if d.get("advice") else [])).replace("|", "\\|")
+            lines.append(f"| `{d['instance']}` | {verdict_text(d)} | {d['rate']} | {why} |")
         if len(rows) > MAX_ROWS:
             lines.append(f"| ... | | | {len(rows) - MAX_ROWS} more in report.html |")
         lines.append("")
 
     decisions = gate["decisions"]
     table("Blocking", [d for d in decisions if d["verdict"] == "fail"])
+    table("Flaky, reported (--flaky report: does not block)", [d for d in decisions if d["verdict"] == "flaky"])
     table("Quarantined (ran, does not block)", [d for d in decisions if d["verdict"] == "quarantined"])
     table("Known on the baseline (does not block)", [d for d in decisions if d["verdict"] == "known"])
     new = [e for e in model.get("signatures", []) if e["id"] in gate["new_signatures"]]
@@ -178,6 +255,33 @@ def markdown(model):
 def _status(out, sid):
     end = next((r for r in store.load(out) if r.get("type") == "session_end" and r["session"] == sid), None)
     return end.get("status") if end else "incomplete"
+
+
+def _pooled(out, gate_id, log):
+    records = store.load(out, log)
+    ids = [r["session"] for r in records if r.get("type") == "session"
+           and (r.get("labels") or {}).get("gate") == gate_id]
+    return aggregate.build(aggregate.combine(records, ids))
+
+
+def to_confirm(model, baseline, alpha):
+    """Instances whose failure would block but rests on too few runs to tell deterministic from flaky."""
+    todo = []
+    for inst in model["instances"]:
+        if inst["expect"] != "pass" or inst["quarantined"] or not inst["failed_runs"] or inst["runs"] > MIN_RERUNS:
+            continue
+        if judge(inst, baseline, alpha)[0] == "fail":
+            todo.append(inst)
+    return todo
+
+
+def rerun_count(todo, seconds, jobs, cap=MAX_RERUNS):
+    """How many reruns each of `todo` gets: as many as fit in `seconds` at -j `jobs`, within 1..cap.
+
+    A run costs what the instance's runs cost so far (a hang costs its watchdog)."""
+    per_round = sum(i["elapsed_s"] / max(1, i["runs_total"]) for i in todo) / max(1, min(jobs, len(todo)))
+    fit = int(seconds / max(per_round, 0.05))
+    return max(1, min(cap, fit))
 
 
 def _phase_opts(args, kinds, settings, gate_id, phase):
@@ -210,23 +314,51 @@ def run(args, log):
         interrupted = _status(args.out, sid) != "complete"
     else:
         interrupted = False
+    reruns = {}
+
+    def confirm(phase, seconds):
+        """Rerun what would block on too few runs; True when the rerun session was interrupted."""
+        model = _pooled(args.out, gate_id, log)
+        todo = to_confirm(model, baseline, args.alpha)
+        if not todo:
+            return False
+        count = rerun_count(todo, seconds, jobs, args.reruns)
+        note = "" if count >= MIN_RERUNS else f" (only {count} fit in the budget left)"
+        log(f"gate: {len(todo)} new failure(s) on {min(i['runs'] for i in todo)} run(s): rerunning each "
+            f"{count} time(s){note} before the verdict")
+        opts = _phase_opts(args, None, Settings(mode="run", runs=count, budget_s=max(seconds, 1.0),
+                                                seed=(seed + (phase << 33)) & ((1 << 64) - 1), **common),
+                           gate_id, f"rerun-{phase}")
+        opts.instance_ids = {i["id"] for i in todo}
+        for inst in todo:
+            reruns[inst["id"]] = reruns.get(inst["id"], 0) + count
+        sid = session.run_session(opts, log)
+        return _status(args.out, sid) != "complete"
+
+    if not interrupted and conformance:
+        interrupted = confirm(1, budget - (time.monotonic() - started))
     left = budget - (time.monotonic() - started)
+    reserve = budget * RERUN_RESERVE_SHARE
     if interrupted:
         log("gate: interrupted; judging what finished")
-    elif left >= MIN_STRESS_S:
+    elif left - reserve >= MIN_STRESS_S:
         # The stress slice: the stress cases, or (when the selection has none) the conformance cases again.
         slice_kinds = ["stress"] if "stress" in kinds else conformance
-        settings = Settings(mode="stress", runs=None, budget_s=left, seed=(seed + (1 << 32)) & ((1 << 64) - 1),
-                            **common)
-        log(f"gate: stress slice for {human_duration(left)}")
-        session.run_session(_phase_opts(args, slice_kinds, settings, gate_id, "stress"), log)
+        settings = Settings(mode="stress", runs=None, budget_s=left - reserve,
+                            seed=(seed + (1 << 32)) & ((1 << 64) - 1), **common)
+        log(f"gate: stress slice for {human_duration(left - reserve)}")
+        sid = session.run_session(_phase_opts(args, slice_kinds, settings, gate_id, "stress"), log)
+        if _status(args.out, sid) != "complete":
+            log("gate: interrupted; judging what finished")
+        else:
+            confirm(2, budget - (time.monotonic() - started))
     else:
         log(f"gate: no time left for a stress slice ({human_duration(max(0.0, left))} of the budget remain)")
     records = store.load(args.out, log)
     ids = [r["session"] for r in records if r.get("type") == "session"
            and (r.get("labels") or {}).get("gate") == gate_id]
     model = aggregate.build(aggregate.combine(records, ids))
-    evaluate(model, baseline, args.alpha)
+    evaluate(model, baseline, args.alpha, args.flaky, reruns)
     out = args.out
     reports.write_file(os.path.join(out, reports.JUNIT_FILE), reports.junit.render(model))
     reports.write_file(os.path.join(out, reports.HTML_FILE), reports.html.render(model))
@@ -248,5 +380,10 @@ def add_arguments(p):
     p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, metavar="A",
                    help=f"significance level for rate increases (default {DEFAULT_ALPHA:g})")
     p.add_argument("--summary", metavar="FILE", help=f"markdown summary (default OUT/{SUMMARY_FILE})")
+    p.add_argument("--reruns", type=int, default=MAX_RERUNS, metavar="N",
+                   help=f"rerun a new failure up to N times before the verdict (default {MAX_RERUNS}; at least "
+                        f"{MIN_RERUNS} when the budget allows)")
+    p.add_argument("--flaky", choices=("block", "report"), default="block",
+                   help="whether a FLAKY verdict (fails some reruns, passes others) blocks (default block)")
     return p
 

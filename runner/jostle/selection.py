@@ -70,4 +70,7 @@ def from_build(opts):
     kinds = getattr(opts, "kinds", None)
     if kinds:
         chosen = [inst for inst in chosen if inst.get("kind") in kinds]
+    ids = getattr(opts, "instance_ids", None)   # the gate's reruns: exactly these instances
+    if ids:
+        chosen = [inst for inst in chosen if inst["id"] in ids]
     return binaries, suites, chosen
