@@ -18,7 +18,11 @@ HTML_FILE = "report.html"
 
 def load_model(out_dir, session=None, warn=None):
     records = store.load(out_dir, warn)
-    model = aggregate.build(records, session)
+    gate = aggregate.gate_record(records, session)
+    if gate:   # a gate's phases are one report, with its verdict, as `jostle gate` rendered them
+        model = aggregate.apply_gate(aggregate.build(aggregate.combine(records, gate["sessions"])), gate)
+    else:
+        model = aggregate.build(records, session)
     # The latest detection benchmark in the same store, if any, gets its table in report.html.
     detect = html.detect_model(records)
     if detect:

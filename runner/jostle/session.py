@@ -117,6 +117,15 @@ def run_session(opts, log):
     for warning in plan.warnings:
         log("warning: " + warning)
     settings = opts.settings
+    if settings.budget_s is not None and instances:
+        # The budget is when the last run starts (stress) or what sets each run's length (run); a run in flight
+        # still has its watchdog, so say up front how far past the budget the session can go.
+        watchdog = max(settings.timeout_s or inst.get("timeout_ms", 30000) / 1000 for inst in instances)
+        log(f"budget {settings.budget_s:g}s: " + (
+            f"no run starts after it; a run in flight at the end may hang until its watchdog, so the session "
+            f"ends within {settings.budget_s + watchdog * 1.1 + 3:.0f}s" if settings.mode != "run" else
+            f"sets each run's length; a run that hangs past the deadlock check costs its watchdog "
+            f"(up to {watchdog * 1.1 + 3:.0f}s)"))
     writer.append({
         "type": "session", "session": session_id, "command": opts.command, "argv": opts.argv,
         "started": now_iso(), "machine": machine_info(),
@@ -137,9 +146,10 @@ def run_session(opts, log):
     seq = 0
     notes = 0
     status = "complete"
+    stop = None           # -x/--exitfirst: why no further run starts
 
     def record(spec, raw):
-        nonlocal seq, notes
+        nonlocal seq, notes, stop
         verdict = classify.classify(raw)
         seq += 1
         writer.append(run_record(session_id, seq, spec, raw, verdict, build, expects[spec.instance]))
@@ -147,6 +157,9 @@ def run_session(opts, log):
         plan.observe(spec, failed)
         progress.finished_run(failed)
         if failed and expects[spec.instance] == "pass":
+            if getattr(opts, "exitfirst", False) and stop is None:
+                stop = f"-x: stopped after the first unexpected result ({verdict[0]} {spec.instance})"
+                log(stop + "; the runs in flight finish")
             notes += 1
             if notes <= LIVE_FAILURE_NOTES:
                 progress.note(one_line(f"{verdict[0]}: {spec.instance} seed={spec.seed}: {verdict[2]}", 400))
@@ -160,7 +173,7 @@ def run_session(opts, log):
     pool = ThreadPoolExecutor(max_workers=settings.jobs)
     try:
         while True:
-            while len(running) < settings.jobs:
+            while len(running) < settings.jobs and stop is None:
                 spec = plan.take()
                 if spec is None:
                     break
@@ -193,6 +206,8 @@ def run_session(opts, log):
         progress.close()
     end = {"type": "session_end", "session": session_id, "finished": now_iso(), "status": status,
            "elapsed_s": round(progress.clock() - progress.started, 3), "runs": seq}
+    if stop:
+        end["stopped"] = stop
     if plan.sprt_decisions():
         end["sprt"] = plan.sprt_decisions()
     writer.append(end)

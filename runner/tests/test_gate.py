@@ -183,3 +183,17 @@ def test_gate_reruns_a_new_failure_and_calls_it_flaky_or_deterministic(build_dir
     # The reruns' seeds alternate from an odd one: a second rerun of `flaky` passes, and one pass makes it FLAKY.
     flaky_reruns = sum(1 for r in reruns if r["instance"] == "fake/flaky@good")
     assert ("FLAKY (2/3)" in summary) == (flaky_reruns == 2), summary
+
+
+def test_report_on_a_gate_store_renders_what_the_gate_rendered(build_dir, tmp_path):
+    out = str(tmp_path / "o")
+    done = jostle("gate", "--build-dir", build_dir, "--out", out, "--budget", "4s", "--seed", "2", "--case", "ok",
+                  "--case", "fail", "--backend", "good", "--progress", "none", "-j", "2")
+    assert done.returncode == 1, done.stderr
+    junit = open(os.path.join(out, "junit.xml"), encoding="utf-8").read()
+    again = jostle("report", "--out", out)
+    assert again.returncode == 0, again.stderr
+    assert open(os.path.join(out, "junit.xml"), encoding="utf-8").read() == junit   # every phase, same verdicts
+    page = open(os.path.join(out, "report.html"), encoding="utf-8").read()
+    assert 'id="gate"' in page and "fake/fail@good" in page and "blocks" in page
+    assert "exit code 1" in again.stdout
