@@ -140,6 +140,12 @@ def run_session(opts, log):
         "instances": instances, "backends": backends, "warnings": plan.warnings,
         "labels": getattr(opts, "labels", None) or {},
     })
+    if plan.catch_budget_s():
+        rated = plan.rated_mutants()
+        log(f"{rated} mutant instance(s) run with the settings their detect rating kills them with "
+            f"(runner/jostle/detect_baseline.json) and rerun until caught: up to "
+            f"{plan.catch_budget_s() / settings.jobs:.0f}s more at -j {settings.jobs} if every one escapes "
+            f"(they usually die in their first run)")
     expects = {inst["id"]: inst["expect"] for inst in instances}
     progress = Progress(total=plan.total, stream=opts.progress_stream, mode=opts.progress)
     cancel = threading.Event()
@@ -154,7 +160,8 @@ def run_session(opts, log):
         seq += 1
         writer.append(run_record(session_id, seq, spec, raw, verdict, build, expects[spec.instance]))
         failed = verdict[0] in outcome.RUN_FAILURES
-        plan.observe(spec, failed)
+        plan.observe(spec, failed, raw.get("elapsed_s"))
+        progress.total = plan.total      # a rated mutant that escaped a run gets another one
         progress.finished_run(failed)
         if failed and expects[spec.instance] == "pass":
             if getattr(opts, "exitfirst", False) and stop is None:
