@@ -178,8 +178,8 @@ def build_parser():
     p = _sub(sub, "soak", "stress the selection for hours in chunks into a persistent store (resumable)")
     _add_selection(p)
     p.add_argument("--for", dest="for_s", type=_duration, required=True, metavar="D", help="total time, e.g. 8h")
-    p.add_argument("--store", "--out", dest="out", default="soak-store", metavar="DIR",
-                   help="the persistent store (default soak-store/)")
+    p.add_argument("--store", "--out", dest="out", default=DEFAULT_OUT, metavar="DIR",
+                   help=f"the persistent store (default {DEFAULT_OUT}/, the one store every command uses)")
     p.add_argument("--chunk", dest="chunk_s", type=_duration, default=soak.DEFAULT_CHUNK_S, metavar="D",
                    help="length of each stress session (default 15m)")
     p.add_argument("--night", metavar="LABEL", help="the dashboard's night label (default: today's date)")
@@ -199,7 +199,8 @@ def build_parser():
     _add_build(p)
 
     p = _sub(sub, "dashboard", "one static HTML page over every night of a store")
-    p.add_argument("--store", dest="store", default="soak-store", metavar="DIR", help="the store (default soak-store/)")
+    p.add_argument("--store", dest="store", default=DEFAULT_OUT, metavar="DIR",
+                   help=f"the store (default {DEFAULT_OUT}/: runs, gates, soaks and benchmarks all land there)")
     p.add_argument("--out", dest="out_file", metavar="FILE", help="the page (default STORE/dashboard.html)")
 
     p = _sub(sub, "bench", "run the Google Benchmark binaries into the store (trends on the dashboard)")
