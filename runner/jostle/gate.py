@@ -7,22 +7,20 @@ at a strict level, 0.001 by default: a gate over many instances must not cry wol
 baseline already shows at a similar rate is reported as known, not blocking. Quarantined instances
 run and are reported, and never block.
 
-One failing run is not a verdict: a failure that would block and has fewer than MIN_RERUNS + 1 runs
-is rerun (MIN_RERUNS..MAX_RERUNS times, as many as fit in the budget; cargo-nextest's retries,
-Bazel's --flaky_test_attempts) before the gate decides. Failing every run (k/k) is deterministic;
-failing some (k/n) is FLAKY, reported with its Wilson interval, and blocks unless `--flaky report`.
+One failing run is not a verdict: a failure that would block and has MIN_RERUNS runs or fewer is
+rerun (as many times as fit in the budget, at least MIN_RERUNS when they fit, at most --reruns;
+cargo-nextest's retries, Bazel's --flaky_test_attempts) before the gate decides. Failing every run
+(k/k) is deterministic; failing some (k/n) is FLAKY, reported with its Wilson interval, and blocks
+unless `--flaky report`.
 """
 
-import copy
-import datetime
+import dataclasses
 import os
 import time
-import uuid
 
-import reports
-from jostle import aggregate, detect, outcome, sanitizers, selection, session, shard, stats, store
+from jostle import aggregate, detect, outcome, sanitizers, selection, session, stats, store
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, UsageError
-from jostle.plan import Settings
+from jostle.records import derive_seed, new_id, now_iso
 from jostle.units import human_duration
 
 DEFAULT_ALPHA = 0.001
@@ -50,7 +48,7 @@ class Baseline:
 
     def __init__(self, records=(), path=None):
         self.path = path
-        runs = [r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"]
+        runs = aggregate.unique_runs([r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"])
         self.sessions = sum(1 for r in records if r.get("type") == "session")
         self.runs = len(runs)
         self.counts = {}
@@ -252,18 +250,6 @@ def markdown(model):
     return text if len(text) < 900_000 else text[:900_000] + "\n\n(cut; see report.html)\n"
 
 
-def _status(out, sid):
-    end = next((r for r in store.load(out) if r.get("type") == "session_end" and r["session"] == sid), None)
-    return end.get("status") if end else "incomplete"
-
-
-def _pooled(out, gate_id, log):
-    records = store.load(out, log)
-    ids = [r["session"] for r in records if r.get("type") == "session"
-           and (r.get("labels") or {}).get("gate") == gate_id]
-    return aggregate.build(aggregate.combine(records, ids))
-
-
 def to_confirm(model, baseline, alpha):
     """Instances whose failure would block but rests on too few runs to tell deterministic from flaky."""
     todo = []
@@ -284,59 +270,63 @@ def rerun_count(todo, seconds, jobs, cap=MAX_RERUNS):
     return max(1, min(cap, fit))
 
 
-def _phase_opts(args, kinds, settings, gate_id, phase):
-    opts = copy.copy(args)
-    opts.kinds = kinds
-    opts.settings = settings
-    opts.command = "gate"
-    opts.labels = {"gate": gate_id, "phase": phase}
-    return opts
+def _phase(request, found, kinds, gate_id, phase, mode, budget_s, seed):
+    """One gate phase: the gate's request narrowed to `kinds`, with the phase's budget and seed."""
+    settings = dataclasses.replace(request.settings, mode=mode, runs=None, budget_s=budget_s, seed=seed)
+    return dataclasses.replace(request, command="gate", settings=settings, found=found, kinds=tuple(kinds),
+                               labels={"gate": gate_id, "phase": phase})
 
 
-def run(args, log):
-    """Run the gate described by the parsed `args`; returns the exit code."""
-    baseline = Baseline.load(args.baseline, log)
-    budget = args.budget
+def run(request, baseline, alpha, log, flaky="block", max_reruns=MAX_RERUNS):
+    """Run the gate: `request` is the whole gate's (its settings.budget_s the total); returns the judged model.
+
+    Discovery runs once; each phase is an ordinary session.run over the instances of its kinds, and a new
+    failure on too few runs is rerun (a phase of its own) before the verdict.
+    """
+    budget = request.settings.budget_s
+    seed = request.settings.seed
     started = time.monotonic()
-    _, _, chosen = selection.from_build(args)
-    kinds = {inst.get("kind") for inst in chosen}
-    gate_id = datetime.datetime.now().strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
-    jobs = args.jobs or len(os.sched_getaffinity(0))
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
-    common = dict(jobs=jobs, timeout_s=args.timeout, amplify=args.amplify_settings, plugins=tuple(args.plugin),
-                  shard=shard.choose(args.shard))
-    store.prepare_out_dir(args.out)
+    found = selection.for_request(request)
+    kinds = {inst.get("kind") for inst in found.instances}
+    gate_id = new_id()
+    store.prepare_out_dir(request.out)
     conformance = sorted(kinds - {"stress"}) or None
-    if conformance:
-        settings = Settings(mode="run", runs=None, budget_s=budget * CONFORMANCE_SHARE, seed=seed, **common)
-        log(f"gate: conformance pass over the {', '.join(conformance)} instances")
-        sid = session.run_session(_phase_opts(args, conformance, settings, gate_id, "conformance"), log)
-        interrupted = _status(args.out, sid) != "complete"
-    else:
-        interrupted = False
+    sessions = []
     reruns = {}
 
-    def confirm(phase, seconds):
-        """Rerun what would block on too few runs; True when the rerun session was interrupted."""
-        model = _pooled(args.out, gate_id, log)
-        todo = to_confirm(model, baseline, args.alpha)
+    def pooled():
+        return aggregate.build(aggregate.combine(store.load(request.out, log), sessions))
+
+    def confirm(phase):
+        """Rerun what would block on too few runs; returns the rerun session's status (or None: nothing to do)."""
+        todo = to_confirm(pooled(), baseline, alpha)
         if not todo:
-            return False
-        count = rerun_count(todo, seconds, jobs, args.reruns)
-        note = "" if count >= MIN_RERUNS else f" (only {count} fit in the budget left)"
+            return None
+        seconds = budget - (time.monotonic() - started)
+        count = rerun_count(todo, seconds, request.settings.jobs, max_reruns)
+        note = "" if count >= min(MIN_RERUNS, max_reruns) else f" (only {count} fit in the budget left)"
         log(f"gate: {len(todo)} new failure(s) on {min(i['runs'] for i in todo)} run(s): rerunning each "
             f"{count} time(s){note} before the verdict")
-        opts = _phase_opts(args, None, Settings(mode="run", runs=count, budget_s=max(seconds, 1.0),
-                                                seed=(seed + (phase << 33)) & ((1 << 64) - 1), **common),
-                           gate_id, f"rerun-{phase}")
-        opts.instance_ids = {i["id"] for i in todo}
-        for inst in todo:
-            reruns[inst["id"]] = reruns.get(inst["id"], 0) + count
-        sid = session.run_session(opts, log)
-        return _status(args.out, sid) != "complete"
+        ids = {i["id"] for i in todo}
+        narrowed = dataclasses.replace(found, instances=[i for i in found.instances if i["id"] in ids])
+        settings = dataclasses.replace(request.settings, mode="run", runs=count, budget_s=max(seconds, 1.0),
+                                       seed=derive_seed(seed, 2 + phase))
+        result = session.run(dataclasses.replace(request, command="gate", settings=settings, found=narrowed,
+                                                 kinds=None, labels={"gate": gate_id, "phase": f"rerun-{phase}"}),
+                             log)
+        sessions.append(result.session)
+        for iid in ids:
+            reruns[iid] = reruns.get(iid, 0) + count
+        return result.status
 
-    if not interrupted and conformance:
-        interrupted = confirm(1, budget - (time.monotonic() - started))
+    if conformance:
+        log(f"gate: conformance pass over the {', '.join(conformance)} instances")
+        result = session.run(_phase(request, found, conformance, gate_id, "conformance", "run",
+                                    budget * CONFORMANCE_SHARE, seed), log)
+        sessions.append(result.session)
+        interrupted = result.status != "complete" or confirm(1) not in (None, "complete")
+    else:
+        interrupted = False
     left = budget - (time.monotonic() - started)
     reserve = budget * RERUN_RESERVE_SHARE
     if interrupted:
@@ -344,34 +334,23 @@ def run(args, log):
     elif left - reserve >= MIN_STRESS_S:
         # The stress slice: the stress cases, or (when the selection has none) the conformance cases again.
         slice_kinds = ["stress"] if "stress" in kinds else conformance
-        settings = Settings(mode="stress", runs=None, budget_s=left - reserve,
-                            seed=(seed + (1 << 32)) & ((1 << 64) - 1), **common)
         log(f"gate: stress slice for {human_duration(left - reserve)}")
-        sid = session.run_session(_phase_opts(args, slice_kinds, settings, gate_id, "stress"), log)
-        if _status(args.out, sid) != "complete":
-            log("gate: interrupted; judging what finished")
+        result = session.run(_phase(request, found, slice_kinds, gate_id, "stress", "stress", left - reserve,
+                                    derive_seed(seed, 1)), log)
+        sessions.append(result.session)
+        if result.status == "complete":
+            confirm(2)
         else:
-            confirm(2, budget - (time.monotonic() - started))
+            log("gate: interrupted; judging what finished")
     else:
         log(f"gate: no time left for a stress slice ({human_duration(max(0.0, left))} of the budget remain)")
-    records = store.load(args.out, log)
-    ids = [r["session"] for r in records if r.get("type") == "session"
-           and (r.get("labels") or {}).get("gate") == gate_id]
-    model = aggregate.build(aggregate.combine(records, ids))
-    evaluate(model, baseline, args.alpha, args.flaky, reruns)
-    out = args.out
-    reports.write_file(os.path.join(out, reports.JUNIT_FILE), reports.junit.render(model))
-    reports.write_file(os.path.join(out, reports.HTML_FILE), reports.html.render(model))
-    summary = markdown(model)
-    summary_path = args.summary or os.path.join(out, SUMMARY_FILE)
-    reports.write_file(summary_path, summary)
-    writer = store.Writer(out, warn=log)
-    writer.append({"type": "gate", "gate": gate_id, "sessions": ids, "finished": session.now_iso(),
+    model = pooled()
+    evaluate(model, baseline, alpha, flaky, reruns)
+    writer = store.Writer(request.out, warn=log)
+    writer.append({"type": "gate", "gate": gate_id, "sessions": sessions, "finished": now_iso(),
                    "exit_code": model["exit_code"], **{k: v for k, v in model["gate"].items()}})
     writer.close()
-    model["files"] = [os.path.join(out, reports.JUNIT_FILE), os.path.join(out, reports.HTML_FILE), summary_path]
-    print(reports.console.render(model), end="")
-    return model["exit_code"]
+    return model
 
 
 def add_arguments(p):

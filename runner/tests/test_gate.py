@@ -36,8 +36,8 @@ def _inst(iid, runs, expect="pass", quarantined=False):
 
 
 def _runs(iid, n, k, code="FAIL", **extra):
-    return [dict({"instance": iid, "code": code if i < k else "PASS", "reason": "check", "signal": None}, **extra)
-            for i in range(n)]
+    return [dict({"instance": iid, "code": code if i < k else "PASS", "reason": "check", "signal": None, "seed": i},
+                 **extra) for i in range(n)]
 
 
 def test_judge_rate_increase_against_the_baseline():
