@@ -18,7 +18,7 @@ import dataclasses
 import os
 import time
 
-from jostle import aggregate, detect, outcome, sanitizers, selection, session, stats, store
+from jostle import detect, query, sanitizers, selection, session, stats, store
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, UsageError
 from jostle.records import derive_seed, new_id, now_iso
 from jostle.units import human_duration
@@ -28,13 +28,11 @@ DEFAULT_ALPHA = 0.001
 CONFORMANCE_SHARE = 0.5
 # A stress slice shorter than this is not worth starting.
 MIN_STRESS_S = 5.0
-SUMMARY_FILE = "gate.md"
 # Reruns of a new failure before the verdict: at least MIN_RERUNS when the budget allows, at most --reruns.
 MIN_RERUNS = 5
 MAX_RERUNS = 20
 # Of the budget, the stress slice leaves this share for confirming the failures it finds.
 RERUN_RESERVE_SHARE = 0.15
-MAX_ROWS = 50
 
 
 def crash_signature(run):
@@ -48,13 +46,10 @@ class Baseline:
 
     def __init__(self, records=(), path=None):
         self.path = path
-        runs = aggregate.unique_runs([r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"])
+        runs = query.unique_runs([r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"])
         self.sessions = sum(1 for r in records if r.get("type") == "session")
         self.runs = len(runs)
-        self.counts = {}
-        for r in runs:
-            n, k = self.counts.get(r["instance"], (0, 0))
-            self.counts[r["instance"]] = (n + 1, k + (r["code"] in outcome.RUN_FAILURES))
+        self.counts = {iid: tuple(nk) for iid, nk in query.counts(runs).items()}
         self.sanitizer = {e["signature"] for e in sanitizers.collect(runs)}
         self.crashes = {crash_signature(r) for r in runs if r["code"] in ("CRASH", "TIMEOUT")}
 
@@ -182,74 +177,6 @@ def evaluate(model, baseline, alpha=DEFAULT_ALPHA, flaky="block", reruns=None):
     return model["gate"]
 
 
-def markdown(model):
-    """A short markdown summary for a CI step summary (GitHub's $GITHUB_STEP_SUMMARY, GitLab's job log)."""
-    gate = model["gate"]
-    s = model["session"]
-    verdict = {EXIT_OK: "passed", EXIT_UNEXPECTED: f"FAILED ({len(gate['blocking'])} blocking)",
-               EXIT_INFRA: "ERROR (infrastructure: the results cannot be trusted)",
-               EXIT_INTERRUPTED: "INTERRUPTED"}.get(model["exit_code"], str(model["exit_code"]))
-    base = gate["baseline"]
-    lines = [f"## jostle gate: {verdict}", "",
-             f"{len(model['instances'])} instances, {model['runs']} runs ({model['failing_runs']} failing) in "
-             f"{human_duration(s.get('elapsed_s'))}; build `{s.get('build', {}).get('preset')}`; "
-             + (f"baseline `{base['path']}` ({base['runs']} runs in {base['sessions']} sessions); "
-                if base["path"] else "no baseline (every failure is new); ")
-             + f"rate increases need one-sided Fisher p < {gate['alpha']:g}.", ""]
-
-    confirmed = gate.get("reruns") or {}
-    if confirmed:
-        counts = sorted(set(confirmed.values()))
-        blocking = [d for d in gate["decisions"] if d["instance"] in confirmed]
-        det = sum(1 for d in blocking if d["kind"] in ("deterministic", "unconfirmed"))
-        lines.extend([f"Before the verdict, {len(confirmed)} new failure(s) were rerun "
-                      f"{' or '.join(map(str, counts))} time(s): {det} failed every run, "
-                      f"{sum(1 for d in blocking if d['kind'] == 'flaky')} only some (FLAKY"
-                      f"{', blocks' if gate.get('flaky', 'block') == 'block' else ', reported, does not block'}).",
-                      ""])
-
-    def verdict_text(d):
-        if d["kind"] == "deterministic":
-            return f"{d['code']}, deterministic ({d['failed_runs']}/{d['runs']})"
-        if d["kind"] == "flaky":
-            return f"FLAKY ({d['failed_runs']}/{d['runs']})"
-        if d["kind"] == "unconfirmed":
-            return f"{d['code']} ({d['failed_runs']}/{d['runs']}: too few runs to call it deterministic)"
-        return d["code"]
-
-    def table(title, rows):
-        if not rows:
-            return
-        lines.extend([f"### {title}", "", "| instance | verdict | rate | why |", "| --- | --- | --- | --- |"])
-        for d in rows[:MAX_ROWS]:
-            why = "; ".join(d["reasons"] + ([d["advice"]] if d.get("advice") else [])).replace("|", "\\|")
-            lines.append(f"| `{d['instance']}` | {verdict_text(d)} | {d['rate']} | {why} |")
-        if len(rows) > MAX_ROWS:
-            lines.append(f"| ... | | | {len(rows) - MAX_ROWS} more in report.html |")
-        lines.append("")
-
-    decisions = gate["decisions"]
-    table("Blocking", [d for d in decisions if d["verdict"] == "fail"])
-    table("Flaky, reported (--flaky report: does not block)", [d for d in decisions if d["verdict"] == "flaky"])
-    table("Quarantined (ran, does not block)", [d for d in decisions if d["verdict"] == "quarantined"])
-    table("Known on the baseline (does not block)", [d for d in decisions if d["verdict"] == "known"])
-    new = [e for e in model.get("signatures", []) if e["id"] in gate["new_signatures"]]
-    if new:
-        lines.extend(["### New sanitizer signatures", ""])
-        for e in new[:MAX_ROWS]:
-            lines.append(f"- `{e['id']}` {e['tool']} {e['type']}: {e['count']} report(s) in "
-                         f"{', '.join('`' + i + '`' for i in e['instances'][:5])}")
-        lines.append("")
-    repros = [d for d in decisions if d["verdict"] == "fail" and d["repro"]][:10]
-    if repros:
-        lines.extend(["### Reproduce", "", "```"] + [d["repro"] for d in repros] + ["```", ""])
-    for warning in s.get("warnings", [])[:10]:
-        lines.append(f"> warning: {warning}")
-    text = "\n".join(lines) + "\n"
-    # GitHub caps a step summary at 1 MiB.
-    return text if len(text) < 900_000 else text[:900_000] + "\n\n(cut; see report.html)\n"
-
-
 def to_confirm(model, baseline, alpha):
     """Instances whose failure would block but rests on too few runs to tell deterministic from flaky."""
     todo = []
@@ -295,7 +222,7 @@ def run(request, baseline, alpha, log, flaky="block", max_reruns=MAX_RERUNS):
     reruns = {}
 
     def pooled():
-        return aggregate.build(aggregate.combine(store.load(request.out, log), sessions))
+        return query.build(query.combine(store.load(request.out, log), sessions))
 
     def confirm(phase):
         """Rerun what would block on too few runs; returns the rerun session's status (or None: nothing to do)."""
@@ -358,7 +285,7 @@ def add_arguments(p):
                    help="a result store (e.g. last night's soak) whose rates and signatures count as known")
     p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, metavar="A",
                    help=f"significance level for rate increases (default {DEFAULT_ALPHA:g})")
-    p.add_argument("--summary", metavar="FILE", help=f"markdown summary (default OUT/{SUMMARY_FILE})")
+    p.add_argument("--summary", metavar="FILE", help="markdown summary (default OUT/gate.md)")
     p.add_argument("--reruns", type=int, default=MAX_RERUNS, metavar="N",
                    help=f"rerun a new failure up to N times before the verdict (default {MAX_RERUNS}; at least "
                         f"{MIN_RERUNS} when the budget allows)")

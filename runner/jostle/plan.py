@@ -68,6 +68,8 @@ class Settings:
     confidence: float = 0.95
     sprt: bool = False
     shard: tuple | None = None     # (index, total) from jostle.shard, None for the whole plan
+    max_iterations: int | None = None  # caps each instance's declared iterations (selftest's short runs)
+    stop_when_caught: bool = False     # a mutant catcher (expect=fail) leaves the plan at its first failing run
 
 
 def seed_for(base, batch):
@@ -87,6 +89,7 @@ class Plan:
         self.warnings = []
         self.deadline = None
         self.needed = stats.runs_needed(settings.target_rate, settings.confidence) if settings.target_rate else None
+        self._expect = {inst["id"]: inst.get("expect") for inst in self.instances}
         self._runs = {inst["id"]: 0 for inst in self.instances}
         self._failures = {inst["id"]: 0 for inst in self.instances}
         self._sprt = {}
@@ -128,7 +131,7 @@ class Plan:
         """The fixed plan, made lazily (--runs 10000000 must not build ten million specs up front).
 
         Batch-major order, so that an interrupted session has covered every instance once first; a shard
-        takes every N-th block of that order (shard.pick).
+        takes every N-th block of that order (shard.pick_lazily).
         """
         blocks = ((inst, batch) for batch in range(self.settings.runs or 1) for inst in self.instances)
         for inst, batch in shard.pick_lazily(blocks, self.settings.shard):
@@ -157,10 +160,15 @@ class Plan:
         return RunSpec(instance=inst["id"], suite=inst["suite"], binary=self.binaries[inst["suite"]],
                        seed=seed, batch=batch,
                        iterations=(self.settings.iterations or self._catch.get(inst["id"], {}).get("iterations")
-                                   or inst.get("iterations")),
+                                   or self._iterations(inst)),
                        duration_s=duration, timeout_s=timeout_s,
                        amplify=self._amplify(inst, seed),
                        plugins=tuple(self.settings.plugins))
+
+    def _iterations(self, inst):
+        declared = inst.get("iterations")
+        cap = self.settings.max_iterations
+        return max(1, min(int(declared), cap)) if cap and declared else declared
 
     def _amplify(self, inst, seed):
         """The session's amplification; a mutant catcher declared under chaos (`chaos` in its --list line: the
@@ -248,11 +256,14 @@ class Plan:
         """Worst-case extra run time the rated mutants may take (their rated time per trial), for the estimate."""
         return sum(rated.get("budget_s") or 0 for rated in self._catch.values())
 
-    def observe(self, spec, failed, elapsed_s=0.0):
-        """Learn from a finished run; an SPRT decision takes the instance out of the rotation, and a rated mutant
-        that escaped this run gets another one while its rated time lasts."""
+    def observe(self, spec, failed, caught=False, elapsed_s=0.0):
+        """Learn from a finished run; an SPRT decision (or, with stop_when_caught, a mutant catcher's first catching
+        run: FAIL, TIMEOUT, CRASH or SANITIZER) takes the instance out of the rotation, and a rated mutant that
+        escaped this run gets another one while its rated time lasts."""
         if failed:
             self._failures[spec.instance] += 1
+        if caught and self.settings.stop_when_caught and self._expect.get(spec.instance) == "fail":
+            self._done.add(spec.instance)
         rated = self._catch.get(spec.instance)
         if rated:
             self._spent[spec.instance] = self._spent.get(spec.instance, 0.0) + (elapsed_s or 0.0)

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from jostle import gate, stats
+from reports import markdown as gate_summary
 
 from fakebuild import jostle
 
@@ -37,7 +38,8 @@ def _inst(iid, runs, expect="pass", quarantined=False):
 
 def _runs(iid, n, k, code="FAIL", **extra):
     return [dict({"instance": iid, "code": code if i < k else "PASS", "reason": "check", "signal": None, "seed": i},
-                 **extra) for i in range(n)]
+                 **extra)
+            for i in range(n)]
 
 
 def test_judge_rate_increase_against_the_baseline():
@@ -71,7 +73,7 @@ def test_evaluate_quarantine_reports_but_does_not_block():
     result = gate.evaluate(model, gate.Baseline())
     assert result["blocking"] == [] and model["exit_code"] == 0
     assert [d["verdict"] for d in result["decisions"]] == ["quarantined"]
-    assert "Quarantined" in gate.markdown(dict(model, runs=6, failing_runs=3,
+    assert "Quarantined" in gate_summary.render(dict(model, runs=6, failing_runs=3,
                                                session={"status": "complete", "warnings": []}))
 
 
@@ -150,13 +152,13 @@ def test_deterministic_and_flaky_verdicts_after_reruns():
     kinds = {d["instance"]: (d["verdict"], d["kind"]) for d in result["decisions"]}
     assert kinds == {"s/det@b": ("fail", "deterministic"), "s/flaky@b": ("fail", "flaky"),
                      "s/few@b": ("fail", "unconfirmed")}
-    text = gate.markdown(model)
+    text = gate_summary.render(model)
     assert "FAIL, deterministic (6/6)" in text and "FLAKY (2/6)" in text and "95% CI" in text
     assert "too few runs to call it deterministic" in text and "rerun 1 or 5 time(s)" in text
     # --flaky report: the flaky one is reported, not blocking; the deterministic one still blocks.
     result = gate.evaluate(model, gate.Baseline(), flaky="report", reruns=reruns)
     assert sorted(result["blocking"]) == ["s/det@b", "s/few@b"]
-    assert "Flaky, reported" in gate.markdown(model)
+    assert "Flaky, reported" in gate_summary.render(model)
 
 
 def test_an_escaped_mutant_gets_its_replay_line_and_the_settings_that_kill_it():
