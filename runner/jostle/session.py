@@ -24,6 +24,8 @@ from jostle.text import one_line
 PASS_OUTPUT_KEEP = 4096
 # Failures printed live while a session runs; the rest are in the summary and the reports.
 LIVE_FAILURE_NOTES = 20
+# Under --out: the full events and output of runs whose record had to cut them (docs/protocol.md, "Limits").
+RAW_DIR = "raw"
 
 
 def machine_info():
@@ -90,13 +92,14 @@ def run_record(session_id, seq, spec, raw, verdict, build, expect):
         repro=repro_line(spec, build),
         amplify_applied=raw.amplify_applied,
         schedule=raw.event("schedule"),
+        raw_files=raw.raw_files,
     )
 
 
-def _safe_run(spec, cancel, capture_stacks):
+def _safe_run(spec, cancel, capture_stacks, raw_dir=None):
     """execute.run, with a runner bug in one worker turned into that run's ERROR instead of a hang."""
     try:
-        return execute.run(spec, cancel, capture_stacks=capture_stacks)
+        return execute.run(spec, cancel, capture_stacks=capture_stacks, raw_dir=raw_dir)
     except Exception as exc:  # noqa: BLE001 - reported as the run's ERROR, with its text
         return execute.empty_result(discovery.command_words(spec.binary), f"runner error: {type(exc).__name__}: {exc}")
 
@@ -164,7 +167,7 @@ def run(request, log):
         writer.append(run_record(session_id, seq, spec, raw, verdict, build, expects[spec.instance]).to_json())
         failed = verdict.code in outcome.RUN_FAILURES
         failing += failed
-        plan.observe(spec, failed)
+        plan.observe(spec, failed, caught=verdict.code in outcome.CATCHING)
         progress.finished_run(failed)
         if failed and expects[spec.instance] == "pass":
             notes += 1
@@ -184,7 +187,8 @@ def run(request, log):
                 spec = plan.take()
                 if spec is None:
                     break
-                running[pool.submit(_safe_run, spec, cancel, request.capture_stacks)] = spec
+                running[pool.submit(_safe_run, spec, cancel, request.capture_stacks,
+                                    os.path.join(request.out, RAW_DIR))] = spec
             progress.running = len(running)
             if not running:
                 break

@@ -58,7 +58,7 @@ RECORD_FIELDS = {
             "stdout_bytes": (OPT_INT, False), "stderr_bytes": (OPT_INT, False), "bad_lines": (STRS, False),
             "torn": (OPT_STR, False), "sanitizer": (OPT_DICT, False), "suppressed": (OPT_DICT, False),
             "sanitizer_log": (OPT_STR, False), "repro": (OPT_STR, False), "schedule": (OPT_DICT, False),
-            "finished": (OPT_STR, False)},
+            "finished": (OPT_STR, False), "raw_files": (OPT_STR, False)},
     "session_end": {"session": (STR, True), "status": (STR, True), "runs": (OPT_INT, False),
                     "elapsed_s": (OPT_NUM, False), "finished": (OPT_STR, False), "sprt": (OPT_DICT, False)},
     "gate": {"session": (OPT_STR, False)},
