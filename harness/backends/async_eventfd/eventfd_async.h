@@ -10,6 +10,7 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/async.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -71,5 +72,7 @@ struct MutantAsyncEdgeNotLatched : EventfdAsyncT<EventfdDefect::drain_on_arm> {
 };
 
 static_assert(AsyncNotifier<EventfdAsync> && AsyncNotifier<MutantAsyncNotCoalesced>);
+
+using EventfdAsyncMutants = TypeList<MutantAsyncNotCoalesced, MutantAsyncEdgeNotLatched>;
 
 }  // namespace jostle

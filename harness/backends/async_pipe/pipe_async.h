@@ -8,6 +8,7 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/async.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -61,5 +62,7 @@ struct MutantPipeNotCoalesced : PipeAsyncT<true> {
 };
 
 static_assert(AsyncNotifier<PipeAsync> && AsyncNotifier<MutantPipeNotCoalesced>);
+
+using PipeAsyncMutants = TypeList<MutantPipeNotCoalesced>;
 
 }  // namespace jostle

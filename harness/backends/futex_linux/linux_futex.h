@@ -13,6 +13,7 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/futex.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -121,5 +122,7 @@ struct MutantSharedUsesPrivate : LinuxFutexT<true, LinuxDefect::shared_uses_priv
 
 static_assert(TimedFutexBackend<LinuxFutex>);
 static_assert(TimedFutexBackend<LinuxSharedFutex>);
+
+using LinuxFutexMutants = TypeList<MutantEarlyTimeout, MutantWakeZeroWakesOne, MutantSharedUsesPrivate>;
 
 }  // namespace jostle

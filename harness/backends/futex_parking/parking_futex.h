@@ -20,6 +20,7 @@
 #include "jostle/chaos.h"
 #include "jostle/contracts/futex.h"
 #include "jostle/sys.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -359,5 +360,9 @@ struct MutantNarrowCompare : ParkingFutexT<64, ParkingDefect::narrow_compare> {
 
 static_assert(TimedFutexBackend<ParkingFutex> && WaiterCountingFutex<ParkingFutex>);
 static_assert(TimedFutexBackend<Parking1Bucket> && WaiterCountingFutex<Parking1Bucket>);
+
+using ParkingFutexMutants =
+    TypeList<MutantCheckThenEnqueue, MutantWakerFastpathNoBarrier, MutantTimeoutSwallowsSignal, MutantCollisionWakesWrong,
+             MutantNarrowCompare, MutantCheckThenEnqueueNatural, MutantWakerFastpathNoBarrierNatural>;
 
 }  // namespace jostle
