@@ -110,7 +110,7 @@ template <TimedFutexBackend F>
 using FutexEvent = FutexEventT<F>;
 
 struct MutantEventEdgeNotLatched : FutexEventT<LinuxFutex, true> {
-  static constexpr std::string_view kName = "mutant.event_edge_not_latched";
+  static constexpr std::string_view kName = "mutant.event.edge_not_latched";
   static constexpr std::string_view kDescription =
       "FutexEvent whose set() only releases current sleepers and keeps no set state";
   static constexpr std::string_view kCatches = "futex/event_state_machine,futex/event_set_before_wait";
@@ -118,7 +118,7 @@ struct MutantEventEdgeNotLatched : FutexEventT<LinuxFutex, true> {
   static constexpr std::string_view kSource = "tensorflow PR #4064; grpc PR #12051 (condition variables are not latches)";
 };
 struct MutantEventOnCheckThenEnqueue : FutexEventT<MutantCheckThenEnqueue> {
-  static constexpr std::string_view kName = "mutant.event_on_check_then_enqueue";
+  static constexpr std::string_view kName = "mutant.event.on_check_then_enqueue";
   static constexpr std::string_view kDescription = "FutexEvent over the check-then-enqueue futex mutant";
   static constexpr std::string_view kCatches = "futex/event_ping_pong,futex/event_broadcast";
   static constexpr std::string_view kDifficulty = "D2";

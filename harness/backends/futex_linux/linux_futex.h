@@ -95,7 +95,7 @@ struct LinuxSharedFutex : LinuxFutexT<true> {
 };
 
 struct MutantEarlyTimeout : LinuxFutexT<false, LinuxDefect::early_timeout> {
-  static constexpr std::string_view kName = "mutant.early_timeout";
+  static constexpr std::string_view kName = "mutant.futex.early_timeout";
   static constexpr std::string_view kDescription = "linux whose timed wait gives up 0.5-1 ms before its deadline";
   static constexpr std::string_view kCatches = "futex/timed_wait_timeout,futex/deadline_loop";
   static constexpr std::string_view kDifficulty = "D1";
@@ -103,7 +103,7 @@ struct MutantEarlyTimeout : LinuxFutexT<false, LinuxDefect::early_timeout> {
 };
 
 struct MutantWakeZeroWakesOne : LinuxFutexT<false, LinuxDefect::wake_zero_wakes_one> {
-  static constexpr std::string_view kName = "mutant.wake_zero_wakes_one";
+  static constexpr std::string_view kName = "mutant.futex.wake_zero_wakes_one";
   static constexpr std::string_view kDescription =
       "linux passing wake(0) to the kernel, whose FUTEX_WAKE with nr_wake = 0 wakes one waiter";
   static constexpr std::string_view kCatches = "futex/wake_n_exact";
@@ -112,7 +112,7 @@ struct MutantWakeZeroWakesOne : LinuxFutexT<false, LinuxDefect::wake_zero_wakes_
 };
 
 struct MutantSharedUsesPrivate : LinuxFutexT<true, LinuxDefect::shared_uses_private> {
-  static constexpr std::string_view kName = "mutant.shared_uses_private";
+  static constexpr std::string_view kName = "mutant.futex.shared_uses_private";
   static constexpr std::string_view kDescription =
       "claims process-shared but keeps FUTEX_PRIVATE_FLAG: a wake from another process never reaches the waiter";
   static constexpr std::string_view kCatches = "futex/cross_process";

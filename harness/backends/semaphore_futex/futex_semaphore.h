@@ -99,7 +99,7 @@ template <TimedFutexBackend F>
 using FutexSemaphore = FutexSemaphoreT<F>;
 
 struct MutantSemTimeoutSwallowsPermit : FutexSemaphoreT<LinuxFutex, true> {
-  static constexpr std::string_view kName = "mutant.sem_timeout_swallows_permit";
+  static constexpr std::string_view kName = "mutant.semaphore.timeout_swallows_permit";
   static constexpr std::string_view kDescription =
       "FutexSemaphore whose timed wait, finding a permit as its deadline passes, takes it and reports a timeout";
   static constexpr std::string_view kCatches = "futex/semaphore_conservation";
@@ -107,7 +107,7 @@ struct MutantSemTimeoutSwallowsPermit : FutexSemaphoreT<LinuxFutex, true> {
   static constexpr std::string_view kSource = "wasmtime PR #5871; Zig Condition/Semaphore timeout path";
 };
 struct MutantSemOnCheckThenEnqueue : FutexSemaphoreT<MutantCheckThenEnqueue> {
-  static constexpr std::string_view kName = "mutant.sem_on_check_then_enqueue";
+  static constexpr std::string_view kName = "mutant.semaphore.on_check_then_enqueue";
   static constexpr std::string_view kDescription = "FutexSemaphore over the check-then-enqueue futex mutant";
   static constexpr std::string_view kCatches = "futex/semaphore_as_mutex";
   static constexpr std::string_view kDifficulty = "D2";

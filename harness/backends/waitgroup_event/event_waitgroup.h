@@ -97,7 +97,7 @@ template <EventBackend E>
 using EventWaitGroup = EventWaitGroupT<E>;
 
 struct MutantWgResetKeepsWaiting : EventWaitGroupT<FutexEvent<LinuxFutex>, waitgroup::Defect::reset_keeps_waiting> {
-  static constexpr std::string_view kName = "mutant.wg.reset_keeps_waiting";
+  static constexpr std::string_view kName = "mutant.waitgroup.reset_keeps_waiting";
   static constexpr std::string_view kDescription =
       "EventWaitGroup whose reset() clears the counter but not the waiting bit: the next round's last finish "
       "sets the event with nobody waiting, and a later wait() returns with work outstanding";
@@ -108,7 +108,7 @@ struct MutantWgResetKeepsWaiting : EventWaitGroupT<FutexEvent<LinuxFutex>, waitg
 };
 struct MutantWgEventCheckBeforeDecrement
     : EventWaitGroupT<FutexEvent<LinuxFutex>, waitgroup::Defect::check_before_decrement> {
-  static constexpr std::string_view kName = "mutant.wg.event_check_before_decrement";
+  static constexpr std::string_view kName = "mutant.waitgroup.event_check_before_decrement";
   static constexpr std::string_view kDescription =
       "EventWaitGroup whose finish() reads the waiting bit before decrementing: a waiter announcing itself in "
       "between blocks on an event nobody sets (window widened by a spin)";

@@ -120,7 +120,7 @@ using FutexWaitGroup = FutexWaitGroupT<F>;
 
 struct MutantWgCheckBeforeDecrement
     : FutexWaitGroupT<LinuxFutex, waitgroup::Defect::check_before_decrement> {
-  static constexpr std::string_view kName = "mutant.wg.check_before_decrement";
+  static constexpr std::string_view kName = "mutant.waitgroup.check_before_decrement";
   static constexpr std::string_view kDescription =
       "FutexWaitGroup whose finish() reads the waiting bit, then decrements: a waiter that announces itself and "
       "sleeps in between is never woken (window widened by a spin)";
@@ -128,20 +128,20 @@ struct MutantWgCheckBeforeDecrement
   static constexpr std::string_view kDifficulty = "D2";
   static constexpr std::string_view kSource =
       "catalog E5: Zig's WaitGroup.finish decides to wake from the value its one fetchSub returns; a decision "
-      "read before the decrement is the check-then-act lost wakeup (cf. mutant.check_then_enqueue)";
+      "read before the decrement is the check-then-act lost wakeup (cf. mutant.futex.check_then_enqueue)";
 };
 struct MutantWgCheckBeforeDecrementNatural
     : FutexWaitGroupT<LinuxFutex, waitgroup::Defect::check_before_decrement, false> {
-  static constexpr std::string_view kName = "mutant.wg.check_before_decrement.natural";
+  static constexpr std::string_view kName = "mutant.waitgroup.check_before_decrement_natural";
   static constexpr std::string_view kDescription =
-      "mutant.wg.check_before_decrement without the widening spin: one load, then the decrement";
+      "mutant.waitgroup.check_before_decrement without the widening spin: one load, then the decrement";
   static constexpr std::string_view kCatches = "futex/wg_waiter_meets_last_finish,futex/wg_finish_races_wait";
   static constexpr std::string_view kCatchesUnder = "p=0.1,actions=yield+sleep";
   static constexpr std::string_view kDifficulty = "D3";
   static constexpr std::string_view kSource = MutantWgCheckBeforeDecrement::kSource;
 };
 struct MutantWgWakeOne : FutexWaitGroupT<LinuxFutex, waitgroup::Defect::wake_one> {
-  static constexpr std::string_view kName = "mutant.wg.wake_one";
+  static constexpr std::string_view kName = "mutant.waitgroup.wake_one";
   static constexpr std::string_view kDescription =
       "FutexWaitGroup whose last finish() wakes one waiter: the others sleep forever";
   static constexpr std::string_view kCatches = "futex/wg_all_waiters_released";
@@ -149,7 +149,7 @@ struct MutantWgWakeOne : FutexWaitGroupT<LinuxFutex, waitgroup::Defect::wake_one
   static constexpr std::string_view kSource = "a broadcast done as a single wake (the shape of mutant.condvar.broadcast_as_signals, Zig #12877)";
 };
 struct MutantWgDoneOffByOne : FutexWaitGroupT<LinuxFutex, waitgroup::Defect::done_off_by_one> {
-  static constexpr std::string_view kName = "mutant.wg.done_off_by_one";
+  static constexpr std::string_view kName = "mutant.waitgroup.done_off_by_one";
   static constexpr std::string_view kDescription =
       "FutexWaitGroup whose wait() and is_done() test counter <= 1: they return with one unit outstanding";
   static constexpr std::string_view kCatches = "futex/wg_smoke,futex/wg_wait_blocks,futex/wg_finish_races_wait";
