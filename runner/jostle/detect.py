@@ -4,7 +4,7 @@ For every mutant instance a selection picks (expect=fail in `--list`: the mutant
 catchers) and every mode, N independent trials each run the instance again and again, each run
 with a fresh seed and the mode's per-run settings, until the first caught failure (FAIL, TIMEOUT,
 CRASH, SANITIZER) or the budget. A trial records killed or not, wall seconds and runs to the first
-failure, and the failing repro line; PCT kills are replayed from their seed R times. Per mutant and
+failure, and the failing repro line; PCT and preempt kills are replayed from their seed R times. Per mutant and
 mode the summary gives the kill count, the median seconds and runs (a trial that escaped counts as
 the budget, so a median over escapes is a lower bound, marked >=), and the speed-up over `none`.
 
@@ -26,24 +26,23 @@ are known to be reliably killed, one trial each in their recorded mode and budge
 escapes. The baseline also lists the mutants known to be undetectable here, with the reason.
 """
 
-import datetime
 import json
 import os
 import statistics
 import time
-import uuid
 import zlib
 from dataclasses import asdict, dataclass, field
 
-from jostle import classify, execute, outcome, selection, store
+from jostle import classify, engines, execute, outcome, selection, store
 from jostle.amplify import MODES, Amplification
-from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, JostleError, UsageError
+from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
 from jostle.plan import RunSpec
+from jostle.query_detect import rate_speedups, speedups
+from jostle.records import SEED_MASK, new_id, now_iso, random_seed
 from jostle.replay import repro_line
 
-DEFAULT_MODES = ("none", "os", "chaos", "pct")
+DEFAULT_MODES = ("none", "os", "chaos", "pct", "preempt")
 BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "detect_baseline.json")
-SEED_MASK = (1 << 64) - 1
 
 
 @dataclass
@@ -56,9 +55,15 @@ class Trial:
     seed: int | None = None
     repro: str | None = None
     schedule: dict | None = None      # the failing run's schedule event (pct: trace, priorities, change points)
-    replays: int | None = None        # pct kills: how many of `replays_tried` reruns of the seed failed again
+    replays: int | None = None        # pct and preempt kills: how many of `replays_tried` reruns of the seed failed again
     replays_tried: int | None = None
     pass_max_s: float = 0.0           # the longest passing run: close to the timeout, a TIMEOUT kill is suspect
+
+
+@dataclass(frozen=True)
+class DetectResult:
+    session: str            # the detect-session id in the store (the CLI renders detect.html from it)
+    exit_code: int
 
 
 @dataclass
@@ -95,18 +100,9 @@ def trial_seed(base, instance, mode, trial, run):
     return (base * 1000003 + h * 65537 + run) & SEED_MASK
 
 
-def _no_stacks(_pid):
-    return None, "not captured: jostle detect measures the time to the failure, not to a post-mortem"
-
-
 def run_without_stacks(spec):
     """execute.run, minus the gdb stack capture of a hung run (seconds of debugger time per hang)."""
-    saved = execute.capture_stacks
-    execute.capture_stacks = _no_stacks
-    try:
-        return execute.run(spec, hang_hold_s=1)
-    finally:
-        execute.capture_stacks = saved
+    return execute.run(spec, hang_hold_s=1, capture_stacks=False)
 
 
 def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_without_stacks,
@@ -134,133 +130,26 @@ def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_
         t0 = clock()
         raw = run_fn(spec)
         runs += 1
-        code, _reason, message = classify.classify(raw)
+        verdict = classify.classify(raw)
+        code, message = verdict.code, verdict.message
         if code in outcome.CATCHING:
-            hang = next((e for e in raw.get("events") or [] if e.get("ev") == "hang"), None)
+            hang = raw.event("hang")
             deadlock = hang is not None and hang.get("reason") == "deadlock"
             if code == "TIMEOUT" and run_timeout_s < declared_s and not deadlock:
                 # Cut short by the budget: not the hang the case declares, so not a kill. (A deadlock report is
                 # no deadline: every thread asleep for good is a kill whatever the watchdog was set to.)
                 return Trial(False, budget_s, runs, pass_max_s=pass_max)
-            schedule = next((e for e in raw["events"] if e.get("ev") == "schedule"), None)
+            schedule = raw.event("schedule")
             t = Trial(True, clock() - start, runs, code, message, seed, repro_line(spec, build), schedule,
                       pass_max_s=pass_max)
-            if replays and spec.amplify.drawn == "pct":
+            if replays and spec.amplify.drawn in ("pct", "preempt"):
                 t.replays_tried = replays
-                t.replays = sum(1 for _ in range(replays) if classify.classify(run_fn(spec))[0] in outcome.CATCHING)
+                t.replays = sum(1 for _ in range(replays) if classify.classify(run_fn(spec)).code in outcome.CATCHING)
             return t
         if code in ("ERROR", "UNSUPPORTED"):
             return Trial(False, clock() - start, runs, code, message, seed, repro_line(spec, build),
                          pass_max_s=pass_max)
         pass_max = max(pass_max, clock() - t0)
-
-
-def speedups(summaries):
-    """Per instance and mode: median_s(none) / median_s(mode), with '>=' when none's median is censored."""
-    none = {s["instance"]: s for s in summaries if s["mode"] == "none"}
-    out = {}
-    for s in summaries:
-        base = none.get(s["instance"])
-        if s["mode"] == "none" or base is None or not s["median_s"] or s["killed"] == 0:
-            continue
-        out[(s["instance"], s["mode"])] = (base["median_s"] / s["median_s"], base["median_censored"])
-    return out
-
-
-def rate_speedups(summaries):
-    """Per instance and mode: mttf(none) / mttf(mode), with a bound: '>=' when none never killed (its MTTF is
-    a lower bound), '<=' when the mode never killed; pairs where neither killed are left out."""
-    none = {s["instance"]: s for s in summaries if s["mode"] == "none"}
-    out = {}
-    for s in summaries:
-        base = none.get(s["instance"])
-        if s["mode"] == "none" or base is None or not s.get("mttf_s"):
-            continue
-        if base.get("mttf_bound") and s.get("mttf_bound"):
-            continue
-        bound = ">=" if base.get("mttf_bound") else "<=" if s.get("mttf_bound") else ""
-        out[(s["instance"], s["mode"])] = (base["mttf_s"] / s["mttf_s"], bound)
-    return out
-
-
-def corpus_figures(summaries, modes):
-    """Per mode: mutants killed in every trial, the ratio of corpus medians against none, and the median of the
-    per-mutant speed-ups (by median TTFF and by MTTF)."""
-    figures = {}
-    ups, rates = speedups(summaries), rate_speedups(summaries)
-    for mode in modes:
-        cells = [s for s in summaries if s["mode"] == mode]
-        if not cells:
-            continue
-        med = statistics.median(s["median_s"] for s in cells)
-        f = {"mutants": len(cells), "always_killed": sum(1 for s in cells if s["killed"] == s["trials"]),
-             "ever_killed": sum(1 for s in cells if s["killed"] > 0), "corpus_median_s": med}
-        if mode != "none":
-            per = [ups[(s["instance"], mode)][0] for s in cells if (s["instance"], mode) in ups]
-            per_rate = [rates[(s["instance"], mode)] for s in cells if (s["instance"], mode) in rates]
-            f["median_speedup"] = statistics.median(per) if per else None
-            f["median_rate_speedup"] = statistics.median(x for x, _ in per_rate) if per_rate else None
-            f["at_least_100x"] = sum(1 for x, b in per_rate if x >= 100 and b != "<=")
-        figures[mode] = f
-    if "none" in figures:
-        for mode, f in figures.items():
-            f["speedup_vs_none"] = figures["none"]["corpus_median_s"] / f["corpus_median_s"] if f["corpus_median_s"] else None
-    return figures
-
-
-def _x(x, bound=""):
-    return f"x{bound}{x:.0f}" if x >= 10 else f"x{bound}{x:.1f}" if x >= 0.1 else f"x{bound}{x:.2f}"
-
-
-def markdown(summaries, figures, difficulties=None, budget_s=None, trials=None, iterations=None, timeout_s=None):
-    difficulties = difficulties or {}
-    ups = speedups(summaries)
-    modes = list(dict.fromkeys(s["mode"] for s in summaries))
-    head = "| mutant instance | D | " + " | ".join(modes) + " |"
-    lines = [head, "|" + " --- |" * (len(modes) + 2)]
-    by = {(s["instance"], s["mode"]): s for s in summaries}
-    for instance in dict.fromkeys(s["instance"] for s in summaries):
-        cells = []
-        for mode in modes:
-            s = by.get((instance, mode))
-            if s is None:
-                cells.append("")
-                continue
-            med = f"{'>=' if s['median_censored'] else ''}{s['median_s']:.2f}s"
-            cell = f"{s['killed']}/{s['trials']} {med} ({s['median_runs']:g} runs)"
-            if (instance, mode) in ups:
-                x, censored = ups[(instance, mode)]
-                cell += " " + _x(x, ">=" if censored else "")
-            if s["replayed"]:
-                cell += f" replay {s['replayed'][0]}/{s['replayed'][1]}"
-            if s.get("errors"):
-                # A trial that could not go on (the binary vanished, UNSUPPORTED) is no escape: say so.
-                cell += f" **{s['errors']} trial(s) ended in ERROR/UNSUPPORTED**"
-            cells.append(cell)
-        lines.append(f"| `{instance}` | {difficulties.get(instance, '')} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("| mode | mutants | killed every trial | killed at least once | corpus median TTFF | vs none "
-                 "| median per-mutant speed-up (TTFF) | median per-mutant speed-up (MTTF) | mutants >= x100 (MTTF) |")
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for mode, f in figures.items():
-        vs = f.get("speedup_vs_none")
-        ms, mr = f.get("median_speedup"), f.get("median_rate_speedup")
-        lines.append(f"| {mode} | {f['mutants']} | {f['always_killed']} | {f['ever_killed']} | "
-                     f"{f['corpus_median_s']:.2f}s | {'' if vs is None else _x(vs)} | "
-                     f"{'' if ms is None else _x(ms)} | {'' if mr is None else _x(mr)} | "
-                     f"{'' if mode == 'none' else f.get('at_least_100x', 0)} |")
-    if budget_s is not None:
-        lines.append("")
-        shape = []
-        if iterations:
-            shape.append(f"--iterations {iterations} per run")
-        if timeout_s:
-            shape.append(f"a {timeout_s:g}s watchdog deadline per run of the hang-detected mutants")
-        lines.append(f"Budget {budget_s:g}s per trial, {trials} trial(s) per cell"
-                     + (f", {' and '.join(shape)}" if shape else "")
-                     + "; an escaped trial counts as the budget, so a median marked >= is a lower bound and so is "
-                       "a speed-up over it. MTTF = exposure / kills (rule of three when no kill).")
-    return "\n".join(lines) + "\n"
 
 
 def load_baseline(path=BASELINE):
@@ -290,26 +179,15 @@ def _difficulties(suites, instances):
     return {i["id"]: by_backend.get((i["suite"], i["backend"]), "") for i in instances}
 
 
-def _write_html(out, session_id, log):
-    """detect.html next to the store: the session's table (the same one report.html shows)."""
-    import reports  # the renderers live next to the runner package; imported here to keep detect light
-
-    try:
-        detect = reports.html.detect_model(store.load(out, log), session_id)
-        if detect:
-            reports.write_file(os.path.join(out, "detect.html"), reports.html.render_detect(detect))
-    except JostleError as exc:
-        log(f"detect.html not written: {exc}")
-
-
 def run(args, log, run_fn=run_without_stacks):
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for m in modes:
         if m not in MODES:
             raise UsageError(f"--modes: unknown mode {m!r} (accepted: {', '.join(MODES)})")
-    args.mutants = True
-    binaries, suites, instances = selection.from_build(args)
-    mutants = [i for i in instances if i["expect"] == "fail"]
+    found = selection.from_build(args.build_dir, args.suites, args.backends, args.cases, True, args.plugin,
+                                 engines.binaries(args) if engines.wanted(args) else None)
+    binaries, suites = found.binaries, found.suites
+    mutants = [i for i in found.instances if i["expect"] == "fail"]
     wanted = getattr(args, "instances", None)
     if wanted:
         missing = sorted(set(wanted) - {i["id"] for i in mutants})
@@ -336,12 +214,13 @@ def run(args, log, run_fn=run_without_stacks):
         raise UsageError("detect: the selection has no mutant instance (expect=fail) to measure")
     build = os.path.basename(os.path.normpath(args.build_dir))
     writer = store.Writer(args.out, warn=log)
-    session_id = datetime.datetime.now().strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
-    base_seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
-    writer.append({"type": "detect-session", "session": session_id, "started": datetime.datetime.now(
-        datetime.timezone.utc).isoformat(timespec="seconds"), "argv": getattr(args, "argv", []), "modes": modes,
-        "budget_per_mutant_s": args.budget_per_mutant, "trials": args.trials, "seed": base_seed, "quick": args.quick,
+    session_id = new_id()
+    base_seed = args.seed if args.seed is not None else random_seed()
+    writer.append({
+        "type": "detect-session", "session": session_id, "started": now_iso(), "argv": getattr(args, "argv", []),
+        "modes": modes, "budget_per_mutant_s": args.budget_per_mutant, "trials": args.trials, "seed": base_seed, "quick": args.quick,
         "build": build, "iterations": getattr(args, "iterations", None),
+        "difficulties": _difficulties(suites, [p[0] for p in plan]),
         "hang_timeout_s": getattr(args, "hang_timeout", None)})
     summaries, escaped = [], []
     for inst, inst_modes, budget_s, trials, iterations, timeout_s in plan:
@@ -367,19 +246,10 @@ def run(args, log, run_fn=run_without_stacks):
             if args.quick and s["killed"] < s["trials"]:
                 escaped.append(inst["id"])
     writer.close()
-    _write_html(args.out, session_id, log)
-    figures = corpus_figures(summaries, modes)
-    text = markdown(summaries, figures, _difficulties(suites, [p[0] for p in plan]), args.budget_per_mutant,
-                    args.trials, getattr(args, "iterations", None), getattr(args, "hang_timeout", None))
-    print(text, end="")
-    if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(text)
     if args.quick:
         for inst_id in escaped:
             log(f"ESCAPED: {inst_id} was reliably killed before (detect baseline) and escaped this time")
-        return EXIT_UNEXPECTED if escaped else EXIT_OK
-    return EXIT_OK
+    return DetectResult(session_id, EXIT_UNEXPECTED if args.quick and escaped else EXIT_OK)
 
 
 def add_arguments(p):

@@ -1,20 +1,25 @@
 """The detection benchmark: trials, censoring, speed-ups, the quick CI form and its baseline."""
 
+import dataclasses
 import json
 import os
 import types
 
 import pytest
 
-from jostle import detect, execute
+from jostle import detect, execute, query_detect
+from reports import detect_table
 from jostle.errors import UsageError
+from jostle.records import Found
+
+SELECT = dict(build_dir="/b", suites=[], backends=[], cases=[], plugin=[], argv=[])
 
 
 def _raw(status, seed=0):
-    raw = execute.empty_result(["jostle-x"])
-    raw["exit_code"] = {"pass": 0, "fail": 1}[status]
-    raw["events"] = [{"v": 1, "ev": "start", "seed": seed}, {"v": 1, "ev": "end", "status": status, "checks_failed": int(status == "fail")}]
-    return raw
+    return dataclasses.replace(
+        execute.empty_result(["jostle-x"]), exit_code={"pass": 0, "fail": 1}[status],
+        events=[{"v": 1, "ev": "start", "seed": seed},
+                {"v": 1, "ev": "end", "status": status, "checks_failed": int(status == "fail")}])
 
 
 class FakeClock:
@@ -35,6 +40,12 @@ def _runner(clock, fail_on_run, cost_s=1.0):
         return _raw("fail" if fail_on_run(len(calls), spec) else "pass", spec.seed)
     run_fn.calls = calls
     return run_fn
+
+
+def _table(summaries, figures, difficulties=None, budget_s=None, trials=None, iterations=None, timeout_s=None):
+    return detect_table.render({"summaries": summaries, "figures": figures, "difficulties": difficulties,
+                                "budget_s": budget_s, "trials": trials, "iterations": iterations,
+                                "timeout_s": timeout_s})
 
 
 INST = {"id": "futex/x@mutant.m", "suite": "futex", "iterations": 10, "timeout_ms": 20000, "expect": "fail"}
@@ -77,11 +88,11 @@ def test_summary_speedup_and_table():
         c.trials = [detect.Trial(s < 60, s, 1 + int(s)) for s in secs]
         cells.append(c.summary())
     assert cells[0]["killed"] == 2 and cells[0]["median_s"] == 30 and not cells[0]["median_censored"]
-    ups = detect.speedups(cells)
+    ups = query_detect.speedups(cells)
     assert ups[("futex/x@mutant.m", "chaos")][0] == pytest.approx(150)
-    figures = detect.corpus_figures(cells, ["none", "chaos"])
+    figures = query_detect.corpus_figures(cells, ["none", "chaos"])
     assert figures["chaos"]["speedup_vs_none"] == pytest.approx(150)
-    text = detect.markdown(cells, figures, {"futex/x@mutant.m": "D2"}, 60, 3)
+    text = _table(cells, figures, {"futex/x@mutant.m": "D2"}, 60, 3)
     assert "| `futex/x@mutant.m` | D2 | 2/3 30.00s" in text and "x150" in text
 
 
@@ -90,7 +101,7 @@ def test_censored_median_is_marked():
     c.trials = [detect.Trial(False, 60, 5), detect.Trial(False, 60, 5), detect.Trial(True, 3, 1)]
     s = c.summary()
     assert s["median_censored"] and s["median_s"] == 60
-    assert ">=60.00s" in detect.markdown([s], detect.corpus_figures([s], ["none"]))
+    assert ">=60.00s" in _table([s], query_detect.corpus_figures([s], ["none"]))
 
 
 def test_trials_that_ended_in_error_are_flagged_not_passed_off_as_escapes():
@@ -98,7 +109,7 @@ def test_trials_that_ended_in_error_are_flagged_not_passed_off_as_escapes():
     c.trials = [detect.Trial(False, 0.01, 1, "ERROR", "cannot start x"), detect.Trial(True, 0.3, 1, "TIMEOUT")]
     s = c.summary()
     assert s["errors"] == 1
-    assert "1 trial(s) ended in ERROR/UNSUPPORTED" in detect.markdown([s], detect.corpus_figures([s], ["chaos"]))
+    assert "1 trial(s) ended in ERROR/UNSUPPORTED" in _table([s], query_detect.corpus_figures([s], ["chaos"]))
 
 
 def test_checked_in_baseline_is_valid_and_every_undetectable_has_a_reason():
@@ -121,21 +132,24 @@ def test_quick_form_fails_when_a_reliable_mutant_escapes(tmp_path, monkeypatch):
                                     "undetectable": {}}))
     suite = types.SimpleNamespace(name="futex", backends=[{"name": "mutant.m", "difficulty": "D2"}])
     monkeypatch.setattr(detect.selection, "from_build",
-                        lambda opts: ({"futex": "/b/jostle-futex"}, [suite], [dict(INST, backend="mutant.m")]))
+                        lambda *a: Found({"futex": "/b/jostle-futex"}, [suite], [dict(INST, backend="mutant.m")]))
     args = types.SimpleNamespace(modes="none,chaos", quick=True, baseline=str(baseline), budget_per_mutant=60.0,
-                                 trials=1, replays=0, out=str(tmp_path / "out"), seed=5, markdown=None,
-                                 build_dir="/b", argv=[])
+                                 trials=1, replays=0, out=str(tmp_path / "out"), seed=5, markdown=None, **SELECT)
     logs = []
     # Escapes: every run passes.
     monkeypatch.setattr(detect.time, "monotonic", FakeClock())
     clock = detect.time.monotonic
-    assert detect.run(args, logs.append, _runner(clock, lambda k, s: False)) == 1
+    assert detect.run(args, logs.append, _runner(clock, lambda k, s: False)).exit_code == 1
     assert any("ESCAPED" in line for line in logs)
     # Killed: exit 0, and the store has the detect records.
-    assert detect.run(args, logs.append, _runner(clock, lambda k, s: k == 2)) == 0
+    assert detect.run(args, logs.append, _runner(clock, lambda k, s: k == 2)).exit_code == 0
     with open(os.path.join(args.out, "results.jsonl")) as f:
         kinds = [json.loads(line)["type"] for line in f]
     assert kinds.count("detect") == 2 and kinds.count("detect-session") == 2
+    # The table renders from the store alone, difficulty column included.
+    from jostle import store
+    text = detect_table.render(query_detect.table_model(store.load(args.out)))
+    assert f"| `{INST['id']}` | D2 | 1/1 " in text and "| chaos | 1 | 1 | 1 |" in text
 
 
 def test_short_watchdog_makes_a_hang_a_kill_and_is_never_raised():
@@ -145,12 +159,10 @@ def test_short_watchdog_makes_a_hang_a_kill_and_is_never_raised():
     def run_fn(spec):
         seen.append(spec.timeout_s)
         clock.t += spec.timeout_s
-        raw = execute.empty_result(["jostle-x"])
-        raw["exit_code"] = 3
-        raw["hang_seen"] = True
-        raw["events"] = [{"v": 1, "ev": "start", "seed": spec.seed},
-                         {"v": 1, "ev": "hang", "deadline_ms": spec.timeout_s * 1000, "iteration": 0, "threads": []}]
-        return raw
+        return dataclasses.replace(
+            execute.empty_result(["jostle-x"]), exit_code=3, hang_seen=True,
+            events=[{"v": 1, "ev": "start", "seed": spec.seed},
+                    {"v": 1, "ev": "hang", "deadline_ms": spec.timeout_s * 1000, "iteration": 0, "threads": []}])
     t = detect.run_trial(INST, "/b/jostle-futex", "none", 0, 60, 1, "release", run_fn, clock, iterations=1,
                          timeout_s=2)
     assert t.killed and t.code == "TIMEOUT" and t.seconds == pytest.approx(2) and seen == [2]
@@ -164,12 +176,10 @@ def test_deadlock_report_is_a_kill_even_when_the_budget_shortened_the_watchdog()
 
     def run_fn(spec, reason="deadlock"):
         clock.t += 0.2
-        raw = execute.empty_result(["jostle-x"])
-        raw["exit_code"] = 4
-        raw["hang_seen"] = True
-        raw["events"] = [{"v": 1, "ev": "start", "seed": spec.seed},
-                         {"v": 1, "ev": "hang", "reason": reason, "quiet_ms": 200, "iteration": 0, "threads": []}]
-        return raw
+        return dataclasses.replace(
+            execute.empty_result(["jostle-x"]), exit_code=4, hang_seen=True,
+            events=[{"v": 1, "ev": "start", "seed": spec.seed},
+                    {"v": 1, "ev": "hang", "reason": reason, "quiet_ms": 200, "iteration": 0, "threads": []}])
     # Budget 10 s < the declared 20 s deadline: each run's watchdog is cut to the remaining budget.
     t = detect.run_trial(INST, "/b/jostle-futex", "chaos", 0, 10, 1, "release", run_fn, clock)
     assert t.killed and t.runs == 1 and t.seconds == pytest.approx(0.2)
@@ -187,11 +197,11 @@ def test_mttf_and_rate_speedup_bound_an_escaping_none():
     cells = [none.summary(), chaos.summary()]
     assert cells[0]["mttf_s"] == pytest.approx(30) and cells[0]["mttf_bound"]
     assert cells[1]["mttf_s"] == pytest.approx(1.0) and cells[1]["runs"] == 9
-    x, bound = detect.rate_speedups(cells)[("i", "chaos")]
+    x, bound = query_detect.rate_speedups(cells)[("i", "chaos")]
     assert x == pytest.approx(30) and bound == ">="
-    figures = detect.corpus_figures(cells, ["none", "chaos"])
+    figures = query_detect.corpus_figures(cells, ["none", "chaos"])
     assert figures["chaos"]["median_rate_speedup"] == pytest.approx(30) and figures["chaos"]["at_least_100x"] == 0
-    text = detect.markdown(cells, figures, budget_s=30, trials=3, iterations=1, timeout_s=2)
+    text = _table(cells, figures, budget_s=30, trials=3, iterations=1, timeout_s=2)
     assert "--iterations 1 per run" in text and "x>=30" in text
 
 
@@ -202,14 +212,13 @@ def test_hang_timeout_only_for_the_baselines_hang_detected_mutants(tmp_path, mon
     baseline.write_text(json.dumps({"hang_detected": {hang["id"]: "a lost wakeup hangs the catcher"},
                                     "reliably_killed": {}, "undetectable": {}}))
     suite = types.SimpleNamespace(name="futex", backends=[])
-    monkeypatch.setattr(detect.selection, "from_build", lambda opts: ({"futex": "/b/jostle-futex"}, [suite], [hang, check]))
+    monkeypatch.setattr(detect.selection, "from_build", lambda *a: Found({"futex": "/b/jostle-futex"}, [suite], [hang, check]))
     monkeypatch.setattr(detect.time, "monotonic", FakeClock())
     args = types.SimpleNamespace(modes="none", quick=False, baseline=str(baseline), budget_per_mutant=60.0, trials=1,
-                                 replays=0, out=str(tmp_path / "out"), seed=5, markdown=None, build_dir="/b", argv=[],
-                                 iterations=1, hang_timeout=2.0, instances=None)
+                                 replays=0, out=str(tmp_path / "out"), seed=5, markdown=None, iterations=1,
+                                 hang_timeout=2.0, instances=None, **SELECT)
     run_fn = _runner(detect.time.monotonic, lambda k, s: True)
-    assert detect.run(args, lambda line: None, run_fn) == 0
+    assert detect.run(args, lambda line: None, run_fn).exit_code == 0
     deadlines = {spec.instance: spec.timeout_s for spec in run_fn.calls}
     assert deadlines == {hang["id"]: 2.0, check["id"]: 20.0}
     assert all(spec.iterations == 1 for spec in run_fn.calls)
-    assert (tmp_path / "out" / "detect.html").exists()
