@@ -6,6 +6,7 @@
 #include "condvar_pthread/pthread_condvar.h"
 #include "condvar_queue/queue_condvar.h"
 #include "condvar_std/std_condvar.h"
+#include "plugin/opaque/opaque_backends.h"
 #include "plugin/plugin_backends.h"
 #include "jostle/registry.h"
 
@@ -17,6 +18,7 @@ using CondvarBackends =
              FutexEpochCondvar<PluginFutex<0>>, FutexEpochCondvar<PluginFutex<1>>,
              QueueCondvar<PluginFutex<0>>, QueueCondvar<PluginFutex<1>>,
              MutantCvTokenSteal, MutantCvStealUndo, MutantCvBroadcastAsSignals, MutantCvTimeoutSwallow,
-             MutantCvWakeSharedKey, MutantCvMsTimeout, MutantCvQueueLifo, MutantCvArrivalWakesQueued>;
+             MutantCvWakeSharedKey, MutantCvMsTimeout, MutantCvQueueLifo, MutantCvArrivalWakesQueued,
+             MutantOpaqueCondvarLateSnapshot>;
 
 }  // namespace jostle

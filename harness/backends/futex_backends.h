@@ -5,6 +5,7 @@
 #include "futex_linux/linux_futex.h"
 #include "futex_parking/parking_futex.h"
 #include "jostle/registry.h"
+#include "plugin/opaque/opaque_backends.h"
 #include "plugin/plugin_backends.h"
 
 namespace jostle {
@@ -16,6 +17,7 @@ using FutexBackends =
              // mutants
              MutantCheckThenEnqueue, MutantWakerFastpathNoBarrier, MutantTimeoutSwallowsSignal,
              MutantCollisionWakesWrong, MutantNarrowCompare, MutantEarlyTimeout, MutantWakeZeroWakesOne,
-             MutantSharedUsesPrivate, MutantCheckThenEnqueueNatural, MutantWakerFastpathNoBarrierNatural>;
+             MutantSharedUsesPrivate, MutantCheckThenEnqueueNatural, MutantWakerFastpathNoBarrierNatural,
+             MutantOpaqueFutexCheckThenEnqueue>;
 
 }  // namespace jostle

@@ -1,6 +1,5 @@
 """The soak dashboard: model over several nights, static HTML, and a real headless Chromium."""
 
-import os
 import re
 import shutil
 import subprocess
@@ -10,9 +9,14 @@ import pytest
 
 from jostle import store
 from jostle import sanitizers
+import reports
 from reports import dashboard
 
 from sample_records import TSAN
+
+def _write_dashboard(store_dir, path):
+    return reports.write("dashboard", dashboard.build(store.load(store_dir)), store_dir, path)
+
 
 SAMPLE_RACE = sanitizers.parse_reports(TSAN)[0]
 
@@ -30,15 +34,15 @@ def _write_store(out):
             failing = (night == NIGHTS[-1] and seq < 3)                  # starts failing on the last night
             writer.append({"type": "run", "session": sid, "seq": seq, "instance": "futex/wake@linux/<&>",
                            "suite": "futex", "expect": "pass", "code": "FAIL" if failing else "PASS",
-                           "finished": f"{night}T23:00:00"})
+                           "finished": f"{night}T23:00:00", "elapsed_ms": 10.0, "seed": n * 1000 + seq})
         race = {"tool": "tsan", "kind": "data race", "summaries": [], "tool_error": None,
                 "reports": [SAMPLE_RACE]}
         writer.append({"type": "run", "session": sid, "seq": 99, "instance": "futex/race@linux", "suite": "futex",
                        "expect": "pass", "code": "SANITIZER", "sanitizer": race, "finished": f"{night}T23:00:00",
-                       "suppressed": {"race:known": 2}})
+                       "suppressed": {"race:known": 2}, "elapsed_ms": 10.0, "seed": n})
         writer.append({"type": "run", "session": sid, "seq": 100, "instance": "futex/lost@mutant.lost",
                        "suite": "futex", "expect": "fail", "code": "FAIL" if n else "PASS",
-                       "finished": f"{night}T23:00:00"})
+                       "finished": f"{night}T23:00:00", "elapsed_ms": 10.0, "seed": n * 1000 + seq})
         writer.append({"type": "bench", "session": f"b{n}", "finished": f"{night}T21:00:00", "binary": "futex",
                        "preset": "release", "benchmarks": [{"name": "BM_wake", "run_type": "iteration",
                                                             "real_time": 100.0 + 40 * (n == 2), "time_unit": "ns"}]})
@@ -60,7 +64,7 @@ def test_model_over_nights(tmp_path):
 
 
 def test_page_is_static_escaped_and_svg_is_well_formed(tmp_path):
-    path = dashboard.write(_write_store(tmp_path), str(tmp_path / "d.html"))
+    path = _write_dashboard(_write_store(tmp_path), str(tmp_path / "d.html"))
     page = open(path, encoding="utf-8").read()
     assert "futex/wake@linux/&lt;&amp;&gt;" in page and "<&>" not in page.split("<script")[0]
     svgs = re.findall(r"<svg .*?</svg>", page, re.S)
@@ -90,7 +94,7 @@ def _browse(tmp_path, url, *extra):
 
 
 def test_dashboard_in_headless_chromium(tmp_path):
-    path = dashboard.write(_write_store(tmp_path / "store"), str(tmp_path / "d.html"))
+    path = _write_dashboard(_write_store(tmp_path / "store"), str(tmp_path / "d.html"))
     done = _browse(tmp_path, "file://" + path, "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]
     console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
@@ -104,7 +108,7 @@ def test_dashboard_in_headless_chromium(tmp_path):
 
 
 def test_dashboard_under_a_strict_csp_keeps_tables_and_charts(tmp_path):
-    path = dashboard.write(_write_store(tmp_path / "store"), str(tmp_path / "d.html"))
+    path = _write_dashboard(_write_store(tmp_path / "store"), str(tmp_path / "d.html"))
     page = open(path, encoding="utf-8").read().replace(
         "<head>", "<head><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">", 1)
     strict = tmp_path / "strict.html"

@@ -2,6 +2,9 @@
 
 Exit codes: 0 nothing unexpected, 1 unexpected results, 2 usage error, 3 infrastructure error,
 130 interrupted (Ctrl-C or SIGTERM; finished runs are kept and the reports rendered).
+
+Long because: every subcommand's options are declared here (build_parser, about half the file), beside the
+dispatch that turns them into requests; when it grows, build_parser and its option types move to their own module.
 """
 
 import argparse
@@ -11,8 +14,8 @@ import signal
 import sys
 
 import reports
-from jostle import (__version__, bench, detect, discovery, doctor, engines, gate, replay, selection, session, shard,
-                    soak, store)
+from jostle import (__version__, bench, detect, discovery, doctor, engines, gate, replay, selection, selftest, session,
+                    shard, soak, store)
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, InfraError, JostleError, UsageError
 from jostle.plan import Settings
@@ -236,6 +239,16 @@ def build_parser():
     detect.add_arguments(p)
     _add_build(p)
 
+    p = sub.add_parser("selftest", help="ctest's check of one suite: correct backends pass, mutants are caught")
+    _add_selection(p)
+    p.add_argument("--known-gaps", metavar="FILE", help="with --mutants: cases and mutants excused, each with a "
+                   "reason (default harness/tests/known_gaps.txt)")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the result store (default {DEFAULT_OUT}/)")
+    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N")
+    p.add_argument("--timeout", type=_duration, metavar="D", help="per-run watchdog, overriding each case's own")
+    p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="none")
+    _add_build(p)
+
     p = sub.add_parser("replay", help="rerun one recorded run exactly, from its repro line")
     p.add_argument("line", metavar="REPRO-LINE", help="the quoted part of a `./jostle replay '...'` line")
     _add_preset(p)
@@ -282,32 +295,33 @@ def _read_quarantine(path):
 
 
 def _settings(args, mode, budget_s):
-    """The Settings of a session command line: every default (jobs, seed, amplification) resolved here, once."""
-    target = getattr(args, "target_rate", None)
-    if getattr(args, "sprt", False) and target is None:
+    """The Settings of a session command line: every default (jobs, seed, amplification) resolved here, once.
+
+    Options a subcommand does not offer take their defaults."""
+    opt = lambda name, default=None: getattr(args, name, default)  # noqa: E731 - a local shorthand
+    target = opt("target_rate")
+    if opt("sprt", False) and target is None:
         raise UsageError("--sprt needs --target-rate (the rate the sequential test decides about)")
-    return Settings(mode=mode, runs=getattr(args, "runs", None), budget_s=budget_s,
-                    jobs=args.jobs or default_jobs(),
-                    seed=args.seed if args.seed is not None else random_seed(),
-                    timeout_s=args.timeout, iterations=args.iterations,
-                    amplify=Amplification.from_options(args.amplify, args.chaos),
-                    plugins=tuple(args.plugin), target_rate=target,
-                    confidence=getattr(args, "confidence", 0.95), sprt=getattr(args, "sprt", False),
-                    shard=shard.choose(args.shard))
+    return Settings(mode=mode, runs=opt("runs"), budget_s=budget_s, jobs=opt("jobs") or default_jobs(),
+                    seed=opt("seed") if opt("seed") is not None else random_seed(),
+                    timeout_s=opt("timeout"), iterations=opt("iterations"),
+                    amplify=Amplification.from_options(opt("amplify", "none"), opt("chaos")),
+                    plugins=tuple(args.plugin), target_rate=target, confidence=opt("confidence", 0.95),
+                    sprt=opt("sprt", False), shard=shard.choose(opt("shard")))
 
 
 def _request(args, settings):
-    """The SessionRequest of a run/stress/gate/soak command line."""
+    """The SessionRequest of a run/stress/gate/soak/selftest command line."""
     return SessionRequest(command=args.command, build_dir=args.build_dir, out=args.out, settings=settings,
                           suites=tuple(args.suites), backends=tuple(args.backends), cases=tuple(args.cases),
-                          mutants=args.mutants, quarantine=tuple(_read_quarantine(args.quarantine)),
+                          mutants=args.mutants, quarantine=tuple(_read_quarantine(getattr(args, "quarantine", None))),
                           harnesses=engines.binaries(args) if engines.wanted(args) else None,
                           argv=tuple(sys.argv[1:]), progress=args.progress, progress_stream=sys.stderr)
 
 
 def _render(out, session_id, to_dir=None):
     model = reports.render_all(out, session_id, warn=_log, to_dir=to_dir)
-    print(reports.console.render(model), end="")
+    print(reports.REPORTS["console"].render(model), end="")
     return model
 
 
@@ -343,30 +357,28 @@ def cmd_gate(args):
     request = _request(args, _settings(args, "run", budget))
     baseline = gate.Baseline.load(args.baseline, _log)
     model = gate.run(request, baseline, args.alpha, _log)
-    out = args.out
-    reports.write_file(os.path.join(out, reports.JUNIT_FILE), reports.junit.render(model))
-    reports.write_file(os.path.join(out, reports.HTML_FILE), reports.html.render(model))
-    summary_path = args.summary or os.path.join(out, gate.SUMMARY_FILE)
-    reports.write_file(summary_path, gate.markdown(model))
-    model["files"] = [os.path.join(out, reports.JUNIT_FILE), os.path.join(out, reports.HTML_FILE), summary_path]
-    print(reports.console.render(model), end="")
+    model["files"] = [reports.write(name, model, args.out) for name in reports.SESSION_FILES]
+    model["files"].append(reports.write("gate-summary", model, args.out, args.summary))
+    print(reports.REPORTS["console"].render(model), end="")
     return model["exit_code"]
 
 
 def cmd_soak(args):
     request = _request(args, _settings(args, "stress", None))
     code = soak.run(request, args.for_s, args.chunk_s, args.night, args.fresh, _log)
-    path = reports.dashboard.write(args.out, os.path.join(args.out, reports.dashboard.FILE), warn=_log)
-    _log(f"dashboard: {path}")
+    _log(f"dashboard: {_write_dashboard(args.out)}")
     return code
+
+
+def _write_dashboard(store_dir, path=None):
+    model = reports.REPORTS["dashboard"].build(store.load(store_dir, _log))
+    return reports.write("dashboard", model, store_dir, path)
 
 
 def cmd_dashboard(args):
     if not os.path.isdir(args.store):
         raise UsageError(f"--store {args.store}: no such directory")
-    path = reports.dashboard.write(args.store, args.out_file or os.path.join(args.store, reports.dashboard.FILE),
-                                   warn=_log)
-    print(path)
+    print(_write_dashboard(args.store, args.out_file))
     return EXIT_OK
 
 
@@ -403,18 +415,22 @@ def cmd_detect(args):
     args.argv = sys.argv[1:]
     store.prepare_out_dir(args.out)
     result = detect.run(args, _log)
-    _write_detect_html(args.out, result.session)
+    records = store.load(args.out, _log)
+    text = reports.produce("detect-table", records, result.session)
+    print(text, end="")
+    if args.markdown:
+        reports.write_file(args.markdown, text)
+    try:
+        # detect.html next to the store: the session's table (the same one report.html shows).
+        reports.write("detect-page", reports.REPORTS["detect-page"].build(records, result.session), args.out)
+    except JostleError as exc:
+        _log(f"detect.html not written: {exc}")
     return result.exit_code
 
 
-def _write_detect_html(out, session_id):
-    """detect.html next to the store: the session's table (the same one report.html shows)."""
-    try:
-        model = reports.html.detect_model(store.load(out, _log), session_id)
-        if model:
-            reports.write_file(os.path.join(out, "detect.html"), reports.html.render_detect(model))
-    except JostleError as exc:
-        _log(f"detect.html not written: {exc}")
+def cmd_selftest(args):
+    request = _request(args, _settings(args, "run", None))
+    return selftest.run(request, args.mutants, args.known_gaps or selftest.known_gaps_path(), _log)
 
 
 def cmd_doctor(args):
@@ -424,7 +440,7 @@ def cmd_doctor(args):
 
 COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "gate": cmd_gate, "merge": cmd_merge,
             "soak": cmd_soak, "dashboard": cmd_dashboard, "bench": cmd_bench,
-            "replay": cmd_replay, "detect": cmd_detect,
+            "replay": cmd_replay, "detect": cmd_detect, "selftest": cmd_selftest,
             "report": cmd_report, "doctor": cmd_doctor}
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 
-from jostle import aggregate, outcome, sanitizers, selection, session, stats, store
+from jostle import query, sanitizers, selection, session, stats, store
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, UsageError
 from jostle.records import derive_seed, new_id, now_iso
 from jostle.units import human_duration
@@ -22,8 +22,6 @@ DEFAULT_ALPHA = 0.001
 CONFORMANCE_SHARE = 0.5
 # A stress slice shorter than this is not worth starting.
 MIN_STRESS_S = 5.0
-SUMMARY_FILE = "gate.md"
-MAX_ROWS = 50
 
 
 def crash_signature(run):
@@ -37,13 +35,10 @@ class Baseline:
 
     def __init__(self, records=(), path=None):
         self.path = path
-        runs = aggregate.unique_runs([r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"])
+        runs = query.unique_runs([r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"])
         self.sessions = sum(1 for r in records if r.get("type") == "session")
         self.runs = len(runs)
-        self.counts = {}
-        for r in runs:
-            n, k = self.counts.get(r["instance"], (0, 0))
-            self.counts[r["instance"]] = (n + 1, k + (r["code"] in outcome.RUN_FAILURES))
+        self.counts = {iid: tuple(nk) for iid, nk in query.counts(runs).items()}
         self.sanitizer = {e["signature"] for e in sanitizers.collect(runs)}
         self.crashes = {crash_signature(r) for r in runs if r["code"] in ("CRASH", "TIMEOUT")}
 
@@ -125,53 +120,6 @@ def evaluate(model, baseline, alpha=DEFAULT_ALPHA):
     return model["gate"]
 
 
-def markdown(model):
-    """A short markdown summary for a CI step summary (GitHub's $GITHUB_STEP_SUMMARY, GitLab's job log)."""
-    gate = model["gate"]
-    s = model["session"]
-    verdict = {EXIT_OK: "passed", EXIT_UNEXPECTED: f"FAILED ({len(gate['blocking'])} blocking)",
-               EXIT_INFRA: "ERROR (infrastructure: the results cannot be trusted)",
-               EXIT_INTERRUPTED: "INTERRUPTED"}.get(model["exit_code"], str(model["exit_code"]))
-    base = gate["baseline"]
-    lines = [f"## jostle gate: {verdict}", "",
-             f"{len(model['instances'])} instances, {model['runs']} runs ({model['failing_runs']} failing) in "
-             f"{human_duration(s.get('elapsed_s'))}; build `{s.get('build', {}).get('preset')}`; "
-             + (f"baseline `{base['path']}` ({base['runs']} runs in {base['sessions']} sessions); "
-                if base["path"] else "no baseline (every failure is new); ")
-             + f"rate increases need one-sided Fisher p < {gate['alpha']:g}.", ""]
-
-    def table(title, rows):
-        if not rows:
-            return
-        lines.extend([f"### {title}", "", "| instance | verdict | rate | why |", "| --- | --- | --- | --- |"])
-        for d in rows[:MAX_ROWS]:
-            why = "; ".join(d["reasons"]).replace("|", "\\|")
-            lines.append(f"| `{d['instance']}` | {d['code']} | {d['rate']} | {why} |")
-        if len(rows) > MAX_ROWS:
-            lines.append(f"| ... | | | {len(rows) - MAX_ROWS} more in report.html |")
-        lines.append("")
-
-    decisions = gate["decisions"]
-    table("Blocking", [d for d in decisions if d["verdict"] == "fail"])
-    table("Quarantined (ran, does not block)", [d for d in decisions if d["verdict"] == "quarantined"])
-    table("Known on the baseline (does not block)", [d for d in decisions if d["verdict"] == "known"])
-    new = [e for e in model.get("signatures", []) if e["id"] in gate["new_signatures"]]
-    if new:
-        lines.extend(["### New sanitizer signatures", ""])
-        for e in new[:MAX_ROWS]:
-            lines.append(f"- `{e['id']}` {e['tool']} {e['type']}: {e['count']} report(s) in "
-                         f"{', '.join('`' + i + '`' for i in e['instances'][:5])}")
-        lines.append("")
-    repros = [d for d in decisions if d["verdict"] == "fail" and d["repro"]][:10]
-    if repros:
-        lines.extend(["### Reproduce", "", "```"] + [d["repro"] for d in repros] + ["```", ""])
-    for warning in s.get("warnings", [])[:10]:
-        lines.append(f"> warning: {warning}")
-    text = "\n".join(lines) + "\n"
-    # GitHub caps a step summary at 1 MiB.
-    return text if len(text) < 900_000 else text[:900_000] + "\n\n(cut; see report.html)\n"
-
-
 def _phase(request, found, kinds, gate_id, phase, mode, budget_s, seed):
     """One gate phase: the gate's request narrowed to `kinds`, with the phase's budget and seed."""
     settings = dataclasses.replace(request.settings, mode=mode, runs=None, budget_s=budget_s, seed=seed)
@@ -213,7 +161,7 @@ def run(request, baseline, alpha, log):
         sessions.append(result.session)
     else:
         log(f"gate: no time left for a stress slice ({human_duration(max(0.0, left))} of the budget remain)")
-    model = aggregate.build(aggregate.combine(store.load(request.out, log), sessions))
+    model = query.build(query.combine(store.load(request.out, log), sessions))
     evaluate(model, baseline, alpha)
     writer = store.Writer(request.out, warn=log)
     writer.append({"type": "gate", "gate": gate_id, "sessions": sessions, "finished": now_iso(),
@@ -227,6 +175,6 @@ def add_arguments(p):
                    help="a result store (e.g. last night's soak) whose rates and signatures count as known")
     p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, metavar="A",
                    help=f"significance level for rate increases (default {DEFAULT_ALPHA:g})")
-    p.add_argument("--summary", metavar="FILE", help=f"markdown summary (default OUT/{SUMMARY_FILE})")
+    p.add_argument("--summary", metavar="FILE", help="markdown summary (default OUT/gate.md)")
     return p
 

@@ -52,6 +52,8 @@ class Settings:
     confidence: float = 0.95
     sprt: bool = False
     shard: tuple | None = None     # (index, total) from jostle.shard, None for the whole plan
+    max_iterations: int | None = None  # caps each instance's declared iterations (selftest's short runs)
+    stop_when_caught: bool = False     # a mutant catcher (expect=fail) leaves the plan at its first failing run
 
 
 def seed_for(base, batch):
@@ -71,6 +73,7 @@ class Plan:
         self.warnings = []
         self.deadline = None
         self.needed = stats.runs_needed(settings.target_rate, settings.confidence) if settings.target_rate else None
+        self._expect = {inst["id"]: inst.get("expect") for inst in self.instances}
         self._runs = {inst["id"]: 0 for inst in self.instances}
         self._failures = {inst["id"]: 0 for inst in self.instances}
         self._sprt = {}
@@ -128,10 +131,15 @@ class Plan:
         seed = seed_for(self.settings.seed, batch)
         return RunSpec(instance=inst["id"], suite=inst["suite"], binary=self.binaries[inst["suite"]],
                        seed=seed, batch=batch,
-                       iterations=self.settings.iterations or inst.get("iterations"),
+                       iterations=self.settings.iterations or self._iterations(inst),
                        duration_s=duration, timeout_s=timeout_s,
                        amplify=self._amplify(inst, seed),
                        plugins=tuple(self.settings.plugins))
+
+    def _iterations(self, inst):
+        declared = inst.get("iterations")
+        cap = self.settings.max_iterations
+        return max(1, min(int(declared), cap)) if cap and declared else declared
 
     def _amplify(self, inst, seed):
         """The session's amplification; a mutant catcher declared under chaos (`chaos` in its --list line: the
@@ -206,10 +214,13 @@ class Plan:
             self._done.add(inst["id"])
         return self._spec(inst, batch, remaining)
 
-    def observe(self, spec, failed):
-        """Learn from a finished run; an SPRT decision takes the instance out of the rotation."""
+    def observe(self, spec, failed, caught=False):
+        """Learn from a finished run; an SPRT decision (or, with stop_when_caught, a mutant catcher's first catching
+        run: FAIL, TIMEOUT, CRASH or SANITIZER) takes the instance out of the rotation."""
         if failed:
             self._failures[spec.instance] += 1
+        if caught and self.settings.stop_when_caught and self._expect.get(spec.instance) == "fail":
+            self._done.add(spec.instance)
         test = self._sprt.get(spec.instance)
         if test is not None and test.update(failed) is not None:
             self._done.add(spec.instance)

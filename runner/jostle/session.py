@@ -167,7 +167,7 @@ def run(request, log):
         writer.append(run_record(session_id, seq, spec, raw, verdict, build, expects[spec.instance]).to_json())
         failed = verdict.code in outcome.RUN_FAILURES
         failing += failed
-        plan.observe(spec, failed)
+        plan.observe(spec, failed, caught=verdict.code in outcome.CATCHING)
         progress.finished_run(failed)
         if failed and expects[spec.instance] == "pass":
             notes += 1

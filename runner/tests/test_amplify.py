@@ -47,6 +47,15 @@ def test_pct_cycles_depth_over_runs():
     assert [base.for_run(s, {0}).chaos for s in range(3)] == ["mode=pct,d=1", "mode=pct,d=2", "mode=pct,d=3"]
 
 
+def test_preempt_draws_a_preempt_spec_from_the_seed():
+    amp = Amplification.from_options("preempt", None)
+    runs = [amp.for_run(seed, allowed_cpus={0, 1}) for seed in range(1, 40)]
+    assert {r.drawn for r in runs} == {"preempt"}
+    assert all(r.chaos.startswith("mode=preempt,interval_us=") for r in runs)
+    assert len({r.chaos for r in runs}) > 3, "interval and actions are drawn per run"
+    assert amp.for_run(5, allowed_cpus={0, 1}) == amp.for_run(5, allowed_cpus={0, 1})
+
+
 def test_os_word_round_trips_and_rejects_garbage():
     knobs = OsKnobs(cpus=(1,), copies=2, load=1, victim="idle")
     assert OsKnobs.parse(knobs.word()) == knobs

@@ -244,10 +244,10 @@ def _cli(capsys, *argv):
 def test_corrupt_store_matrix(good_store, tmp_path, capsys):
     """Every corruption of every field: report, gate --baseline and dashboard each end in a one-line error
     naming the file, line and field (exit 3), or read the store fine; never an internal error."""
-    from jostle import aggregate, gate, store
+    from jostle import gate, query, store
     from jostle.errors import InfraError
     _, recs = good_store
-    model = aggregate.build(recs)
+    model = query.build(recs)
     cases = list(_mutations(recs))
     assert len(cases) > 100
     rejected = 0
@@ -636,7 +636,7 @@ def test_soak_killed_mid_chunk_resumes_with_fresh_seeds(tmp_path):
 
 
 def test_every_statistic_counts_unique_runs(good_store):
-    from jostle import aggregate, gate
+    from jostle import gate, query
     from reports import dashboard
     _, recs = good_store
     head = next(r for r in recs if r["type"] == "session")
@@ -644,7 +644,7 @@ def test_every_statistic_counts_unique_runs(good_store):
     doubled = recs + again
     assert dashboard.build(doubled)["runs"] == dashboard.build(recs)["runs"]
     assert gate.Baseline(doubled).counts == gate.Baseline(recs).counts
-    pooled = aggregate.combine(doubled, [head["session"], "again"])
+    pooled = query.combine(doubled, [head["session"], "again"])
     assert sum(r["type"] == "run" for r in pooled) == sum(r["type"] == "run" for r in recs)
 
 

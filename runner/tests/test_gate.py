@@ -6,6 +6,7 @@ import os
 import pytest
 
 from jostle import gate, stats
+from reports import markdown as gate_summary
 
 from fakebuild import jostle
 
@@ -36,7 +37,8 @@ def _inst(iid, runs, expect="pass", quarantined=False):
 
 
 def _runs(iid, n, k, code="FAIL", **extra):
-    return [dict({"instance": iid, "code": code if i < k else "PASS", "reason": "check", "signal": None}, **extra)
+    return [dict({"instance": iid, "code": code if i < k else "PASS", "reason": "check", "signal": None, "seed": i},
+                 **extra)
             for i in range(n)]
 
 
@@ -69,7 +71,7 @@ def test_evaluate_quarantine_reports_but_does_not_block():
     result = gate.evaluate(model, gate.Baseline())
     assert result["blocking"] == [] and model["exit_code"] == 0
     assert [d["verdict"] for d in result["decisions"]] == ["quarantined"]
-    assert "Quarantined" in gate.markdown(dict(model, runs=6, failing_runs=3,
+    assert "Quarantined" in gate_summary.render(dict(model, runs=6, failing_runs=3,
                                                session={"status": "complete", "warnings": []}))
 
 

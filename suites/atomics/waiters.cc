@@ -1,6 +1,8 @@
 // The waiter list behind Atomics.wait / waitAsync / notify (catalog atomics-agents.md, "Waiter lists and
 // notify", "waitAsync"): results, FIFO order, exact counts, per-index lists, timeout lower bounds, the
 // notify-vs-timeout decision, no spurious wakeups, no lost wakeups.
+// Long because: a suite file holds every case of its contract; the cases are independent and share only the
+// helpers at the top.
 #include <atomic>
 #include <cmath>
 #include <thread>

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <functional>
 #include <utility>
 
@@ -168,7 +169,8 @@ struct ProcessAgentsT {
         ::kill(pids_[i], SIGKILL);  // wedged: past the hard timeout
         int status = 0;
         JOSTLE_CHAOS_BLOCKING_BEGIN("agent.waitpid");
-        ::waitpid(pids_[i], &status, 0);
+        while (::waitpid(pids_[i], &status, 0) < 0 && errno == EINTR) {
+        }
         JOSTLE_CHAOS_BLOCKING_END("agent.waitpid");
         pids_[i] = 0;
         c.agents[i].state.store(agent_core::kWedged, std::memory_order_release);

@@ -14,6 +14,8 @@
 // Spurious wakes (a stale unpark for a recycled slot) are harmless: the fiber re-checks and blocks again.
 // join/join_timeout wait on the task's futex word: called from inside a fiber they block that fiber's carrier
 // (fine for the cases, which join from OS threads; a runtime would park the joining fiber instead).
+// Long because: the run queue, the reactor and the blocking protocol are one state machine (PARKED/READY
+// above); split across files, the interleaving argument would be too.
 #pragma once
 
 #include <pthread.h>

@@ -37,7 +37,10 @@ struct LinuxFutexT {
   static void wait(FutexWord& w, std::uint32_t expected) {
     JOSTLE_CHAOS("futex.wait.before");
     JOSTLE_CHAOS_BLOCKING_BEGIN("futex.wait");
-    ::syscall(SYS_futex, addr(w), kWaitOp, expected, nullptr, nullptr, 0);
+    // EINTR (a signal handler without SA_RESTART): wait again, the kernel re-checks the value. The strict profile
+    // returns for a wake or a changed value only.
+    while (::syscall(SYS_futex, addr(w), kWaitOp, expected, nullptr, nullptr, 0) != 0 && errno == EINTR) {
+    }
     JOSTLE_CHAOS_BLOCKING_END("futex.wait");
     JOSTLE_CHAOS("futex.wait.after");
   }
@@ -56,19 +59,28 @@ struct LinuxFutexT {
       // Non-blocking: report the value check first, as a zero-timeout FUTEX_WAIT would.
       return w.load(std::memory_order_relaxed) != expected ? FutexStatus::value_changed : FutexStatus::timed_out;
     }
-    timespec ts = to_timespec(left);
     // No JOSTLE_CHAOS_TIMEOUT here: the kernel decides timer against wake atomically, so there is no user-space
     // window to widen, and a waiter faking a timeout outside the kernel queue would look parked to the probe
     // while a wake could not reach it.
-    JOSTLE_CHAOS_BLOCKING_BEGIN("futex.timed_wait");
-    long rc = ::syscall(SYS_futex, addr(w), kWaitOp, expected, &ts, nullptr, 0);
-    const int err = errno;
-    JOSTLE_CHAOS_BLOCKING_END("futex.timed_wait");
-    JOSTLE_CHAOS("futex.wait.after");
-    if (rc == 0) return FutexStatus::woken;
-    if (err == EAGAIN) return FutexStatus::value_changed;
-    if (err == ETIMEDOUT) return FutexStatus::timed_out;
-    return FutexStatus::woken;  // EINTR: a spurious return, callers re-check
+    for (Nanos rest = left;;) {
+      timespec ts = to_timespec(rest);
+      JOSTLE_CHAOS_BLOCKING_BEGIN("futex.timed_wait");
+      long rc = ::syscall(SYS_futex, addr(w), kWaitOp, expected, &ts, nullptr, 0);
+      const int err = errno;
+      JOSTLE_CHAOS_BLOCKING_END("futex.timed_wait");
+      if (rc != 0 && err == EINTR) {
+        // A signal handler ran (timed FUTEX_WAIT returns EINTR even under SA_RESTART). The strict profile
+        // promises no spurious return, so wait out the rest; preempt mode found this (docs/amplification.md).
+        rest = deadline - now_ns();
+        if (rest > 0) continue;
+        JOSTLE_CHAOS("futex.wait.after");
+        return w.load(std::memory_order_relaxed) != expected ? FutexStatus::value_changed : FutexStatus::timed_out;
+      }
+      JOSTLE_CHAOS("futex.wait.after");
+      if (rc == 0) return FutexStatus::woken;
+      if (err == EAGAIN) return FutexStatus::value_changed;
+      return FutexStatus::timed_out;
+    }
   }
 
   static int wake(FutexWord& w, int n) {
