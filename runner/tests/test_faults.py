@@ -206,6 +206,7 @@ def _mutations(recs):
             missing = {k: v for k, v in rec.items() if k != field}
             name = "-".join(filter(None, (rec["type"], rec.get("code"), field)))
             yield f"{name}-missing", number, json.dumps(missing)
+            yield f"{name}-null", number, json.dumps(dict(rec, **{field: None}))
             yield f"{name}-wrong", number, json.dumps(dict(rec, **{field: _wrong(value)}))
         if kind == ("run", "FAIL"):
             fail_run = number, rec
