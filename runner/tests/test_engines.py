@@ -324,6 +324,16 @@ def test_program_usage_errors_are_one_line(args, message):
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
+def test_a_broken_file_is_listed_and_running_it_says_why(tmp_path):
+    root = write_corpus(tmp_path, {"b/broken.js": "/*---\nflags: [onlyStrict\n---*/\n",
+                                   "b/fine.js": "/*---\ndescription: x\n---*/\n"})
+    records = {r["case"]: r for r in listing(root, "node", "**")}
+    assert "frontmatter is not YAML" in records["b/broken.js"]["description"]
+    assert "b/fine.js" in records
+    done = program("--test262", root, "--engine", "node", "--run", "test262/b/broken.js@node/strict")
+    assert done.returncode == 2 and "test/b/broken.js: frontmatter is not YAML" in done.stderr
+
+
 def test_not_a_checkout_is_a_usage_error(tmp_path, capsys):
     done = program("--test262", str(tmp_path), "--engine", "node", "--list")
     assert done.returncode == 2 and "not a test262 checkout" in done.stderr
