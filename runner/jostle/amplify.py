@@ -17,6 +17,9 @@ had (docs/amplification.md):
   hostile  the harshest schedule for false-positive hunting: every run pinned to one CPU with a busy loop
          pinned beside it, under chaos points (even seeds) or PCT (odd seeds); a correct backend must
          still pass (docs/detection.md, "False positives")
+
+Long because: the modes share one record (Amplification) and one per-run draw; the OS knobs (OsShaker) are the
+bulk and would move to their own module first.
 """
 
 import os

@@ -175,7 +175,9 @@ def unique_runs(runs):
     result = []
     for run in runs:
         key = run_key(run)
-        if key not in seen:
+        if run.get("seed") is None:
+            result.append(run)      # without a seed two runs cannot be told apart: both count
+        elif key not in seen:
             seen.add(key)
             result.append(run)
     return result
