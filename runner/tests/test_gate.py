@@ -183,10 +183,11 @@ def test_gate_reruns_a_new_failure_and_calls_it_flaky_or_deterministic(build_dir
     reruns = [r for r in records if r["type"] == "run" and r["session"] == rerun_session]
     assert {r["instance"] for r in reruns} == {"fake/fail@good", "fake/flaky@good"}
     summary = open(os.path.join(out, "gate.md"), encoding="utf-8").read()
-    assert "new failure(s) were rerun" in summary and "`fake/fail@good` | FAIL (" in summary
-    # The reruns' seeds alternate from an odd one: a second rerun of `flaky` passes, and one pass makes it FLAKY.
-    flaky_reruns = sum(1 for r in reruns if r["instance"] == "fake/flaky@good")
-    assert ("FLAKY (2/3)" in summary) == (flaky_reruns == 2), summary
+    assert "new failure(s) were rerun" in summary and "`fake/fail@good` | FAIL" in summary
+    # The reruns' seeds alternate from an odd one: a second rerun of `flaky` passes (so may the stress slice's
+    # runs, when the budget leaves time for one), and one pass makes it FLAKY.
+    flaky_codes = {r["code"] for r in records if r["type"] == "run" and r["instance"] == "fake/flaky@good"}
+    assert ("`fake/flaky@good` | FLAKY (" in summary) == ("PASS" in flaky_codes), summary
 
 
 def test_report_on_a_gate_store_renders_what_the_gate_rendered(build_dir, tmp_path):
