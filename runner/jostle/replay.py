@@ -154,7 +154,7 @@ def check_instance_exists(spec):
     listed = discovery.list_instance_ids(spec.binary, plugin_args)
     if spec.instance not in listed:
         close = difflib.get_close_matches(spec.instance, listed, n=1, cutoff=0.6)
-        raise UsageError(f"replay: {os.path.basename(spec.binary)} has no instance {spec.instance!r}"
+        raise UsageError(f"replay: {discovery.display_words(spec.binary)[0]} has no instance {spec.instance!r}"
                          + (f" (did you mean {close[0]}?)" if close else " (see `jostle list`)"))
 
 
