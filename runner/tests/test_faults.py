@@ -3,6 +3,9 @@
 Each test keeps one promise of docs/reliability.md; the table there names the test. The harness is the
 fake one installed as bin/jostle-evil (runner/tests/fake_harness.py, EVIL_CASES): one case per kind of
 bad event, selectable with --suite evil like a real suite.
+
+Long because: it is the one index of fault tests that docs/reliability.md's table points into, one test per
+promise; they share the evil-harness fixtures at the top.
 """
 
 import json
@@ -203,6 +206,7 @@ def _mutations(recs):
             missing = {k: v for k, v in rec.items() if k != field}
             name = "-".join(filter(None, (rec["type"], rec.get("code"), field)))
             yield f"{name}-missing", number, json.dumps(missing)
+            yield f"{name}-null", number, json.dumps(dict(rec, **{field: None}))
             yield f"{name}-wrong", number, json.dumps(dict(rec, **{field: _wrong(value)}))
         if kind == ("run", "FAIL"):
             fail_run = number, rec
