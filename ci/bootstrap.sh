@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-jinja2
   libxml2-utils gdb elfutils procps
+  # real libraries run through the plugin ABI (harness/backends/plugin/libs, docs/real-libraries.md)
+  libuv1-dev libabsl-dev libboost-thread-dev libtbb-dev pkg-config cargo rustc librust-parking-lot-dev
 )
 if [ "$mode" = "--test" ]; then
   PACKAGES+=(chromium parallel python3-yaml)
