@@ -2,18 +2,16 @@
 //!
 //! The harness owns every object's storage (size and alignment come from the tables below), calls `init` on it
 //! once, never moves it, and calls `destroy` after last use. So each object here is a plain Rust value written
-//! into that storage with `ptr::write` and dropped in place; the `extern "C"` functions only cast the pointer back.
+//! into that storage and dropped in place (`init`/`destroy` from the abi crate); the `extern "C"` functions only
+//! cast the pointer back (`obj`).
 //!
 //! Offered: futex (parking_lot_core's address-keyed parking), mutex (parking_lot::Mutex), rwlock
 //! (parking_lot::RawRwLock, with timed operations) and condvar (parking_lot::Condvar, which promises no spurious
 //! wakeups: the strict profile).
 
-mod abi;
-
 use std::cell::UnsafeCell;
 use std::mem::{align_of, size_of};
 use std::os::raw::{c_int, c_void};
-use std::ptr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -21,18 +19,8 @@ use parking_lot::lock_api::{RawRwLock as _, RawRwLockTimed as _};
 use parking_lot::{Condvar, Mutex, MutexGuard, RawRwLock};
 use parking_lot_core::{FilterOp, ParkResult, DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN};
 
-use abi::*;
+use jostle_plugin_abi::*;
 
-/// The object of type T in harness-owned storage.
-fn obj<'a, T>(p: *mut c_void) -> &'a T {
-    unsafe { &*(p as *const T) }
-}
-extern "C" fn init<T: Default>(p: *mut c_void) {
-    unsafe { ptr::write(p as *mut T, T::default()) }
-}
-extern "C" fn destroy<T>(p: *mut c_void) {
-    unsafe { ptr::drop_in_place(p as *mut T) }
-}
 fn nanos(t: i64) -> Duration {
     Duration::from_nanos(t.max(0) as u64)
 }
@@ -210,14 +198,14 @@ static CONDVAR: CondvarOps = CondvarOps {
     broadcast: cv_broadcast,
     // "A wait will only return a non-timeout result if it was woken up by notify_one or notify_all"
     // (parking_lot's Condvar documentation), and its waiters queue in arrival order.
-    profile: Ptr(b"strict\0".as_ptr().cast()),
+    profile: cstr(b"strict\0"),
 };
 
 static PLUGIN: Plugin = Plugin {
     abi_version: ABI_VERSION,
     struct_size: size_of::<Plugin>() as u32,
-    name: Ptr(b"parking_lot\0".as_ptr().cast()),
-    description: Ptr(b"Rust parking_lot 0.12: parking_lot_core park/unpark, Mutex, RawRwLock, Condvar\0".as_ptr().cast()),
+    name: cstr(b"parking_lot\0"),
+    description: cstr(b"Rust parking_lot 0.12: parking_lot_core park/unpark, Mutex, RawRwLock, Condvar\0"),
     futex: Ptr(&FUTEX),
     mutex: Ptr(&MUTEX),
     rwlock: Ptr(&RWLOCK),

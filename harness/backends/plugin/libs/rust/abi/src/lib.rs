@@ -1,5 +1,8 @@
 //! The C declarations of harness/include/jostle/plugin.h (ABI version 1), written out by hand: the header is
 //! small and stable (append-only), so no bindgen. Field order and types must match the header exactly.
+//!
+//! Also the two helpers every plugin needs for harness-owned objects: `obj` (the object behind a `void*`) and
+//! `init`/`destroy` (construct in place, drop in place).
 
 use std::os::raw::{c_char, c_int, c_void};
 
@@ -64,7 +67,7 @@ pub struct CondvarOps {
     pub profile: Ptr<c_char>,
 }
 
-/// The semaphore table exists in the header; this plugin does not offer one.
+/// The semaphore table (not used by the Rust plugins yet: declared opaque).
 pub enum SemaphoreOps {}
 
 #[repr(C)]
@@ -78,4 +81,24 @@ pub struct Plugin {
     pub rwlock: Ptr<RwLockOps>,
     pub condvar: Ptr<CondvarOps>,
     pub semaphore: Ptr<SemaphoreOps>,
+}
+
+/// The object of type T in harness-owned storage (the harness never moves it between init and destroy).
+pub fn obj<'a, T>(p: *mut c_void) -> &'a T {
+    unsafe { &*(p as *const T) }
+}
+
+/// Constructs T in the storage the harness allocated with the table's size and alignment.
+pub extern "C" fn init<T: Default>(p: *mut c_void) {
+    unsafe { std::ptr::write(p as *mut T, T::default()) }
+}
+
+/// Drops the T constructed by `init`; the harness calls it once, after last use.
+pub extern "C" fn destroy<T>(p: *mut c_void) {
+    unsafe { std::ptr::drop_in_place(p as *mut T) }
+}
+
+/// A NUL-terminated static string for the tables.
+pub const fn cstr(s: &'static [u8]) -> Ptr<c_char> {
+    Ptr(s.as_ptr() as *const c_char)
 }
