@@ -18,6 +18,10 @@ JOSTLE_CASE(condvar, rwlock_smoke)
     .threads(2)
     .iterations(50)
     .timeout(20 * kSecond)
+    .outcome("shared-admitted", Grade::acceptable, "try_lock_shared admitted a second reader beside the first")
+    .outcome("shared-refused", Grade::interesting,
+             "try_lock_shared refused a second reader while only a reader held the lock: allowed "
+             "[rwlock.try-lock-shared] (a queue lock admits a non-blocking reader only into an empty queue)")
     .body<RwLockBackends>([]<RwLockBackend R>(Context& ctx) {
       R rw;
       auto other = [&](bool shared) {
@@ -36,7 +40,9 @@ JOSTLE_CASE(condvar, rwlock_smoke)
       rw.unlock();
       rw.lock_shared();
       JOSTLE_CHECK(!other(false)) << "try_lock succeeded while a reader held the lock";
-      JOSTLE_CHECK(other(true)) << "a second reader was refused while only a reader held the lock";
+      // Whether a non-blocking second reader gets in is up to the lock; that readers really share is checked
+      // with lock_shared by rwlock_shared_really_shared.
+      ctx.record(other(true) ? "shared-admitted" : "shared-refused");
       rw.unlock_shared();
       JOSTLE_CHECK(other(false)) << "try_lock failed after the last reader left";
     });
@@ -91,6 +97,10 @@ JOSTLE_CASE(condvar, rwlock_shared_really_shared)
     .threads(5)
     .iterations(5)
     .timeout(20 * kSecond)
+    .outcome("parked", Grade::acceptable, "every reader was confirmed asleep behind the writer before it unlocked")
+    .outcome("unconfirmed", Grade::interesting,
+             "some reader was not seen asleep behind the writer (a spinning waiter never sleeps, or a slow "
+             "schedule): admission was still checked, the wake-all-readers path maybe not exercised")
     .body<RwLockBackends>([]<RwLockBackend R>(Context& ctx) {
       constexpr int kReaders = 5;
       R rw;
@@ -106,8 +116,17 @@ JOSTLE_CASE(condvar, rwlock_shared_really_shared)
         rw.unlock_shared();
         left.fetch_add(1);
       });
-      for (int i = 0; i < kReaders; ++i)
-        JOSTLE_REQUIRE(ctx.await_parked(i, "lock_shared")) << "reader " << i << " never blocked behind the writer";
+      // The bug (STL #4448) lives on the path that wakes readers asleep behind a writer, so wait until they are
+      // asleep before unlocking. The probe sees only threads asleep in the kernel: a lock whose waiters spin
+      // (oneTBB's spin and queuing locks) never shows one, and that is "cannot tell", not a failure. The checks
+      // below hold whether or not the readers were seen blocked.
+      const Nanos settle_by = now_ns() + kSecond;
+      int parked = 0;
+      for (int i = 0; i < kReaders; ++i) {
+        const Nanos left = settle_by - now_ns();
+        if (ctx.await_parked(i, "lock_shared", left > 5 * kMilli ? left : 5 * kMilli)) ++parked;
+      }
+      ctx.record(parked == kReaders ? "parked" : "unconfirmed");
       rw.unlock();
       JOSTLE_REQUIRE(probe::await([&] { return left.load() == kReaders; }, 5 * kSecond))
           << left.load() << " of " << kReaders << " blocked readers got in after the writer unlocked";
