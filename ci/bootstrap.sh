@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package jostle needs. Idempotent; prints nothing when all are present.
 #   ci/bootstrap.sh            install what is missing for building and running (./jostle)
-#   ci/bootstrap.sh --test     also what the test suite uses (a real browser for the HTML, GNU parallel, YAML)
+#   ci/bootstrap.sh --test     also what the test suite uses (a real browser for the HTML, GNU parallel,
+#                              the SpiderMonkey shell, the real libraries behind the library plugins)
 #   ci/bootstrap.sh --check    exit 1 (and list them) if something is missing, install nothing
 set -euo pipefail
 
@@ -12,11 +13,15 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-jinja2
   libxml2-utils gdb elfutils procps
-  # real libraries run through the plugin ABI (harness/backends/plugin/libs, docs/real-libraries.md)
-  libuv1-dev libabsl-dev libboost-thread-dev libtbb-dev pkg-config cargo rustc librust-parking-lot-dev
+  python3-yaml
 )
 if [ "$mode" = "--test" ]; then
-  PACKAGES+=(chromium parallel python3-yaml)
+  # libmozjs-102-dev: the SpiderMonkey shell /usr/bin/js102 for the test262 engine bridge (docs/engines.md)
+  PACKAGES+=(chromium parallel libmozjs-102-dev)
+  # real libraries run through the plugin ABI (harness/backends/plugin/libs, docs/real-libraries.md); CMake
+  # builds each plugin only when its package is present
+  PACKAGES+=(libuv1-dev libabsl-dev libboost-thread-dev libtbb-dev pkg-config cargo rustc librust-parking-lot-dev
+             librust-spin-dev)
 fi
 
 missing=()
