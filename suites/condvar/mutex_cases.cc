@@ -7,7 +7,7 @@
 
 #include "jostle/jostle.h"
 #include "jostle/sys.h"
-#include "mutex_backends.h"
+#include "backend_map.h"
 #include "other_thread.h"
 
 namespace jostle {

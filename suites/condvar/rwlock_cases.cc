@@ -7,7 +7,7 @@
 
 #include "jostle/jostle.h"
 #include "other_thread.h"
-#include "rwlock_backends.h"
+#include "backend_map.h"
 
 namespace jostle {
 

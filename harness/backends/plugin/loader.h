@@ -20,6 +20,9 @@
 namespace jostle::plugin {
 
 inline constexpr int kSlots = 2;
+// Slots after the --plugin ones hold the opaque mutants' libraries (plugin/opaque), which their backends load
+// themselves (opaque::load).
+inline constexpr int kOpaqueSlots = 3;
 
 struct Slot {
   const jostle_plugin* table = nullptr;
@@ -28,7 +31,7 @@ struct Slot {
   std::string path;
 };
 
-inline Slot g_slots[kSlots];
+inline Slot g_slots[kSlots + kOpaqueSlots];
 
 inline const jostle_plugin& table(int slot) { return *g_slots[slot].table; }
 
