@@ -30,7 +30,11 @@ class Report:
 
 def load_session_model(records, session=None):
     """The session summary, with the latest detection benchmark of the same store (report.html shows both)."""
-    model = query.build(records, session)
+    gate = query.gate_record(records, session)
+    if gate:   # a gate's phases are one report, with its verdict, as `jostle gate` rendered them
+        model = query.apply_gate(query.build(query.combine(records, gate["sessions"])), gate)
+    else:
+        model = query.build(records, session)
     detect = query_detect.page_model(records)
     if detect:
         model["detect"] = detect

@@ -82,7 +82,32 @@ def build(records):
     gates = [r for r in records if r.get("type") == "gate"][-10:]
     return {"nights": nights, "rows": rows, "signatures": sorted(signatures.values(), key=lambda s: -s["count"]),
             "suppressions": suppressions, "new": new, "last": last, "previous": prev, "mutants": mutants,
-            "benches": benches, "gates": gates, "runs": len(runs), "sessions": len(heads)}
+            "benches": benches, "gates": gates, "runs": len(runs), "sessions": len(heads),
+            "summary": _summary(rows, nights, new, mutants)}
+
+
+FLAKIEST = 5
+
+
+def _summary(rows, nights, new, mutants):
+    """The top of the page: totals, the flakiest instances, what is new, mutant detection, the failure rate per
+    night over every instance, and the all-clean instances as one line with their combined bound."""
+    failing = [row for row in rows if row["k"]]
+    clean = [row for row in rows if row["n"] and not row["k"]]
+    trend = []
+    for i, night in enumerate(nights):
+        n = sum(row["series"][i]["n"] for row in rows)
+        k = sum(row["series"][i]["k"] for row in rows)
+        trend.append({"night": night, "n": n, "k": k, "rate": k / n if n else None})
+    clean_runs = sum(row["n"] for row in clean)
+    fewest = min((row["n"] for row in clean), default=0)
+    latest = next((m for m in reversed(mutants["nights"]) if m["ran"]), None)
+    return {"runs": sum(row["n"] for row in rows), "failing_runs": sum(row["k"] for row in rows),
+            "instances": len(rows), "failing": failing, "flakiest": failing[:FLAKIEST], "new": len(new),
+            "mutants": latest, "trend": trend,
+            "clean": {"count": len(clean), "runs": clean_runs, "fewest": fewest,
+                      "combined": stats.upper_bound(0, clean_runs) if clean_runs else None,
+                      "weakest": stats.upper_bound(0, fewest) if fewest else None}}
 
 
 def _mutants(heads, night_of, nights, by_night):
@@ -193,6 +218,9 @@ def render(model):
     charts = {
         "rows": {row["id"]: rate_chart(row["series"]) for row in model["rows"]},
         "signatures": {s["signature"]: count_cells(model["nights"], s["nights"]) for s in model["signatures"]},
+        "trend": line_chart([t["rate"] for t in model["summary"]["trend"]],
+                            [f"{t['night']}: {t['k']}/{t['n']} runs failed" for t in model["summary"]["trend"]],
+                            colour="#c0392b"),
         "mutants": line_chart([m["rate"] for m in model["mutants"]["nights"]],
                               [m["night"] for m in model["mutants"]["nights"]], colour="#3d8b37", top=1.0),
         "benches": {b["name"]: line_chart([p["value"] for p in b["points"]], [p["when"] for p in b["points"]],

@@ -1,6 +1,7 @@
 """The markdown summary of a judged gate session, for a CI step summary (GitHub's $GITHUB_STEP_SUMMARY,
 GitLab's job log): the verdict, then blocking, quarantined and known instances, new sanitizer signatures and
-repro lines. Reads the session model the query layer built, with the gate's decisions in model["gate"]."""
+repro lines; which failures were confirmed by reruns, deterministic or FLAKY, and what to do about an escaped
+mutant. Reads the session model the query layer built, with the gate's decisions in model["gate"]."""
 
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED
 from jostle.units import human_duration
@@ -24,19 +25,40 @@ def render(model):
                 if base["path"] else "no baseline (every failure is new); ")
              + f"rate increases need one-sided Fisher p < {gate['alpha']:g}.", ""]
 
+    confirmed = gate.get("reruns") or {}
+    if confirmed:
+        counts = sorted(set(confirmed.values()))
+        blocking = [d for d in gate["decisions"] if d["instance"] in confirmed]
+        det = sum(1 for d in blocking if d.get("kind") in ("deterministic", "unconfirmed"))
+        lines.extend([f"Before the verdict, {len(confirmed)} new failure(s) were rerun "
+                      f"{' or '.join(map(str, counts))} time(s): {det} failed every run, "
+                      f"{sum(1 for d in blocking if d.get('kind') == 'flaky')} only some (FLAKY"
+                      f"{', blocks' if gate.get('flaky', 'block') == 'block' else ', reported, does not block'}).",
+                      ""])
+
+    def verdict_text(d):
+        if d.get("kind") == "deterministic":
+            return f"{d['code']}, deterministic ({d['failed_runs']}/{d['runs']})"
+        if d.get("kind") == "flaky":
+            return f"FLAKY ({d['failed_runs']}/{d['runs']})"
+        if d.get("kind") == "unconfirmed":
+            return f"{d['code']} ({d['failed_runs']}/{d['runs']}: too few runs to call it deterministic)"
+        return d["code"]
+
     def table(title, rows):
         if not rows:
             return
         lines.extend([f"### {title}", "", "| instance | verdict | rate | why |", "| --- | --- | --- | --- |"])
         for d in rows[:MAX_ROWS]:
-            why = "; ".join(d["reasons"]).replace("|", "\\|")
-            lines.append(f"| `{d['instance']}` | {d['code']} | {d['rate']} | {why} |")
+            why = "; ".join(d["reasons"] + ([d["advice"]] if d.get("advice") else [])).replace("|", "\\|")
+            lines.append(f"| `{d['instance']}` | {verdict_text(d)} | {d['rate']} | {why} |")
         if len(rows) > MAX_ROWS:
             lines.append(f"| ... | | | {len(rows) - MAX_ROWS} more in report.html |")
         lines.append("")
 
     decisions = gate["decisions"]
     table("Blocking", [d for d in decisions if d["verdict"] == "fail"])
+    table("Flaky, reported (--flaky report: does not block)", [d for d in decisions if d["verdict"] == "flaky"])
     table("Quarantined (ran, does not block)", [d for d in decisions if d["verdict"] == "quarantined"])
     table("Known on the baseline (does not block)", [d for d in decisions if d["verdict"] == "known"])
     new = [e for e in model.get("signatures", []) if e["id"] in gate["new_signatures"]]

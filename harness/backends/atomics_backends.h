@@ -1,4 +1,5 @@
-// Every Atomics ops backend compiled in. Adding one is a folder under harness/backends/ and one line here.
+// Every Atomics ops backend compiled in. Each folder's header declares its mutants and lists them
+// (<Backend>Mutants). Adding a backend is a folder under harness/backends/ and one line here.
 #pragma once
 
 #include "atomics_builtin/builtin_ops.h"
@@ -8,7 +9,7 @@
 
 namespace jostle {
 
-using AtomicsBackends = TypeList<StdOps, BuiltinOps, WordCasOps, LockedOps, GilOps, MutantRmwNotAtomic,
-                                 MutantScStoreRelease, MutantSubwordWrongLane>;
+using AtomicsBackends =
+    Concat<TypeList<StdOps, BuiltinOps, WordCasOps, LockedOps, GilOps>, StdOpsMutants, BuiltinOpsMutants>;
 
 }  // namespace jostle

@@ -1,5 +1,5 @@
-// Every stop-the-world safepoint backend compiled in. Adding one is a folder under harness/backends/ and one
-// line here.
+// Every stop-the-world safepoint backend compiled in. Each folder's header declares its mutants and lists them
+// (<Backend>Mutants). Adding a backend is a folder under harness/backends/ and one line here.
 #pragma once
 
 #include "jostle/registry.h"
@@ -7,6 +7,6 @@
 
 namespace jostle {
 
-using SafepointBackends = TypeList<FlagSafepoint, MutantSafepointStraggler>;
+using SafepointBackends = Concat<TypeList<FlagSafepoint>, FlagSafepointMutants>;
 
 }  // namespace jostle

@@ -63,6 +63,27 @@ def test_model_over_nights(tmp_path):
     assert bench["regression"] and round(bench["change"], 2) == 0.4
 
 
+def test_summary_on_top_and_clean_instances_in_one_line(tmp_path):
+    out = _write_store(tmp_path)
+    writer = store.Writer(out)
+    for i in range(30):            # 30 clean instances on the last night: one line, not 30 rows
+        writer.append({"type": "run", "session": "s2", "seq": 200 + i, "instance": f"futex/clean{i}@linux",
+                       "suite": "futex", "expect": "pass", "code": "PASS", "finished": f"{NIGHTS[-1]}T23:00:00",
+                       "seed": i, "elapsed_ms": 10})
+    writer.close()
+    m = dashboard.build(store.load(out))
+    sm = m["summary"]
+    assert sm["runs"] == 93 and sm["failing_runs"] == 6 and sm["new"] == 1
+    assert [r["id"] for r in sm["flakiest"]] == ["futex/race@linux", "futex/wake@linux/<&>"]
+    assert [(t["k"], t["n"]) for t in sm["trend"]] == [(1, 21), (1, 21), (4, 51)]
+    assert sm["clean"]["count"] == 30 and sm["clean"]["runs"] == 30 and sm["clean"]["fewest"] == 1
+    assert sm["mutants"]["night"] == NIGHTS[-1] and sm["mutants"]["caught"] == ["futex/mutant.lost"]
+    page = dashboard.render(m)
+    assert page.index('id="summary"') < page.index('id="new"') < page.index('id="flake"')
+    flake = page[page.index('id="flake-table"'):page.index("</table>", page.index('id="flake-table"'))]
+    assert flake.count("data-instance=") == 2 and "30 instances had no failing run" in flake
+
+
 def test_page_is_static_escaped_and_svg_is_well_formed(tmp_path):
     path = _write_dashboard(_write_store(tmp_path), str(tmp_path / "d.html"))
     page = open(path, encoding="utf-8").read()

@@ -26,6 +26,7 @@ are known to be reliably killed, one trial each in their recorded mode and budge
 escapes. The baseline also lists the mutants known to be undetectable here, with the reason.
 """
 
+import argparse
 import json
 import os
 import statistics
@@ -40,6 +41,7 @@ from jostle.plan import RunSpec
 from jostle.query_detect import rate_speedups, speedups
 from jostle.records import SEED_MASK, new_id, now_iso, random_seed
 from jostle.replay import repro_line
+from jostle.units import parse_duration
 
 DEFAULT_MODES = ("none", "os", "chaos", "pct", "preempt")
 BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "detect_baseline.json")
@@ -252,9 +254,17 @@ def run(args, log, run_fn=run_without_stacks):
     return DetectResult(session_id, EXIT_UNEXPECTED if args.quick and escaped else EXIT_OK)
 
 
+def _seconds(text):
+    """A duration as everywhere else (60s, 1.5m, 500ms, or a bare number of seconds)."""
+    try:
+        return parse_duration(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+
+
 def add_arguments(p):
-    p.add_argument("--budget-per-mutant", type=float, default=60.0, metavar="SECONDS",
-                   help="wall seconds per trial before it counts as escaped (default 60)")
+    p.add_argument("--budget-per-mutant", type=_seconds, default=60.0, metavar="D",
+                   help="wall time per trial before it counts as escaped, e.g. 60s or 2m (default 60s)")
     p.add_argument("--trials", type=int, default=3, metavar="N", help="independent trials per mutant and mode")
     p.add_argument("--modes", default=",".join(DEFAULT_MODES), metavar="M,M",
                    help=f"amplification modes to compare (default {','.join(DEFAULT_MODES)}; none is the baseline)")
@@ -262,9 +272,9 @@ def add_arguments(p):
                    help="rerun each PCT kill from its seed R times and report how often it fails again (default 10)")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="iterations per run instead of each case's default (small N measures per-iteration power)")
-    p.add_argument("--hang-timeout", type=float, metavar="SECONDS",
+    p.add_argument("--hang-timeout", type=_seconds, metavar="D",
                    help="watchdog deadline (the harness --timeout, never above the case's own) for the mutant "
-                        "instances the baseline lists under hang_detected, so that a lost wakeup costs SECONDS; "
+                        "instances the baseline lists under hang_detected, so that a lost wakeup costs D; "
                         "other instances keep their declared deadline (a short one would turn slowness into kills)")
     p.add_argument("--instance", action="append", dest="instances", metavar="ID",
                    help="measure only this mutant instance (repeatable), e.g. one catcher per mutant")

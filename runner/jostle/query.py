@@ -121,6 +121,7 @@ def _instance_summary(inst, runs, config):
         "iterations_done": sum(r.get("iterations_done") or 0 for r in runs),
         "elapsed_s": sum(r.get("elapsed_ms") or 0 for r in runs) / 1000,
         "failures": failing,
+        "last_repro": runs[-1].get("repro") if runs else None,   # replays an escaped mutant's (passing) run
         "unsupported_reason": next((r.get("message") for r in runs if r["code"] == "UNSUPPORTED"), None),
         "target": None,
         # Only a sweep without any failing run rules something out.
@@ -174,7 +175,9 @@ def unique_runs(runs):
     result = []
     for run in runs:
         key = run_key(run)
-        if key not in seen:
+        if run.get("seed") is None:
+            result.append(run)      # without a seed two runs cannot be told apart: both count
+        elif key not in seen:
             seen.add(key)
             result.append(run)
     return result
@@ -214,6 +217,33 @@ def combine(records, session_ids):
                        "elapsed_s": round(sum(ends[sid].get("elapsed_s") or 0 for sid in ids), 3),
                        "runs": len(runs)})
     return result
+
+
+def gate_record(records, session=None):
+    """The `gate` record that the (latest, or named) session belongs to, or None: a gate writes several
+    sessions (its phases) and one record with the verdict, which a re-render must show again."""
+    if session and "," in session:
+        return None
+    sid = pick_session(records, session)
+    head = next(r for r in records if r.get("type") == "session" and r["session"] == sid)
+    gate_id = (head.get("labels") or {}).get("gate")
+    if not gate_id:
+        return None
+    return next((r for r in reversed(records) if r.get("type") == "gate" and r.get("gate") == gate_id), None)
+
+
+def apply_gate(model, record):
+    """Put a stored gate verdict on a pooled model, as `jostle gate` did before it rendered."""
+    decisions = {d["instance"]: d for d in record.get("decisions", [])}
+    for inst in model["instances"]:
+        d = decisions.get(inst["id"])
+        inst["gating"] = bool(d and d["verdict"] == "fail")
+        inst["tolerated"] = "; ".join(d["reasons"]) if d and d["verdict"] == "known" else None
+    model["gating"] = list(record.get("blocking", []))
+    model["exit_code"] = record.get("exit_code", model["exit_code"])
+    model["gate"] = {k: v for k, v in record.items() if k not in ("type", "schema", "gate", "sessions", "finished",
+                                                                 "exit_code")}
+    return model
 
 
 def build(records, session=None):
@@ -260,7 +290,7 @@ def build(records, session=None):
             "finished": end.get("finished") if end else None, "status": status,
             "elapsed_s": end.get("elapsed_s") if end else None, "config": config,
             "machine": head.get("machine", {}), "build": head.get("build", {}),
-            "warnings": warnings,
+            "warnings": warnings, "stopped": end.get("stopped") if end else None,
         },
         "instances": instances,
         "mutants": _mutant_summaries(head.get("backends", []), instances),

@@ -51,7 +51,7 @@ RECORD_FIELDS = {
             "iterations": (OPT_INT, False), "duration_ms": (OPT_NUM, False), "timeout_ms": (OPT_NUM, False),
             "amplify": (OPT_DICT, False), "plugins": (STRS, False), "build": (OPT_STR, False),
             "argv": (STRS, False), "exit_code": (OPT_INT, False), "signal": (OPT_INT, False),
-            "elapsed_ms": (OPT_NUM, True), "iterations_done": (OPT_INT, False), "checks": (DICTS, False),
+            "elapsed_ms": (OPT_NUM, False), "iterations_done": (OPT_INT, False), "checks": (DICTS, False),
             "checks_failed": (OPT_INT, False), "forbidden": (OPT_INT, False), "start": (OPT_DICT, False),
             "hang": (OPT_DICT, False), "end": (BOOL, False), "stacks": (OPT_STR, False),
             "stack_note": (OPT_STR, False), "stdout": (OPT_STR, False), "stderr": (OPT_STR, False),

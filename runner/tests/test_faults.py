@@ -206,6 +206,7 @@ def _mutations(recs):
             missing = {k: v for k, v in rec.items() if k != field}
             name = "-".join(filter(None, (rec["type"], rec.get("code"), field)))
             yield f"{name}-missing", number, json.dumps(missing)
+            yield f"{name}-null", number, json.dumps(dict(rec, **{field: None}))
             yield f"{name}-wrong", number, json.dumps(dict(rec, **{field: _wrong(value)}))
         if kind == ("run", "FAIL"):
             fail_run = number, rec
@@ -342,7 +343,7 @@ BAD_INPUTS = [
     ("stress --sprt", 2, "--sprt needs --target-rate"),
     ("stress --budget 1s --runs 2", 2, "not allowed with argument"),
     ("gate --alpha 2", 2, "between 0 and 0.5"),
-    ("gate --runs 3", 2, "--runs does not apply"),
+    ("gate --runs 3", 2, "unrecognized arguments: --runs"),
     ("soak --for 0s", 2, "longer than zero"),
     ("soak --for 1h --chunk -1m", 2, "must not be negative"),
     ("soak", 2, "required: --for"),

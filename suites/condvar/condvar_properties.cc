@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "condvar_backends.h"
+#include "backend_map.h"
 #include "jostle/jostle.h"
 #include "jostle/sys.h"
 #include "other_thread.h"

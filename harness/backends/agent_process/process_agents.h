@@ -19,12 +19,13 @@
 
 #include "agent_core/agent_core.h"
 #include "agent_core/arena_waiters.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
 template <bool kWakesParked>
 struct ProcessAgentsT {
-  static constexpr std::string_view kName = kWakesParked ? "process" : "mutant.wedged-teardown";
+  static constexpr std::string_view kName = kWakesParked ? "process" : "mutant.agent.wedged_teardown";
   static constexpr std::string_view kDescription =
       kWakesParked ? "agents as forked child processes; memfd MAP_SHARED arena; process-shared futex waiter "
                      "table; report rings in shared memory; crash detection through waitpid"
@@ -234,5 +235,7 @@ struct MutantWedgedTeardown : ProcessAgentsT<false> {
   static constexpr std::string_view kSource = "zig-js plan: parked waiters must poll stop words";
 };
 static_assert(AgentBackend<MutantWedgedTeardown>);
+
+using ProcessAgentsMutants = TypeList<MutantWedgedTeardown>;
 
 }  // namespace jostle

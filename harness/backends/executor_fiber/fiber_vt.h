@@ -36,6 +36,7 @@
 #include "executor_common/vt_task.h"
 #include "executor_fiber/context_switch.h"
 #include "executor_fiber/index_stack.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -484,5 +485,17 @@ struct FiberVtT {
 
 using FiberVt = FiberVtT<vt::Defect::none>;
 static_assert(ExecutorBackend<FiberVt>);
+
+// Mutants: the correct executor with one defect from vt::Defect.
+struct MutantRunqueueAba : FiberVtT<vt::Defect::runqueue_aba> {
+  static constexpr std::string_view kName = "mutant.executor.runqueue_aba";
+  static constexpr std::string_view kDescription =
+      "fiber executor whose run queue is a Treiber stack of recycled nodes without an ABA tag";
+  static constexpr std::string_view kCatches = "agents/vt_runqueue_integrity";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource = "argobots #178; boostorg/lockfree PR #135; ponyc #1319";
+};
+
+using FiberVtMutants = TypeList<MutantRunqueueAba>;
 
 }  // namespace jostle

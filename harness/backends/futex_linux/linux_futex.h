@@ -13,6 +13,7 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/futex.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -106,7 +107,7 @@ struct LinuxSharedFutex : LinuxFutexT<true> {
 };
 
 struct MutantEarlyTimeout : LinuxFutexT<false, LinuxDefect::early_timeout> {
-  static constexpr std::string_view kName = "mutant.early_timeout";
+  static constexpr std::string_view kName = "mutant.futex.early_timeout";
   static constexpr std::string_view kDescription = "linux whose timed wait gives up 0.5-1 ms before its deadline";
   static constexpr std::string_view kCatches = "futex/timed_wait_timeout,futex/deadline_loop";
   static constexpr std::string_view kDifficulty = "D1";
@@ -114,7 +115,7 @@ struct MutantEarlyTimeout : LinuxFutexT<false, LinuxDefect::early_timeout> {
 };
 
 struct MutantWakeZeroWakesOne : LinuxFutexT<false, LinuxDefect::wake_zero_wakes_one> {
-  static constexpr std::string_view kName = "mutant.wake_zero_wakes_one";
+  static constexpr std::string_view kName = "mutant.futex.wake_zero_wakes_one";
   static constexpr std::string_view kDescription =
       "linux passing wake(0) to the kernel, whose FUTEX_WAKE with nr_wake = 0 wakes one waiter";
   static constexpr std::string_view kCatches = "futex/wake_n_exact";
@@ -123,7 +124,7 @@ struct MutantWakeZeroWakesOne : LinuxFutexT<false, LinuxDefect::wake_zero_wakes_
 };
 
 struct MutantSharedUsesPrivate : LinuxFutexT<true, LinuxDefect::shared_uses_private> {
-  static constexpr std::string_view kName = "mutant.shared_uses_private";
+  static constexpr std::string_view kName = "mutant.futex.shared_uses_private";
   static constexpr std::string_view kDescription =
       "claims process-shared but keeps FUTEX_PRIVATE_FLAG: a wake from another process never reaches the waiter";
   static constexpr std::string_view kCatches = "futex/cross_process";
@@ -133,5 +134,7 @@ struct MutantSharedUsesPrivate : LinuxFutexT<true, LinuxDefect::shared_uses_priv
 
 static_assert(TimedFutexBackend<LinuxFutex>);
 static_assert(TimedFutexBackend<LinuxSharedFutex>);
+
+using LinuxFutexMutants = TypeList<MutantEarlyTimeout, MutantWakeZeroWakesOne, MutantSharedUsesPrivate>;
 
 }  // namespace jostle

@@ -80,6 +80,7 @@ static_assert(plugin::kSlots == 2, "plugin_detail::placeholder knows two slots")
 
 template <int S>
 struct PluginFutex {
+  static constexpr std::string_view kPrimitive = "futex";
   static constexpr std::string_view kName = plugin_detail::placeholder(S, "futex");
   static constexpr std::string_view kDescription = "a plugin's futex wait/wake";
   static constexpr bool kCountsWakes = false;
@@ -104,6 +105,7 @@ struct PluginFutex {
 template <int S>
 class PluginMutex {
  public:
+  static constexpr std::string_view kPrimitive = "mutex";
   static constexpr std::string_view kName = plugin_detail::placeholder(S, "mutex");
   static constexpr std::string_view kDescription = "a plugin's mutex";
   static bool available() { return false; }
@@ -129,6 +131,7 @@ class PluginMutex {
 template <int S>
 class PluginRwLock {
  public:
+  static constexpr std::string_view kPrimitive = "rwlock";
   static constexpr std::string_view kName = plugin_detail::placeholder(S, "rwlock");
   static constexpr std::string_view kDescription = "a plugin's reader-writer lock";
   static bool available() { return false; }
@@ -172,6 +175,7 @@ class PluginRwLock {
 template <int S>
 class PluginCondvar {
  public:
+  static constexpr std::string_view kPrimitive = "condvar";
   static constexpr std::string_view kName = plugin_detail::placeholder(S, "condvar");
   static constexpr std::string_view kDescription = "a plugin's condition variable with its own mutex";
   // Registered as strict so strict-only cases keep an entry; the loader sets the profile the plugin declares
@@ -206,6 +210,7 @@ class PluginCondvar {
 template <int S>
 class PluginSemaphore {
  public:
+  static constexpr std::string_view kPrimitive = "semaphore";
   static constexpr std::string_view kName = plugin_detail::placeholder(S, "semaphore");
   static constexpr std::string_view kDescription = "a plugin's counting semaphore";
   static bool available() { return false; }

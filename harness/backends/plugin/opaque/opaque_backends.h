@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "jostle/typelist.h"
 #include "plugin/loader.h"
 #include "plugin/plugin_backends.h"
 
@@ -51,7 +52,7 @@ inline bool load(int slot, const char* lib) {
 namespace jostle {
 
 struct MutantOpaqueFutexCheckThenEnqueue : PluginFutex<opaque::kFutexSlot> {
-  static constexpr std::string_view kName = "mutant.opaque.futex.check_then_enqueue";
+  static constexpr std::string_view kName = "mutant.futex.opaque_check_then_enqueue";
   static constexpr std::string_view kDescription =
       "opaque plugin: user-space futex emulation that checks the value before queueing the waiter";
   static constexpr std::string_view kCatches = "futex/broadcasting,futex/signaling_ring";
@@ -61,7 +62,7 @@ struct MutantOpaqueFutexCheckThenEnqueue : PluginFutex<opaque::kFutexSlot> {
 };
 
 struct MutantOpaqueCondvarLateSnapshot : PluginCondvar<opaque::kCondvarSlot> {
-  static constexpr std::string_view kName = "mutant.opaque.condvar.late_snapshot";
+  static constexpr std::string_view kName = "mutant.condvar.opaque_late_snapshot";
   static constexpr std::string_view kDescription =
       "opaque plugin: sequence condvar whose waiter reads the sequence after releasing the mutex";
   static constexpr std::string_view kProfile = "posix";
@@ -72,7 +73,7 @@ struct MutantOpaqueCondvarLateSnapshot : PluginCondvar<opaque::kCondvarSlot> {
 };
 
 struct MutantOpaqueRwLockReaderCheckThenAct : PluginRwLock<opaque::kRwLockSlot> {
-  static constexpr std::string_view kName = "mutant.opaque.rwlock.reader_check_then_act";
+  static constexpr std::string_view kName = "mutant.rwlock.opaque_reader_check_then_act";
   static constexpr std::string_view kDescription =
       "opaque plugin: rwlock whose readers check for a writer before announcing themselves";
   static constexpr std::string_view kCatches = "condvar/rwlock_concurrent_access";
@@ -80,5 +81,8 @@ struct MutantOpaqueRwLockReaderCheckThenAct : PluginRwLock<opaque::kRwLockSlot> 
   static constexpr std::string_view kSource = "reader fast paths that test the writer flag before incrementing";
   static bool available() { return opaque::load(opaque::kRwLockSlot, "libjostle-opaque-rwlock.so"); }
 };
+
+using OpaqueMutants =
+    TypeList<MutantOpaqueFutexCheckThenEnqueue, MutantOpaqueCondvarLateSnapshot, MutantOpaqueRwLockReaderCheckThenAct>;
 
 }  // namespace jostle
