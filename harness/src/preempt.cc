@@ -50,8 +50,6 @@ struct PreemptThread {
   std::atomic<int>* in_chaos;
   timer_t timer;
   unsigned backoff;  // consecutive interrupts that found the thread asleep in a system call
-  std::uintptr_t last_eintr_sp;  // stack pointer of the EINTR return counted last (a second interrupt before
-                                 // the thread ran one instruction sees the same context: not a new EINTR)
   bool armed;
 };
 thread_local PreemptThread t_pre;
@@ -68,6 +66,9 @@ std::uint64_t next_u64(std::uint64_t& s) {  // splitmix64, as Rng
 Nanos next_delay(PreemptThread& t) {
   const std::uint64_t span = static_cast<std::uint64_t>(2 * g_config.interval);
   Nanos d = kMicro + static_cast<Nanos>(next_u64(t.rng) % (span > kMicro ? span - kMicro : 1));
+  // After an interrupt that found the thread blocked, give it at least one interval to resume: an interrupt
+  // that arrives before it ran an instruction sees the same EINTR return and would count it twice.
+  if (t.backoff > 0 && d < g_config.interval) d = g_config.interval;
   for (unsigned i = 0; i < t.backoff && d < kMaxBackoff; ++i) d *= 2;
   return d < kMaxBackoff ? d : kMaxBackoff;
 }
@@ -88,31 +89,24 @@ Nanos sleep_draw(PreemptThread& t) {
   return ns > g_config.sleep_max ? g_config.sleep_max : ns;
 }
 
-enum class Where { running, eintr, restarted, again };
+enum class Where { running, eintr, restarted };
 
 // Whether the signal interrupted a blocking system call, read from the interrupted context (x86-64: the kernel
 // either made the call return -EINTR, leaving the instruction pointer after the `syscall`, or set it up to
 // restart, leaving the pointer on the `syscall` with the call number back in rax). Elsewhere: unknown, counted
 // as running.
-Where where_interrupted(void* uctx, PreemptThread& t) {
+Where where_interrupted(void* uctx) {
 #if defined(__x86_64__)
   const auto* uc = static_cast<const ucontext_t*>(uctx);
   const auto rip = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
   const auto rax = static_cast<long long>(uc->uc_mcontext.gregs[REG_RAX]);
-  const auto sp = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RSP]);
   const auto* ip = reinterpret_cast<const unsigned char*>(rip);
   const std::uintptr_t in_page = rip & 4095;
-  if (rax == -EINTR && in_page >= 2 && ip[-2] == 0x0f && ip[-1] == 0x05) {
-    if (sp == t.last_eintr_sp) return Where::again;  // the same return, seen by a second interrupt
-    t.last_eintr_sp = sp;
-    return Where::eintr;
-  }
-  t.last_eintr_sp = 0;
+  if (rax == -EINTR && in_page >= 2 && ip[-2] == 0x0f && ip[-1] == 0x05) return Where::eintr;
   // restart_syscall is 219: a timed sleep set up to resume. Other small numbers: the call itself, re-executed.
   if (in_page <= 4094 && ip[0] == 0x0f && ip[1] == 0x05 && rax >= 0 && rax < 512) return Where::restarted;
 #else
   (void)uctx;
-  (void)t;
 #endif
   return Where::running;
 }
@@ -125,14 +119,13 @@ void on_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
     return;
   }
   g_interrupts.fetch_add(1, std::memory_order_relaxed);
-  const Where w = where_interrupted(uctx, t);
+  const Where w = where_interrupted(uctx);
   if (w != Where::running) {
     // Asleep in the kernel: the interrupt already is a spurious wakeup (EINTR) or an invisible restart; more
     // delay adds nothing, and backing off keeps a truly blocked thread quiet.
     if (w == Where::eintr) g_eintr.fetch_add(1, std::memory_order_relaxed);
     if (w == Where::restarted) g_restarted.fetch_add(1, std::memory_order_relaxed);
     if (t.backoff < 20) ++t.backoff;
-    g_skipped.fetch_add(1, std::memory_order_relaxed);
   } else {
     t.backoff = 0;
     const bool can_sleep = (g_config.actions & kSleep) != 0;
@@ -146,15 +139,26 @@ void on_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
         // Held, for the parked probe: asleep here is not parked in the primitive.
         t.in_chaos->fetch_add(1, std::memory_order_acq_rel);
         const timespec ts = to_timespec(ns);
+        const Nanos t0 = now_ns();
         ::nanosleep(&ts, nullptr);
         t.in_chaos->fetch_sub(1, std::memory_order_acq_rel);
-        add_held(ns);
+        const Nanos spent = now_ns() - t0;
+        if (spent > ns) g_injected.fetch_add(spent - ns, std::memory_order_relaxed);  // oversleep counts too
+        add_held(spent);
       } else {
         g_skipped.fetch_add(1, std::memory_order_relaxed);
       }
-    } else {
+    } else if (delay_allowed(0)) {
+      // A yield on a busy machine can cost a whole time slice: its measured cost counts against the same cap as
+      // the sleeps, so preemption cannot stretch a correct run into its watchdog deadline.
       g_yields.fetch_add(1, std::memory_order_relaxed);
+      const Nanos t0 = now_ns();
       ::sched_yield();
+      const Nanos spent = now_ns() - t0;
+      g_injected.fetch_add(spent, std::memory_order_relaxed);
+      add_held(spent);
+    } else {
+      g_skipped.fetch_add(1, std::memory_order_relaxed);
     }
   }
   if (t.armed) arm(t);
@@ -196,7 +200,7 @@ void preempt_describe(Json& j) {
   j.kv("clock", g_config.cpu_clock ? "cpu" : "wall");
   if (kOffReason != nullptr) j.kv("off", kOffReason);
   j.kv("threads", g_threads.load()).kv("interrupts", g_interrupts.load());
-  j.kv("yields", g_yields.load()).kv("sleeps", g_sleeps.load());
+  j.kv("yields", g_yields.load()).kv("sleeps", g_sleeps.load()).kv("over_cap", g_skipped.load());
   // Interrupts that found the thread blocked in a system call: made it return EINTR, or restarted it.
   j.kv("eintr", g_eintr.load()).kv("restarted", g_restarted.load());
 }
@@ -225,7 +229,6 @@ void preempt_thread_begin(int actor) {
   t.rng = mix(g_config.seed, current_iteration() + 1, static_cast<std::uint64_t>(actor + 2) ^ 0x9e7);
   t.in_chaos = &phase_slot(actor).in_chaos;
   t.backoff = 0;
-  t.last_eintr_sp = 0;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   t.armed = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);

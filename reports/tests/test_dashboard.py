@@ -68,7 +68,8 @@ def test_summary_on_top_and_clean_instances_in_one_line(tmp_path):
     writer = store.Writer(out)
     for i in range(30):            # 30 clean instances on the last night: one line, not 30 rows
         writer.append({"type": "run", "session": "s2", "seq": 200 + i, "instance": f"futex/clean{i}@linux",
-                       "suite": "futex", "expect": "pass", "code": "PASS", "finished": f"{NIGHTS[-1]}T23:00:00"})
+                       "suite": "futex", "expect": "pass", "code": "PASS", "finished": f"{NIGHTS[-1]}T23:00:00",
+                       "seed": i, "elapsed_ms": 10})
     writer.close()
     m = dashboard.build(store.load(out))
     sm = m["summary"]

@@ -39,7 +39,7 @@ MODES = ("none", "os", "chaos", "pct", "preempt", "mix", "hostile")
 MIX = (("chaos", 35), ("chaos+pin", 25), ("pct", 25), ("os", 15))
 CHAOS_P = (0.02, 0.05, 0.1)
 CHAOS_ACTIONS = ("yield+sleep", "yield+spin+sleep", "yield+sleep+stall", "sleep")
-PREEMPT_INTERVAL_US = (50, 100, 200, 500)
+PREEMPT_INTERVAL_US = (100, 200, 500, 1000)
 PREEMPT_ACTIONS = ("yield+sleep", "yield", "sleep")
 VICTIM_PERIOD_S = 0.01
 VICTIM_RESCAN = 20          # periods between scans for the harness's child processes (an engine, agents)
@@ -191,7 +191,9 @@ class Amplification:
         if kind == "pct" and not self.user_chaos:
             chaos = f"mode=pct,d={1 + seed % 3}"
         if kind == "preempt" and not self.user_chaos:
-            chaos = (f"mode=preempt,interval_us={rng.choice(PREEMPT_INTERVAL_US)},"
+            # clock=cpu: interrupts only while the thread runs. Wall-clock timers also wake every sleeping thread,
+            # which pushed a correct 55-thread case past its watchdog deadline (docs/amplification.md).
+            chaos = (f"mode=preempt,clock=cpu,interval_us={rng.choice(PREEMPT_INTERVAL_US)},"
                      f"actions={rng.choice(PREEMPT_ACTIONS)}")
         if kind == "os":
             knobs = draw_os(rng, cpus)

@@ -51,7 +51,7 @@ def test_preempt_draws_a_preempt_spec_from_the_seed():
     amp = Amplification.from_options("preempt", None)
     runs = [amp.for_run(seed, allowed_cpus={0, 1}) for seed in range(1, 40)]
     assert {r.drawn for r in runs} == {"preempt"}
-    assert all(r.chaos.startswith("mode=preempt,interval_us=") for r in runs)
+    assert all(r.chaos.startswith("mode=preempt,clock=cpu,interval_us=") for r in runs)
     assert len({r.chaos for r in runs}) > 3, "interval and actions are drawn per run"
     assert amp.for_run(5, allowed_cpus={0, 1}) == amp.for_run(5, allowed_cpus={0, 1})
 

@@ -343,7 +343,7 @@ BAD_INPUTS = [
     ("stress --sprt", 2, "--sprt needs --target-rate"),
     ("stress --budget 1s --runs 2", 2, "not allowed with argument"),
     ("gate --alpha 2", 2, "between 0 and 0.5"),
-    ("gate --runs 3", 2, "--runs does not apply"),
+    ("gate --runs 3", 2, "unrecognized arguments: --runs"),
     ("soak --for 0s", 2, "longer than zero"),
     ("soak --for 1h --chunk -1m", 2, "must not be negative"),
     ("soak", 2, "required: --for"),

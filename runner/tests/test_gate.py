@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from jostle import gate, stats
+from jostle import detect, gate, stats
 from reports import markdown as gate_summary
 
 from fakebuild import jostle
@@ -162,9 +162,11 @@ def test_deterministic_and_flaky_verdicts_after_reruns():
 
 
 def test_an_escaped_mutant_gets_its_replay_line_and_the_settings_that_kill_it():
-    iid = "agents/agent_broadcast_rendezvous@mutant.broadcast-not-rendezvous"
+    rated = detect.load_baseline()["reliably_killed"]
+    iid, known = next((i, k) for i, k in sorted(rated.items()) if k.get("iterations"))
     advice = gate.mutant_advice({"id": iid, "runs": 1})
-    assert "--amplify chaos" in advice and "--iterations 1" in advice and f"--case '{iid}'" in advice
+    assert f"--amplify {known['mode']}" in advice and f"--iterations {known['iterations']}" in advice
+    assert f"--case '{iid}'" in advice
     assert "detect --instance" in gate.mutant_advice({"id": "x/y@mutant.unrated", "runs": 2})
 
 
@@ -181,10 +183,11 @@ def test_gate_reruns_a_new_failure_and_calls_it_flaky_or_deterministic(build_dir
     reruns = [r for r in records if r["type"] == "run" and r["session"] == rerun_session]
     assert {r["instance"] for r in reruns} == {"fake/fail@good", "fake/flaky@good"}
     summary = open(os.path.join(out, "gate.md"), encoding="utf-8").read()
-    assert "new failure(s) were rerun" in summary and "`fake/fail@good` | FAIL (" in summary
-    # The reruns' seeds alternate from an odd one: a second rerun of `flaky` passes, and one pass makes it FLAKY.
-    flaky_reruns = sum(1 for r in reruns if r["instance"] == "fake/flaky@good")
-    assert ("FLAKY (2/3)" in summary) == (flaky_reruns == 2), summary
+    assert "new failure(s) were rerun" in summary and "`fake/fail@good` | FAIL" in summary
+    # The reruns' seeds alternate from an odd one: a second rerun of `flaky` passes (so may the stress slice's
+    # runs, when the budget leaves time for one), and one pass makes it FLAKY.
+    flaky_codes = {r["code"] for r in records if r["type"] == "run" and r["instance"] == "fake/flaky@good"}
+    assert ("`fake/flaky@good` | FLAKY (" in summary) == ("PASS" in flaky_codes), summary
 
 
 def test_report_on_a_gate_store_renders_what_the_gate_rendered(build_dir, tmp_path):
