@@ -5,10 +5,12 @@
 #include "atomics_locked/locked_ops.h"
 #include "atomics_std/std_ops.h"
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 
 namespace jostle {
 
 using AtomicsBackends = TypeList<StdOps, BuiltinOps, WordCasOps, LockedOps, GilOps, MutantRmwNotAtomic,
-                                 MutantScStoreRelease, MutantSubwordWrongLane>;
+                                 MutantScStoreRelease, MutantSubwordWrongLane,
+                                 PluginAtomics<0>, PluginAtomics<1>, PluginLockedAtomics<0>, PluginLockedAtomics<1>>;
 
 }  // namespace jostle

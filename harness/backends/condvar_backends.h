@@ -13,7 +13,7 @@ namespace jostle {
 
 using CondvarBackends =
     TypeList<StdCondvar, PthreadCondvar, FutexEpochCondvar<LinuxFutex>, QueueCondvar<LinuxFutex>,
-             PluginCondvar<0>, PluginCondvar<1>,
+             PluginCondvar<0>, PluginCondvar<1>, PluginCondvarKeeps<0>, PluginCondvarKeeps<1>,
              FutexEpochCondvar<PluginFutex<0>>, FutexEpochCondvar<PluginFutex<1>>,
              QueueCondvar<PluginFutex<0>>, QueueCondvar<PluginFutex<1>>,
              MutantCvTokenSteal, MutantCvStealUndo, MutantCvBroadcastAsSignals, MutantCvTimeoutSwallow,

@@ -5,6 +5,7 @@
 #include "executor_fiber/fiber_vt.h"
 #include "executor_os_thread/os_thread_vt.h"
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 
 namespace jostle {
 
@@ -64,6 +65,7 @@ struct MutantRunqueueAba : FiberVtT<vt::Defect::runqueue_aba> {
 
 using ExecutorBackends =
     TypeList<OsThreadVt, FiberVt, MutantJoinTimeoutConsumes, MutantCancelKeepsSlot, MutantMsTruncatedDeadline,
-             MutantCancelOverridesFailure, MutantParkerNoFence, MutantRunqueueAba>;
+             MutantCancelOverridesFailure, MutantParkerNoFence, MutantRunqueueAba,
+             PluginExecutor<0>, PluginExecutor<1>>;
 
 }  // namespace jostle

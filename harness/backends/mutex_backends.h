@@ -14,6 +14,8 @@ using MutexBackends =
     TypeList<StdMutex, StdTimedMutex, PthreadMutex, PthreadErrorCheckMutex, PthreadRecursiveMutex, FutexMutex<LinuxFutex>,
              SpinMutex, RecursiveMutex,
              PluginMutex<0>, PluginMutex<1>, FutexMutex<PluginFutex<0>>, FutexMutex<PluginFutex<1>>,
+             PluginTimedMutex<0>, PluginTimedMutex<1>, PluginRecursiveMutex<0>, PluginRecursiveMutex<1>,
+             PluginErrorCheckMutex<0>, PluginErrorCheckMutex<1>,
              MutantWaitersFlagDropped, MutantRecursiveOwnerUnchecked, MutantSpinTestThenSet,
              MutantTimeoutClearsContended, MutantTimedMsDeadline, MutantTimedWakeMeansOwned>;
 

@@ -3,10 +3,11 @@
 #pragma once
 
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 #include "safepoint_flag/flag_safepoint.h"
 
 namespace jostle {
 
-using SafepointBackends = TypeList<FlagSafepoint, MutantSafepointStraggler>;
+using SafepointBackends = TypeList<FlagSafepoint, MutantSafepointStraggler, PluginSafepoint<0>, PluginSafepoint<1>>;
 
 }  // namespace jostle

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 #include "thread_pthread/pthread_thread.h"
 #include "thread_std/std_thread.h"
 
@@ -9,6 +10,7 @@ namespace jostle {
 
 using ThreadBackends =
     TypeList<PthreadThread, StdThread, MutantDetachExitRace, MutantJoinIgnoresEinval, MutantCachedThreadId,
-             MutantNameTruncates, MutantTimedJoinConsumes, MutantTimedJoinStartAnchored, MutantTimedJoinMissesExit>;
+             MutantNameTruncates, MutantTimedJoinConsumes, MutantTimedJoinStartAnchored, MutantTimedJoinMissesExit,
+             PluginThread<0>, PluginThread<1>, PluginTimedThread<0>, PluginTimedThread<1>>;
 
 }  // namespace jostle

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 #include "waiter_condvar/condvar_waiters.h"
 #include "waiter_futex/futex_waiters.h"
 
@@ -63,6 +64,7 @@ struct MutantClockDecides : CondvarWaitersT<waiter_defect::clock_decides> {
 
 using WaiterListBackends =
     TypeList<CondvarWaiters, FutexWaiters, MutantLifoNotify, MutantNotifyCountRequested, MutantWaitCheckOutsideLock,
-             MutantEarlyTimeout, MutantSpuriousFromRmw, MutantClockDecides>;
+             MutantEarlyTimeout, MutantSpuriousFromRmw, MutantClockDecides,
+             PluginWaiterList<0>, PluginWaiterList<1>>;
 
 }  // namespace jostle

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 #include "waitgroup_event/event_waitgroup.h"
 #include "waitgroup_futex/futex_waitgroup.h"
 #include "waitgroup_std/std_waitgroup.h"
@@ -13,6 +14,7 @@ using WaitGroupBackends =
              WaitGroupOverEventParking, StdWaitGroup,
              // mutants
              MutantWgCheckBeforeDecrement, MutantWgCheckBeforeDecrementNatural, MutantWgWakeOne,
-             MutantWgDoneOffByOne, MutantWgResetKeepsWaiting, MutantWgEventCheckBeforeDecrement>;
+             MutantWgDoneOffByOne, MutantWgResetKeepsWaiting, MutantWgEventCheckBeforeDecrement,
+             PluginWaitGroup<0>, PluginWaitGroup<1>, PluginTimedWaitGroup<0>, PluginTimedWaitGroup<1>>;
 
 }  // namespace jostle

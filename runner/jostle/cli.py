@@ -10,7 +10,8 @@ import os
 import sys
 
 import reports
-from jostle import __version__, bench, detect, discovery, doctor, gate, replay, selection, session, shard, soak, store
+from jostle import (__version__, bench, detect, discovery, doctor, gate, plugin_check, replay, selection, session, shard,
+                    soak, store)
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
 from jostle.plan import Settings
@@ -27,6 +28,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _plugin_path(text):
+    # Plugins load from explicit files only: a bare name would make dlopen search the system library path.
+    if "/" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r} is a bare name; give a path to the library file "
+                                         f"(./{text} or an absolute path)")
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    return os.path.abspath(text)
 
 
 def _positive_int(text):
@@ -76,8 +87,9 @@ def _add_build(p):
     _add_preset(p)
     p.add_argument("--build-dir", default=None,
                    help="directory with bin/jostle-* (default: $JOSTLE_BUILD_DIR, else build/PRESET)")
-    p.add_argument("--plugin", action="append", default=[], metavar="PATH",
-                   help="outside backend library, passed to every harness call (repeatable)")
+    p.add_argument("--plugin", action="append", default=[], metavar="PATH", type=_plugin_path,
+                   help="outside backend library (a file path), passed to every harness call (repeatable); "
+                        "selects the plugin's instances unless --backend says otherwise")
 
 
 def _add_selection(p):
@@ -196,6 +208,13 @@ def build_parser():
     p = sub.add_parser("report", help="re-render every report from the store; runs nothing")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the store to read (default {DEFAULT_OUT}/)")
     p.add_argument("--session", default="latest", metavar="ID", help="which session to report (default latest)")
+
+    p = sub.add_parser("plugin", help="plugin tools: `plugin check PATH` loads a plugin and probes each table")
+    p.add_argument("action", choices=("check",), help="check: validate, probe one iteration per table, list cases")
+    p.add_argument("path", type=_plugin_path, metavar="PATH", help="the plugin library file")
+    _add_preset(p)
+    p.add_argument("--build-dir", default=None,
+                   help="directory with bin/jostle-* (default: $JOSTLE_BUILD_DIR, else build/PRESET)")
 
     p = sub.add_parser("doctor", help="what this machine can do: cores, cpuset, perf/rr, sanitizers, tools")
     _add_build(p)
@@ -332,6 +351,10 @@ def cmd_detect(args):
     return detect.run(args, _log)
 
 
+def cmd_plugin(args):
+    return plugin_check.check(args.build_dir, args.path)
+
+
 def cmd_doctor(args):
     print(doctor.report(args.build_dir, quick=args.quick), end="")
     return EXIT_OK
@@ -340,7 +363,7 @@ def cmd_doctor(args):
 COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "gate": cmd_gate, "merge": cmd_merge,
             "soak": cmd_soak, "dashboard": cmd_dashboard, "bench": cmd_bench,
             "replay": cmd_replay, "detect": cmd_detect,
-            "report": cmd_report, "doctor": cmd_doctor}
+            "report": cmd_report, "doctor": cmd_doctor, "plugin": cmd_plugin}
 
 
 def main(argv=None):
