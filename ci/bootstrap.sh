@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package jostle needs. Idempotent; prints nothing when all are present.
 #   ci/bootstrap.sh            install what is missing for building and running (./jostle)
-#   ci/bootstrap.sh --test     also what the test suite uses (a real browser for the HTML, GNU parallel, YAML)
+#   ci/bootstrap.sh --test     also what the test suite uses (a real browser for the HTML, GNU parallel,
+#                              the SpiderMonkey shell)
 #   ci/bootstrap.sh --check    exit 1 (and list them) if something is missing, install nothing
 set -euo pipefail
 
@@ -12,9 +13,11 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-jinja2
   libxml2-utils gdb elfutils procps
+  python3-yaml
 )
 if [ "$mode" = "--test" ]; then
-  PACKAGES+=(chromium parallel python3-yaml)
+  # libmozjs-102-dev: the SpiderMonkey shell /usr/bin/js102 for the test262 engine bridge (docs/engines.md)
+  PACKAGES+=(chromium parallel libmozjs-102-dev)
 fi
 
 missing=()

@@ -4,6 +4,7 @@ Each renderer takes the plain summary that jostle.aggregate builds from the stor
 nothing else, so every report can be re-rendered from results.jsonl alone.
 """
 
+import errno
 import os
 
 from jostle import aggregate, store
@@ -27,22 +28,31 @@ def load_model(out_dir, session=None, warn=None):
 
 
 def write_file(path, text):
-    tmp = path + ".tmp"
+    """Write `path` whole or not at all: the previous version stays until the new one is complete, and a
+    failed write (full disk, read-only store) leaves no temporary file behind."""
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
         # Replace atomically, so a reader (or a kill mid-write) never sees half a report.
         os.replace(tmp, path)
     except OSError as exc:
-        raise InfraError(f"cannot write {path}: {exc.strerror or exc}") from None
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        hint = " (write the reports elsewhere: `jostle report --to DIR`, `jostle dashboard --out FILE`)" \
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) else ""
+        raise InfraError(f"cannot write {path}: {exc.strerror or exc}{hint}") from None
 
 
-def render_all(out_dir, session=None, warn=None):
-    """Write junit.xml and report.html for one session of the store in out_dir; returns the model."""
+def render_all(out_dir, session=None, warn=None, to_dir=None):
+    """Write junit.xml and report.html for one session of the store in out_dir (or in to_dir); returns the model."""
     model = load_model(out_dir, session, warn)
-    write_file(os.path.join(out_dir, JUNIT_FILE), junit.render(model))
-    write_file(os.path.join(out_dir, HTML_FILE), html.render(model))
-    model["files"] = [os.path.join(out_dir, JUNIT_FILE), os.path.join(out_dir, HTML_FILE)]
+    to_dir = to_dir or out_dir
+    write_file(os.path.join(to_dir, JUNIT_FILE), junit.render(model))
+    write_file(os.path.join(to_dir, HTML_FILE), html.render(model))
+    model["files"] = [os.path.join(to_dir, JUNIT_FILE), os.path.join(to_dir, HTML_FILE)]
     return model
 
 

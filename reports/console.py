@@ -2,7 +2,7 @@
 
 from jostle import stats
 from jostle.units import human_duration
-from reports.text import one_line
+from jostle.text import one_line
 
 # Instances listed in full; a soak with hundreds of failures points at the HTML report instead.
 MAX_LISTED = 25

@@ -14,10 +14,10 @@ import statistics
 import jinja2
 from markupsafe import Markup, escape
 
-from jostle import outcome, sanitizers, stats, store
+from jostle import aggregate, outcome, sanitizers, stats, store
 from reports import html as html_report
 from reports import write_file
-from reports.text import clean
+from jostle.text import clean
 
 FILE = "dashboard.html"
 # A benchmark is flagged when its latest time exceeds the median of the previous ones by this much.
@@ -36,7 +36,7 @@ def build(records):
     heads = {r["session"]: r for r in records if r.get("type") == "session"}
     night_of = {sid: _night(h) for sid, h in heads.items()}
     nights = sorted(set(night_of.values()))
-    runs = [r for r in records if r.get("type") == "run" and r.get("session") in night_of]
+    runs = aggregate.unique_runs([r for r in records if r.get("type") == "run" and r.get("session") in night_of])
     cells = {}          # (instance, night) -> [n, k]
     by_night = {n: [] for n in nights}
     for r in runs:
@@ -239,9 +239,15 @@ def render(model):
     }
     data = {"nights": model["nights"],
             "rates": {row["id"]: [[p["n"], p["k"]] for p in row["series"]] for row in model["rows"]}}
-    # </script> inside the data island would end it early.
-    island = Markup(json.dumps(data, ensure_ascii=True).replace("</", "<\\/"))
+    island = Markup(json_island(data))
     return _environment().get_template("dashboard.html.j2").render(m=model, charts=charts, data=island)
+
+
+def json_island(data):
+    """`data` as JSON for a <script type="application/json"> block: no <, > or & left, so that no label
+    (`</script>`, `<!--<script>`) can end the block early or switch the HTML parser into another state."""
+    text = json.dumps(data, ensure_ascii=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def write(store_dir, path, warn=None):

@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from jostle import stats
 from reports import svg
-from reports.text import cap, clean
+from jostle.text import cap, clean
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 # Runs shown in full per instance; the rest are counted (every run stays in results.jsonl).

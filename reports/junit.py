@@ -15,7 +15,7 @@ How an instance's verdict maps onto Surefire's vocabulary:
 import datetime
 import xml.etree.ElementTree as ET
 
-from reports.text import cap, clean, one_line
+from jostle.text import cap, clean, one_line
 
 # Per run shown in the file; every run is in the HTML report and the store.
 MAX_RUNS_SHOWN = 10

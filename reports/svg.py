@@ -8,7 +8,7 @@ import math
 
 from markupsafe import Markup, escape
 
-from reports.text import clean
+from jostle.text import clean
 
 GRADE_COLOURS = {"ACCEPTABLE": "#3d8b37", "INTERESTING": "#c98a00", "FORBIDDEN": "#c0392b"}
 CODE_COLOURS = {"PASS": "#3d8b37", "XFAIL": "#6aa84f", "UNSUPPORTED": "#999999", "FLAKY": "#e69138",

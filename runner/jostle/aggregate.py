@@ -100,6 +100,26 @@ def _mutant_summaries(backends, instances):
     return result
 
 
+def run_key(run):
+    """What makes a run unique: the instance, its seed and the amplification it drew. A rerun of the same
+    seed into the same store (a resumed soak, `run --seed N` twice) is the same observation again."""
+    amplify = run.get("amplify") or {}
+    return (run.get("instance"), str(run.get("seed")), amplify.get("drawn") or amplify.get("mode"),
+            amplify.get("chaos"))
+
+
+def unique_runs(runs):
+    """`runs` without repeats of a run_key (the first one counts), so that every statistic counts unique runs."""
+    seen = set()
+    result = []
+    for run in runs:
+        key = run_key(run)
+        if key not in seen:
+            seen.add(key)
+            result.append(run)
+    return result
+
+
 def combine(records, session_ids):
     """Records in which the runs of several sessions (gate phases, shards) read as one session.
 
@@ -124,7 +144,7 @@ def combine(records, session_ids):
     head.update(instances=instances, backends=backends, config=config,
                 warnings=[w for h in heads for w in h.get("warnings", [])])
     runs = [dict(r, session=head["session"], seq=n)
-            for n, r in enumerate((r for r in records if r.get("type") == "run" and r["session"] in ids), 1)]
+            for n, r in enumerate(unique_runs(r for r in records if r.get("type") == "run" and r["session"] in ids), 1)]
     result = [head, *runs]
     if all(sid in ends for sid in ids):
         statuses = [ends[sid].get("status") for sid in ids]

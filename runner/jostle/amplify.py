@@ -32,7 +32,54 @@ MIX = (("chaos", 35), ("chaos+pin", 25), ("pct", 25), ("os", 15))
 CHAOS_P = (0.02, 0.05, 0.1)
 CHAOS_ACTIONS = ("yield+sleep", "yield+spin+sleep", "yield+sleep+stall", "sleep")
 VICTIM_PERIOD_S = 0.01
+VICTIM_RESCAN = 20          # periods between scans for the harness's child processes (an engine, agents)
 _RR_PROBE = {}
+
+# The harness's --chaos grammar (harness/src/chaos.cc, configure()), checked here so that a bad spec is a
+# usage error before any run starts instead of one ERROR [usage] per run.
+CHAOS_ACTIONS_ACCEPTED = ("yield", "spin", "sleep", "stall", "spurious", "timeout")
+_CHAOS_RANGES = {   # key -> (low, high, whole number only, what to say)
+    "p": (0, 1, False, "a probability in [0,1]"),
+    "cap": (0, 100, False, "0..100 (fraction of wall time)"),
+    "d": (1, 10, True, "1..10 (PCT depth)"),
+    "actors": (0, 256, True, "0..256"),
+    "k": (0, 1e9, True, "a whole number 0..1000000000"),
+    "spin_bound": (0, 1e9, True, "a whole number 0..1000000000"),
+    **{key: (1, 1e7, False, "1..10000000") for key in
+       ("sleep_max_us", "stall_us", "token_wait_us", "poll_us", "start_wait_us")},
+}
+_CHAOS_KEYS = ("mode", "p", "actions", "sleep_max_us", "stall_us", "cap", "swarm", "d", "k", "token_wait_us",
+               "poll_us", "start_wait_us", "spin_bound", "actors")
+
+
+def chaos_problem(spec):
+    """What is wrong with a --chaos spec, as the harness would say it, or None when it reads."""
+    # The harness reads items up to the last comma: one trailing comma is allowed, an empty item is not.
+    for item in (spec[:-1] if spec.endswith(",") else spec).split(","):
+        key, eq, value = item.partition("=")
+        if not eq:
+            return f"setting {item!r} is not key=value"
+        if key == "mode":
+            if value not in ("random", "pct"):
+                return f"mode must be random or pct, got {value!r}"
+        elif key == "actions":
+            for action in value.split("+"):
+                if action not in CHAOS_ACTIONS_ACCEPTED:
+                    return f"unknown action {action!r} (accepted: {', '.join(CHAOS_ACTIONS_ACCEPTED)})"
+        elif key == "swarm":
+            if value not in ("0", "1"):
+                return f"swarm must be 0 or 1, got {value!r}"
+        elif key in _CHAOS_RANGES:
+            low, high, whole, want = _CHAOS_RANGES[key]
+            try:
+                number = float(value)
+            except ValueError:
+                return f"{key} must be {want}, got {value!r}"
+            if not low <= number <= high or (whole and number != int(number)):
+                return f"{key} must be {want}, got {value!r}"
+        else:
+            return f"unknown setting {key!r} (accepted: {', '.join(_CHAOS_KEYS)})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -104,6 +151,10 @@ class Amplification:
             raise UsageError(f"--amplify: unknown mode {mode!r} (accepted: {', '.join(MODES)})")
         if chaos is not None and not chaos.strip():
             raise UsageError("--chaos: empty spec (example: p=0.01,actions=yield+spin+sleep)")
+        problem = chaos_problem(chaos) if chaos else None
+        if problem:
+            raise UsageError(f"--chaos {chaos!r}: {problem} (example: p=0.01,actions=yield+spin+sleep; "
+                             f"docs/amplification.md)")
         if chaos and mode == "none":
             mode = "chaos"
         return cls(mode, chaos, user_chaos=bool(chaos))
@@ -165,6 +216,37 @@ def draw_os(rng, cpus):
                         rr=rng.random() < 0.5 and rr_probe()[0])
         if knobs != OsKnobs():
             return knobs
+
+
+def _descendants(pid):
+    """Process ids below `pid`, from the parent links in /proc/*/stat (no /proc/.../children needed)."""
+    parents = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+            parents[int(name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = [], [pid]
+    while frontier:
+        frontier = [p for p, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def _threads_below(pid, processes=None):
+    """Thread ids of `pid` and of the given descendant processes (default: found now); raises OSError once
+    `pid` is gone."""
+    tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    for child in _descendants(pid) if processes is None else processes:
+        try:
+            tids += [int(t) for t in os.listdir(f"/proc/{child}/task")]
+        except OSError:
+            continue
+    return tids
 
 
 def rr_probe():
@@ -279,12 +361,17 @@ class OsShaker:
 
     def _victimize(self):
         """rr's starvation idea without rr: every period, one random live thread of the harness (not the
-        main thread) goes to SCHED_IDLE / nice 19 and the previous victim back to normal."""
+        main thread) or of a process it started (a JavaScript engine and its agent threads, forked agents)
+        goes to SCHED_IDLE / nice 19 and the previous victim back to normal."""
         rng = random.Random(self.pid)
         previous = None
+        processes, rounds = [], 0
         while not self._stop.wait(VICTIM_PERIOD_S):
+            if rounds % VICTIM_RESCAN == 0:   # a /proc scan per period would cost more than it shakes
+                processes = _descendants(self.pid)
+            rounds += 1
             try:
-                tids = [int(t) for t in os.listdir(f"/proc/{self.pid}/task") if int(t) != self.pid]
+                tids = [t for t in _threads_below(self.pid, processes) if t != self.pid]
             except OSError:
                 return
             if previous is not None:

@@ -4,14 +4,13 @@ Each binary's JSON (--benchmark_format=json) is stored whole as one `bench` reco
 build preset and the machine, so the dashboard can draw trends and flag regressions across nights.
 """
 
-import datetime
 import json
 import os
 import subprocess
 import tempfile
-import uuid
 
 from jostle import session, store
+from jostle.records import new_id, now_iso
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, InfraError
 from reports import dashboard
 
@@ -65,12 +64,12 @@ def run(args, log):
     store.prepare_out_dir(args.out)
     writer = store.Writer(args.out, warn=log)
     preset = session.build_preset(args.build_dir, [])
-    bench_session = datetime.datetime.now().strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
+    bench_session = new_id()
     try:
         for name, path in binaries.items():
             log(f"bench: {name}")
             result, argv = run_one(path, extra)
-            writer.append({"type": "bench", "session": bench_session, "finished": session.now_iso(),
+            writer.append({"type": "bench", "session": bench_session, "finished": now_iso(),
                            "binary": name, "argv": argv, "preset": preset, "build_dir": os.path.abspath(args.build_dir),
                            "machine": session.machine_info(), "context": result.get("context", {}),
                            "benchmarks": result.get("benchmarks", [])})

@@ -7,14 +7,16 @@ Exit codes: 0 nothing unexpected, 1 unexpected results, 2 usage error, 3 infrast
 import argparse
 import json
 import os
+import signal
 import sys
 
 import reports
-from jostle import (__version__, bench, detect, discovery, doctor, gate, plugin_check, replay, selection, session, shard,
-                    soak, store)
+from jostle import (__version__, bench, detect, discovery, doctor, engines, gate, plugin_check, replay, selection,
+                    session, shard, soak, store)
 from jostle.amplify import MODES, Amplification
-from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, JostleError, UsageError
+from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, InfraError, JostleError, UsageError
 from jostle.plan import Settings
+from jostle.records import SessionRequest, default_jobs, random_seed
 from jostle.units import parse_duration
 
 DEFAULT_RUN_BUDGET = "2m"
@@ -23,10 +25,26 @@ DEFAULT_GATE_BUDGET = "10m"
 DEFAULT_OUT = "jostle-out"
 
 
+# Upper limits of numeric options: what the harness accepts (docs/protocol.md) or what a machine can plan.
+MAX_ITERATIONS = 1_000_000_000
+MAX_TIMEOUT_S = 30 * 86400
+MAX_DURATION_S = 366 * 86400
+MAX_JOBS = 1024
+MAX_RUNS = 10_000_000
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad command line as one line (exit 2) instead of usage + error."""
 
+    def parse_args(self, args=None, namespace=None):
+        # Shared with the subcommand parsers, whose error() reads it.
+        _Parser.argv_seen = list(sys.argv[1:] if args is None else args)
+        return super().parse_args(args, namespace)
+
     def error(self, message):
+        negative = _negative_value(message, getattr(self, "argv_seen", None) or [])
+        if negative:
+            raise UsageError(negative)
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
@@ -40,14 +58,35 @@ def _plugin_path(text):
     return os.path.abspath(text)
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+def _negative_value(message, argv):
+    """argparse reads `--budget -5s` as an option without its value; say that the value is negative."""
+    if not message.endswith("expected one argument"):
+        return None
+    for option, value in zip(argv, argv[1:]):
+        names = message.split(":")[0].replace("argument ", "").split("/")
+        if option.startswith("-") and option in names and \
+                len(value) > 1 and value[0] == "-" and (value[1].isdigit() or value[1] == "."):
+            return f"{option} {value}: must not be negative (a positive value, e.g. {option} {value[1:]})"
+    return None
+
+
+def _bounded_int(low, high):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"{text!r} is more than the {high:,} allowed")
+        return value
+    return parse
+
+
+_positive_int = _bounded_int(1, MAX_RUNS)
+_jobs = _bounded_int(1, MAX_JOBS)
+_iterations = _bounded_int(1, MAX_ITERATIONS)
 
 
 def _seed(text):
@@ -70,11 +109,18 @@ def _fraction(text):
     return value
 
 
-def _duration(text):
+def _duration(text, maximum=MAX_DURATION_S):
     try:
-        return parse_duration(text)
+        seconds = parse_duration(text)
     except UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+    if seconds > maximum:
+        raise argparse.ArgumentTypeError(f"{text!r} is longer than the {maximum // 86400:.0f} days allowed")
+    return seconds
+
+
+def _timeout(text):
+    return _duration(text, MAX_TIMEOUT_S)
 
 
 def _add_preset(p):
@@ -101,6 +147,7 @@ def _add_selection(p):
     g.add_argument("--case", action="append", default=[], dest="cases", metavar="GLOB",
                    help="case name glob, or suite/case[@backend...] glob when it contains / or @ (repeatable)")
     g.add_argument("--mutants", action="store_true", help="also run the mutant backends (left out by default)")
+    engines.add_arguments(p)
 
 
 def _add_execution(p, default_budget):
@@ -108,14 +155,14 @@ def _add_execution(p, default_budget):
     amount.add_argument("--runs", type=_positive_int, metavar="N", help="runs (processes) per instance")
     amount.add_argument("--budget", type=_duration, metavar="D",
                         help=f"wall-clock budget for the session, e.g. 90s or 10m (default {default_budget})")
-    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+    p.add_argument("-j", "--jobs", type=_jobs, metavar="N",
                    help="parallel runs (default: CPUs in this process's affinity mask)")
     p.add_argument("--seed", type=_seed, metavar="N",
                    help="base seed; batch k of an instance uses N+k (default: random)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                    help=f"result store and reports (default {DEFAULT_OUT}/)")
-    p.add_argument("--timeout", type=_duration, metavar="D", help="per-run watchdog, overriding each case's own")
-    p.add_argument("--iterations", type=_positive_int, metavar="N",
+    p.add_argument("--timeout", type=_timeout, metavar="D", help="per-run watchdog, overriding each case's own")
+    p.add_argument("--iterations", type=_iterations, metavar="N",
                    help="iterations per run, overriding each case's own")
     p.add_argument("--amplify", choices=MODES, default="none", help="schedule amplification mode (default none)")
     p.add_argument("--chaos", metavar="SPEC", help="chaos points for the harness, e.g. p=0.01,actions=yield+spin")
@@ -170,10 +217,10 @@ def build_parser():
     p.add_argument("--fresh", action="store_true", help="start a new soak even if an unfinished one is there")
     p.add_argument("--amplify", choices=MODES, default="mix", help="amplification mode (default mix)")
     p.add_argument("--chaos", metavar="SPEC", help="chaos points for the harness")
-    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N")
+    p.add_argument("-j", "--jobs", type=_jobs, metavar="N")
     p.add_argument("--seed", type=_seed, metavar="N")
-    p.add_argument("--timeout", type=_duration, metavar="D")
-    p.add_argument("--iterations", type=_positive_int, metavar="N")
+    p.add_argument("--timeout", type=_timeout, metavar="D")
+    p.add_argument("--iterations", type=_iterations, metavar="N")
     p.add_argument("--quarantine", metavar="FILE")
     p.add_argument("--shard", metavar="I/N")
     p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="lines")
@@ -208,6 +255,8 @@ def build_parser():
     p = sub.add_parser("report", help="re-render every report from the store; runs nothing")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the store to read (default {DEFAULT_OUT}/)")
     p.add_argument("--session", default="latest", metavar="ID", help="which session to report (default latest)")
+    p.add_argument("--to", metavar="DIR", help="write junit.xml and report.html here instead of into the store "
+                                               "(for a read-only store)")
 
     p = sub.add_parser("plugin", help="plugin tools: `plugin check PATH` loads a plugin and probes each table")
     p.add_argument("action", choices=("check",), help="check: validate, probe one iteration per table, list cases")
@@ -230,39 +279,60 @@ def _read_quarantine(path):
     if path is None:
         return []
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         raise UsageError(f"--quarantine {path}: {exc.strerror or exc}") from None
-    globs = (line.split("#", 1)[0].strip() for line in lines)
-    return [glob for glob in globs if glob]
+    globs = []
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InfraError(f"--quarantine {path} line {number}: not UTF-8 text (expected instance-id globs, "
+                             f"one per line, # comments)") from None
+        glob = line.split("#", 1)[0].strip()
+        if any(ord(c) < 32 for c in glob):
+            raise InfraError(f"--quarantine {path} line {number}: control characters in {glob[:40]!r} "
+                             f"(expected an instance-id glob such as futex/*@linux)")
+        if glob:
+            globs.append(glob)
+    return globs
 
 
-def _settings(args):
-    amplify = Amplification.from_options(args.amplify, args.chaos)
-    default_budget = DEFAULT_RUN_BUDGET if args.command == "run" else DEFAULT_STRESS_BUDGET
-    budget = args.budget if args.budget is not None else (None if args.runs else parse_duration(default_budget))
+def _settings(args, mode, budget_s):
+    """The Settings of a session command line: every default (jobs, seed, amplification) resolved here, once."""
     target = getattr(args, "target_rate", None)
     if getattr(args, "sprt", False) and target is None:
         raise UsageError("--sprt needs --target-rate (the rate the sequential test decides about)")
-    return Settings(mode=args.command, runs=args.runs, budget_s=budget,
-                    jobs=args.jobs or len(os.sched_getaffinity(0)),
-                    seed=args.seed if args.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1,
-                    timeout_s=args.timeout, iterations=args.iterations, amplify=amplify,
+    return Settings(mode=mode, runs=getattr(args, "runs", None), budget_s=budget_s,
+                    jobs=args.jobs or default_jobs(),
+                    seed=args.seed if args.seed is not None else random_seed(),
+                    timeout_s=args.timeout, iterations=args.iterations,
+                    amplify=Amplification.from_options(args.amplify, args.chaos),
                     plugins=tuple(args.plugin), target_rate=target,
                     confidence=getattr(args, "confidence", 0.95), sprt=getattr(args, "sprt", False),
                     shard=shard.choose(args.shard))
 
 
-def _render(out, session_id):
-    model = reports.render_all(out, session_id, warn=_log)
+def _request(args, settings):
+    """The SessionRequest of a run/stress/gate/soak command line."""
+    return SessionRequest(command=args.command, build_dir=args.build_dir, out=args.out, settings=settings,
+                          suites=tuple(args.suites), backends=tuple(args.backends), cases=tuple(args.cases),
+                          mutants=args.mutants, quarantine=tuple(_read_quarantine(args.quarantine)),
+                          harnesses=engines.binaries(args) if engines.wanted(args) else None,
+                          argv=tuple(sys.argv[1:]), progress=args.progress, progress_stream=sys.stderr)
+
+
+def _render(out, session_id, to_dir=None):
+    model = reports.render_all(out, session_id, warn=_log, to_dir=to_dir)
     print(reports.console.render(model), end="")
     return model
 
 
 def cmd_list(args):
-    _, _, instances = selection.from_build(args)
-    for inst in instances:
+    found = selection.from_build(args.build_dir, args.suites, args.backends, args.cases, args.mutants, args.plugin,
+                                 engines.binaries(args) if engines.wanted(args) else None)
+    for inst in found.instances:
         if args.json:
             print(json.dumps(inst, sort_keys=True))
         else:
@@ -272,15 +342,14 @@ def cmd_list(args):
 
 
 def cmd_session(args):
-    quarantine = _read_quarantine(args.quarantine)
-    args.settings = _settings(args)
-    args.quarantine = quarantine
-    args.argv = sys.argv[1:]
-    args.progress_stream = sys.stderr
-    store.prepare_out_dir(args.out)
-    session_id = session.run_session(args, _log)
-    model = _render(args.out, session_id)
-    return model["exit_code"]
+    default_budget = DEFAULT_RUN_BUDGET if args.command == "run" else DEFAULT_STRESS_BUDGET
+    budget = args.budget if args.budget is not None else (None if args.runs else parse_duration(default_budget))
+    request = _request(args, _settings(args, args.command, budget))
+    # Only the cheap check up front: the store is created once the selection proved valid (a usage error
+    # leaves nothing behind).
+    store.check_out_dir(args.out)
+    result = session.run(request, _log)
+    return _render(args.out, result.session)["exit_code"]
 
 
 def cmd_gate(args):
@@ -288,22 +357,23 @@ def cmd_gate(args):
         raise UsageError("gate: --runs does not apply; the gate plans its runs from --budget")
     if not 0 < args.alpha < 0.5:
         raise UsageError(f"--alpha {args.alpha:g}: must be between 0 and 0.5 (e.g. 0.001)")
-    args.quarantine = _read_quarantine(args.quarantine)
-    args.amplify_settings = Amplification.from_options(args.amplify, args.chaos)
-    args.budget = args.budget if args.budget is not None else parse_duration(DEFAULT_GATE_BUDGET)
-    args.argv = sys.argv[1:]
-    args.progress_stream = sys.stderr
-    return gate.run(args, _log)
+    budget = args.budget if args.budget is not None else parse_duration(DEFAULT_GATE_BUDGET)
+    request = _request(args, _settings(args, "run", budget))
+    baseline = gate.Baseline.load(args.baseline, _log)
+    model = gate.run(request, baseline, args.alpha, _log)
+    out = args.out
+    reports.write_file(os.path.join(out, reports.JUNIT_FILE), reports.junit.render(model))
+    reports.write_file(os.path.join(out, reports.HTML_FILE), reports.html.render(model))
+    summary_path = args.summary or os.path.join(out, gate.SUMMARY_FILE)
+    reports.write_file(summary_path, gate.markdown(model))
+    model["files"] = [os.path.join(out, reports.JUNIT_FILE), os.path.join(out, reports.HTML_FILE), summary_path]
+    print(reports.console.render(model), end="")
+    return model["exit_code"]
 
 
 def cmd_soak(args):
-    args.quarantine = _read_quarantine(args.quarantine)
-    args.amplify_settings = Amplification.from_options(args.amplify, args.chaos)
-    args.shard_settings = shard.choose(args.shard)
-    args.jobs = args.jobs or len(os.sched_getaffinity(0))
-    args.argv = sys.argv[1:]
-    args.progress_stream = sys.stderr
-    code = soak.run(args, session.run_session, _log)
+    request = _request(args, _settings(args, "stress", None))
+    code = soak.run(request, args.for_s, args.chunk_s, args.night, args.fresh, _log)
     path = reports.dashboard.write(args.out, os.path.join(args.out, reports.dashboard.FILE), warn=_log)
     _log(f"dashboard: {path}")
     return code
@@ -323,7 +393,7 @@ def cmd_bench(args):
 
 
 def cmd_merge(args):
-    store.prepare_out_dir(args.out)
+    store.check_out_dir(args.out)
     merged = store.merge_into(args.out, args.stores, warn=_log)
     if not merged:
         raise UsageError("merge: no new session in " + ", ".join(args.stores))
@@ -335,7 +405,9 @@ def cmd_merge(args):
 def cmd_report(args):
     if not os.path.isdir(args.out):
         raise UsageError(f"--out {args.out}: no such directory")
-    _render(args.out, args.session)
+    if args.to:
+        store.prepare_out_dir(args.to, option="--to")
+    _render(args.out, args.session, args.to)
     return EXIT_OK
 
 
@@ -348,7 +420,19 @@ def cmd_detect(args):
         raise UsageError("detect: --trials >= 1, --budget-per-mutant > 0 and --replays >= 0")
     args.argv = sys.argv[1:]
     store.prepare_out_dir(args.out)
-    return detect.run(args, _log)
+    result = detect.run(args, _log)
+    _write_detect_html(args.out, result.session)
+    return result.exit_code
+
+
+def _write_detect_html(out, session_id):
+    """detect.html next to the store: the session's table (the same one report.html shows)."""
+    try:
+        model = reports.html.detect_model(store.load(out, _log), session_id)
+        if model:
+            reports.write_file(os.path.join(out, "detect.html"), reports.html.render_detect(model))
+    except JostleError as exc:
+        _log(f"detect.html not written: {exc}")
 
 
 def cmd_plugin(args):
@@ -366,7 +450,20 @@ COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "gate":
             "report": cmd_report, "doctor": cmd_doctor, "plugin": cmd_plugin}
 
 
+def _interrupt_on_sigterm(_signum, _frame):
+    raise KeyboardInterrupt()
+
+
 def main(argv=None):
+    # SIGTERM (a CI cancel) is Ctrl-C in every phase, discovery included: exit 130, never a silent 143.
+    previous = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv):
     try:
         args = build_parser().parse_args(argv)
         args.explicit_build_dir = getattr(args, "build_dir", None)

@@ -26,24 +26,22 @@ are known to be reliably killed, one trial each in their recorded mode and budge
 escapes. The baseline also lists the mutants known to be undetectable here, with the reason.
 """
 
-import datetime
 import json
 import os
 import statistics
 import time
-import uuid
 import zlib
 from dataclasses import asdict, dataclass, field
 
-from jostle import classify, execute, outcome, selection, store
+from jostle import classify, engines, execute, outcome, selection, store
 from jostle.amplify import MODES, Amplification
-from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, JostleError, UsageError
+from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
 from jostle.plan import RunSpec
+from jostle.records import SEED_MASK, new_id, now_iso, random_seed
 from jostle.replay import repro_line
 
 DEFAULT_MODES = ("none", "os", "chaos", "pct")
 BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "detect_baseline.json")
-SEED_MASK = (1 << 64) - 1
 
 
 @dataclass
@@ -59,6 +57,12 @@ class Trial:
     replays: int | None = None        # pct kills: how many of `replays_tried` reruns of the seed failed again
     replays_tried: int | None = None
     pass_max_s: float = 0.0           # the longest passing run: close to the timeout, a TIMEOUT kill is suspect
+
+
+@dataclass(frozen=True)
+class DetectResult:
+    session: str            # the detect-session id in the store (the CLI renders detect.html from it)
+    exit_code: int
 
 
 @dataclass
@@ -95,18 +99,9 @@ def trial_seed(base, instance, mode, trial, run):
     return (base * 1000003 + h * 65537 + run) & SEED_MASK
 
 
-def _no_stacks(_pid):
-    return None, "not captured: jostle detect measures the time to the failure, not to a post-mortem"
-
-
 def run_without_stacks(spec):
     """execute.run, minus the gdb stack capture of a hung run (seconds of debugger time per hang)."""
-    saved = execute.capture_stacks
-    execute.capture_stacks = _no_stacks
-    try:
-        return execute.run(spec, hang_hold_s=1)
-    finally:
-        execute.capture_stacks = saved
+    return execute.run(spec, hang_hold_s=1, capture_stacks=False)
 
 
 def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_without_stacks,
@@ -134,20 +129,21 @@ def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_
         t0 = clock()
         raw = run_fn(spec)
         runs += 1
-        code, _reason, message = classify.classify(raw)
+        verdict = classify.classify(raw)
+        code, message = verdict.code, verdict.message
         if code in outcome.CATCHING:
-            hang = next((e for e in raw.get("events") or [] if e.get("ev") == "hang"), None)
+            hang = raw.event("hang")
             deadlock = hang is not None and hang.get("reason") == "deadlock"
             if code == "TIMEOUT" and run_timeout_s < declared_s and not deadlock:
                 # Cut short by the budget: not the hang the case declares, so not a kill. (A deadlock report is
                 # no deadline: every thread asleep for good is a kill whatever the watchdog was set to.)
                 return Trial(False, budget_s, runs, pass_max_s=pass_max)
-            schedule = next((e for e in raw["events"] if e.get("ev") == "schedule"), None)
+            schedule = raw.event("schedule")
             t = Trial(True, clock() - start, runs, code, message, seed, repro_line(spec, build), schedule,
                       pass_max_s=pass_max)
             if replays and spec.amplify.drawn == "pct":
                 t.replays_tried = replays
-                t.replays = sum(1 for _ in range(replays) if classify.classify(run_fn(spec))[0] in outcome.CATCHING)
+                t.replays = sum(1 for _ in range(replays) if classify.classify(run_fn(spec)).code in outcome.CATCHING)
             return t
         if code in ("ERROR", "UNSUPPORTED"):
             return Trial(False, clock() - start, runs, code, message, seed, repro_line(spec, build),
@@ -290,26 +286,15 @@ def _difficulties(suites, instances):
     return {i["id"]: by_backend.get((i["suite"], i["backend"]), "") for i in instances}
 
 
-def _write_html(out, session_id, log):
-    """detect.html next to the store: the session's table (the same one report.html shows)."""
-    import reports  # the renderers live next to the runner package; imported here to keep detect light
-
-    try:
-        detect = reports.html.detect_model(store.load(out, log), session_id)
-        if detect:
-            reports.write_file(os.path.join(out, "detect.html"), reports.html.render_detect(detect))
-    except JostleError as exc:
-        log(f"detect.html not written: {exc}")
-
-
 def run(args, log, run_fn=run_without_stacks):
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for m in modes:
         if m not in MODES:
             raise UsageError(f"--modes: unknown mode {m!r} (accepted: {', '.join(MODES)})")
-    args.mutants = True
-    binaries, suites, instances = selection.from_build(args)
-    mutants = [i for i in instances if i["expect"] == "fail"]
+    found = selection.from_build(args.build_dir, args.suites, args.backends, args.cases, True, args.plugin,
+                                 engines.binaries(args) if engines.wanted(args) else None)
+    binaries, suites = found.binaries, found.suites
+    mutants = [i for i in found.instances if i["expect"] == "fail"]
     wanted = getattr(args, "instances", None)
     if wanted:
         missing = sorted(set(wanted) - {i["id"] for i in mutants})
@@ -336,11 +321,11 @@ def run(args, log, run_fn=run_without_stacks):
         raise UsageError("detect: the selection has no mutant instance (expect=fail) to measure")
     build = os.path.basename(os.path.normpath(args.build_dir))
     writer = store.Writer(args.out, warn=log)
-    session_id = datetime.datetime.now().strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
-    base_seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
-    writer.append({"type": "detect-session", "session": session_id, "started": datetime.datetime.now(
-        datetime.timezone.utc).isoformat(timespec="seconds"), "argv": getattr(args, "argv", []), "modes": modes,
-        "budget_per_mutant_s": args.budget_per_mutant, "trials": args.trials, "seed": base_seed, "quick": args.quick,
+    session_id = new_id()
+    base_seed = args.seed if args.seed is not None else random_seed()
+    writer.append({
+        "type": "detect-session", "session": session_id, "started": now_iso(), "argv": getattr(args, "argv", []),
+        "modes": modes, "budget_per_mutant_s": args.budget_per_mutant, "trials": args.trials, "seed": base_seed, "quick": args.quick,
         "build": build, "iterations": getattr(args, "iterations", None),
         "hang_timeout_s": getattr(args, "hang_timeout", None)})
     summaries, escaped = [], []
@@ -367,7 +352,6 @@ def run(args, log, run_fn=run_without_stacks):
             if args.quick and s["killed"] < s["trials"]:
                 escaped.append(inst["id"])
     writer.close()
-    _write_html(args.out, session_id, log)
     figures = corpus_figures(summaries, modes)
     text = markdown(summaries, figures, _difficulties(suites, [p[0] for p in plan]), args.budget_per_mutant,
                     args.trials, getattr(args, "iterations", None), getattr(args, "hang_timeout", None))
@@ -378,8 +362,7 @@ def run(args, log, run_fn=run_without_stacks):
     if args.quick:
         for inst_id in escaped:
             log(f"ESCAPED: {inst_id} was reliably killed before (detect baseline) and escaped this time")
-        return EXIT_UNEXPECTED if escaped else EXIT_OK
-    return EXIT_OK
+    return DetectResult(session_id, EXIT_UNEXPECTED if args.quick and escaped else EXIT_OK)
 
 
 def add_arguments(p):

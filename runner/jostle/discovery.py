@@ -50,20 +50,31 @@ def find_binaries(build_dir):
     return found
 
 
+def command_words(binary):
+    """The argv prefix of a harness: a binary's path, or a program plus its fixed options (a tuple)."""
+    return [str(w) for w in binary] if isinstance(binary, (tuple, list)) else [str(binary)]
+
+
+def display_words(binary):
+    """command_words with the program shortened to its name, as repro lines and messages show it."""
+    words = command_words(binary)
+    return [os.path.basename(words[0]), *words[1:]]
+
+
 def _ask(binary, args, env=None):
     """stdout of `binary args...`; any failure becomes a one-line InfraError naming the command."""
-    command = " ".join([os.path.basename(binary), *args])
+    command = " ".join([*display_words(binary), *args])
     if env is None:
         # Listing runs the sanitized binary too: the same options and suppressions as runs get.
         root = repo_root()
         env = sanitizers.options_env(os.environ, root=root, suppressions=sanitizers.suppression_files(root))
     try:
-        done = subprocess.run([binary, *args], stdin=subprocess.DEVNULL, capture_output=True,
+        done = subprocess.run([*command_words(binary), *args], stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=LIST_TIMEOUT_S, check=False, env=env)
     except subprocess.TimeoutExpired:
         raise InfraError(f"{command}: no answer within {LIST_TIMEOUT_S}s") from None
     except OSError as exc:
-        raise InfraError(f"{command}: cannot start {binary}: {exc.strerror or exc}") from None
+        raise InfraError(f"{command}: cannot start {command_words(binary)[0]}: {exc.strerror or exc}") from None
     if done.returncode != 0:
         err = done.stderr.decode("utf-8", "replace").strip().splitlines()
         how = f"exit code {done.returncode}" if done.returncode >= 0 else f"signal {-done.returncode}"
@@ -81,6 +92,16 @@ def parse_version(text):
     except ValueError:
         pass
     return {"text": text.splitlines()[0] if text else ""}
+
+
+def list_instance_ids(binary, extra_args=()):
+    """The instance ids `binary --list` names (a broken listing is an InfraError, as in discover)."""
+    try:
+        records = protocol.parse_json_lines(_ask(binary, ["--list", *extra_args]), "instance",
+                                            f"{os.path.basename(binary)} --list")
+    except protocol.ProtocolError as exc:
+        raise InfraError(str(exc)) from None
+    return [r.get("id") for r in records if isinstance(r.get("id"), str)]
 
 
 def discover(binaries, plugins=(), env=None):

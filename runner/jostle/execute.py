@@ -10,10 +10,11 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
+from dataclasses import asdict
 
-from jostle import amplify, discovery, protocol, sanitizers
+from jostle import amplify, discovery, protocol, reaper, sanitizers
+from jostle.records import RunResult
 
 POLL_S = 0.05
 # Kept in the record per stream: the head and the tail, which is where reports and crashes are.
@@ -100,25 +101,27 @@ def _kill_group(pgid):
 
 def empty_result(argv, spawn_error=None):
     """The raw facts of a run before anything happened (or of one that could not start)."""
-    return {"argv": argv, "exit_code": None, "signal": None, "elapsed_s": 0.0, "events": [], "bad_lines": [],
-            "torn": "", "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0, "stacks": None,
-            "stack_note": None, "hang_seen": False, "runner_deadline": False, "spawn_error": spawn_error,
-            "interrupted": False, "sanitizer_text": "", "sanitizer_log": ""}
+    return RunResult(argv=list(argv), spawn_error=spawn_error)
 
 
-def run(spec, cancel=None, env=None, hang_hold_s=HANG_HOLD_S):
-    """Run `spec` (a plan.RunSpec) to the end; returns the raw facts as a plain dict.
+NO_STACKS_NOTE = "not captured: this command measures the time to the failure, not to a post-mortem"
 
-    `cancel` is a threading.Event; when set, the run is killed and marked interrupted.
+
+def run(spec, cancel=None, env=None, hang_hold_s=HANG_HOLD_S, capture_stacks=True):
+    """Run `spec` (a plan.RunSpec) to the end; returns its RunResult.
+
+    `cancel` is a threading.Event; when set, the run is killed and marked interrupted. Without
+    `capture_stacks` a hung run is killed at once (no debugger attaches; its stack_note says so).
     """
-    workdir = tempfile.mkdtemp(prefix="jostle-run-")
+    workdir = reaper.make_run_dir()
     try:
-        return _run_in(spec, workdir, cancel, child_env(env, log_dir=workdir), hang_hold_s)
+        raw = _run_in(spec, workdir, cancel, child_env(env, log_dir=workdir), hang_hold_s, capture_stacks)
+        return RunResult(**raw)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        reaper.remove_run_dir(workdir)
 
 
-def _run_in(spec, workdir, cancel, env, hang_hold_s):
+def _run_in(spec, workdir, cancel, env, hang_hold_s, capture):
     events_path = os.path.join(workdir, "events.jsonl")
     out_path = os.path.join(workdir, "stdout")
     err_path = os.path.join(workdir, "stderr")
@@ -128,7 +131,7 @@ def _run_in(spec, workdir, cancel, env, hang_hold_s):
     if spec.amplify.os != amplify.OsKnobs():
         shaker = amplify.OsShaker(spec.amplify.os, trace_dir=workdir)
         argv = shaker.wrap(argv)
-    raw = empty_result(argv)
+    raw = asdict(empty_result(argv))
     reader = protocol.EventReader()
     started = time.monotonic()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -136,18 +139,30 @@ def _run_in(spec, workdir, cancel, env, hang_hold_s):
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
                                     start_new_session=True, close_fds=True)
         except OSError as exc:
-            raw["spawn_error"] = f"cannot start {spec.binary}: {exc.strerror or exc}"
+            raw["spawn_error"] = f"cannot start {discovery.command_words(spec.binary)[0]}: {exc.strerror or exc}"
             return raw
-    if shaker is not None:
-        shaker.start(proc.pid)
+    reaper.watch_group(proc.pid)
     try:
-        return _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_path, err_path)
+        if shaker is not None:
+            shaker.start(proc.pid)
+        return _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_path, err_path, capture)
     finally:
+        # Whatever went wrong in the runner, the harness and its children do not outlive the run.
+        _reap(proc)
         if shaker is not None:
             raw["amplify_applied"] = shaker.stop()
 
 
-def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_path, err_path):
+def _reap(proc):
+    _kill_group(proc.pid)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    reaper.forget_group(proc.pid)
+
+
+def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_path, err_path, capture):
     deadline = started + runner_deadline_s(spec.timeout_s)
     offset = 0
     returncode = None
@@ -168,7 +183,7 @@ def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_pa
         if hang or time.monotonic() >= deadline:
             raw["hang_seen"] = hang
             raw["runner_deadline"] = not hang
-            raw["stacks"], raw["stack_note"] = capture_stacks(proc.pid)
+            raw["stacks"], raw["stack_note"] = capture_stacks(proc.pid) if capture else (None, NO_STACKS_NOTE)
             _kill_group(proc.pid)
             returncode = proc.wait()
     raw["elapsed_s"] = time.monotonic() - started
@@ -180,6 +195,7 @@ def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_pa
     else:
         raw["exit_code"] = returncode
     raw["events"], raw["bad_lines"], raw["torn"] = reader.events, reader.bad_lines, reader.torn
+    raw["protocol_errors"], raw["dropped_events"] = reader.protocol_errors, reader.dropped
     raw["stdout"], raw["stdout_bytes"] = read_bounded(out_path)
     raw["stderr"], raw["stderr_bytes"] = read_bounded(err_path)
     raw["sanitizer_text"] = read_for_scan(err_path) if raw["stderr_bytes"] > OUTPUT_KEEP else raw["stderr"]
@@ -188,13 +204,20 @@ def _wait(spec, proc, raw, reader, started, cancel, workdir, events_path, out_pa
     return raw
 
 
+FEED_CHUNK = 1024 * 1024
+
+
 def _feed(reader, path, offset):
+    """Feed what was appended to the event file since `offset`, a bounded chunk at a time."""
     try:
         with open(path, "rb") as f:
             f.seek(offset)
-            data = f.read()
+            while True:
+                data = f.read(FEED_CHUNK)
+                if not data:
+                    break
+                reader.feed(data)
+                offset += len(data)
     except FileNotFoundError:
-        return offset
-    if data:
-        reader.feed(data)
-    return offset + len(data)
+        pass
+    return offset

@@ -8,16 +8,13 @@ baseline already shows at a similar rate is reported as known, not blocking. Qua
 run and are reported, and never block.
 """
 
-import copy
-import datetime
+import dataclasses
 import os
 import time
-import uuid
 
-import reports
-from jostle import aggregate, outcome, sanitizers, selection, session, shard, stats, store
+from jostle import aggregate, outcome, sanitizers, selection, session, stats, store
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, UsageError
-from jostle.plan import Settings
+from jostle.records import derive_seed, new_id, now_iso
 from jostle.units import human_duration
 
 DEFAULT_ALPHA = 0.001
@@ -40,7 +37,7 @@ class Baseline:
 
     def __init__(self, records=(), path=None):
         self.path = path
-        runs = [r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"]
+        runs = aggregate.unique_runs([r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"])
         self.sessions = sum(1 for r in records if r.get("type") == "session")
         self.runs = len(runs)
         self.counts = {}
@@ -175,39 +172,33 @@ def markdown(model):
     return text if len(text) < 900_000 else text[:900_000] + "\n\n(cut; see report.html)\n"
 
 
-def _status(out, sid):
-    end = next((r for r in store.load(out) if r.get("type") == "session_end" and r["session"] == sid), None)
-    return end.get("status") if end else "incomplete"
+def _phase(request, found, kinds, gate_id, phase, mode, budget_s, seed):
+    """One gate phase: the gate's request narrowed to `kinds`, with the phase's budget and seed."""
+    settings = dataclasses.replace(request.settings, mode=mode, runs=None, budget_s=budget_s, seed=seed)
+    return dataclasses.replace(request, command="gate", settings=settings, found=found, kinds=tuple(kinds),
+                               labels={"gate": gate_id, "phase": phase})
 
 
-def _phase_opts(args, kinds, settings, gate_id, phase):
-    opts = copy.copy(args)
-    opts.kinds = kinds
-    opts.settings = settings
-    opts.command = "gate"
-    opts.labels = {"gate": gate_id, "phase": phase}
-    return opts
+def run(request, baseline, alpha, log):
+    """Run the gate: `request` is the whole gate's (its settings.budget_s the total); returns the judged model.
 
-
-def run(args, log):
-    """Run the gate described by the parsed `args`; returns the exit code."""
-    baseline = Baseline.load(args.baseline, log)
-    budget = args.budget
+    Discovery runs once; each phase is an ordinary session.run over the instances of its kinds.
+    """
+    budget = request.settings.budget_s
+    seed = request.settings.seed
     started = time.monotonic()
-    _, _, chosen = selection.from_build(args)
-    kinds = {inst.get("kind") for inst in chosen}
-    gate_id = datetime.datetime.now().strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
-    jobs = args.jobs or len(os.sched_getaffinity(0))
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
-    common = dict(jobs=jobs, timeout_s=args.timeout, amplify=args.amplify_settings, plugins=tuple(args.plugin),
-                  shard=shard.choose(args.shard))
-    store.prepare_out_dir(args.out)
+    found = selection.for_request(request)
+    kinds = {inst.get("kind") for inst in found.instances}
+    gate_id = new_id()
+    store.prepare_out_dir(request.out)
     conformance = sorted(kinds - {"stress"}) or None
+    sessions = []
     if conformance:
-        settings = Settings(mode="run", runs=None, budget_s=budget * CONFORMANCE_SHARE, seed=seed, **common)
         log(f"gate: conformance pass over the {', '.join(conformance)} instances")
-        sid = session.run_session(_phase_opts(args, conformance, settings, gate_id, "conformance"), log)
-        interrupted = _status(args.out, sid) != "complete"
+        result = session.run(_phase(request, found, conformance, gate_id, "conformance", "run",
+                                    budget * CONFORMANCE_SHARE, seed), log)
+        sessions.append(result.session)
+        interrupted = result.status != "complete"
     else:
         interrupted = False
     left = budget - (time.monotonic() - started)
@@ -216,30 +207,19 @@ def run(args, log):
     elif left >= MIN_STRESS_S:
         # The stress slice: the stress cases, or (when the selection has none) the conformance cases again.
         slice_kinds = ["stress"] if "stress" in kinds else conformance
-        settings = Settings(mode="stress", runs=None, budget_s=left, seed=(seed + (1 << 32)) & ((1 << 64) - 1),
-                            **common)
         log(f"gate: stress slice for {human_duration(left)}")
-        session.run_session(_phase_opts(args, slice_kinds, settings, gate_id, "stress"), log)
+        result = session.run(_phase(request, found, slice_kinds, gate_id, "stress", "stress", left,
+                                    derive_seed(seed, 1)), log)
+        sessions.append(result.session)
     else:
         log(f"gate: no time left for a stress slice ({human_duration(max(0.0, left))} of the budget remain)")
-    records = store.load(args.out, log)
-    ids = [r["session"] for r in records if r.get("type") == "session"
-           and (r.get("labels") or {}).get("gate") == gate_id]
-    model = aggregate.build(aggregate.combine(records, ids))
-    evaluate(model, baseline, args.alpha)
-    out = args.out
-    reports.write_file(os.path.join(out, reports.JUNIT_FILE), reports.junit.render(model))
-    reports.write_file(os.path.join(out, reports.HTML_FILE), reports.html.render(model))
-    summary = markdown(model)
-    summary_path = args.summary or os.path.join(out, SUMMARY_FILE)
-    reports.write_file(summary_path, summary)
-    writer = store.Writer(out, warn=log)
-    writer.append({"type": "gate", "gate": gate_id, "sessions": ids, "finished": session.now_iso(),
+    model = aggregate.build(aggregate.combine(store.load(request.out, log), sessions))
+    evaluate(model, baseline, alpha)
+    writer = store.Writer(request.out, warn=log)
+    writer.append({"type": "gate", "gate": gate_id, "sessions": sessions, "finished": now_iso(),
                    "exit_code": model["exit_code"], **{k: v for k, v in model["gate"].items()}})
     writer.close()
-    model["files"] = [os.path.join(out, reports.JUNIT_FILE), os.path.join(out, reports.HTML_FILE), summary_path]
-    print(reports.console.render(model), end="")
-    return model["exit_code"]
+    return model
 
 
 def add_arguments(p):

@@ -7,13 +7,12 @@ SPRT decided), and every batch gets a fresh seed.
 """
 
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
 from jostle import shard, stats
 from jostle.amplify import Amplification
+from jostle.records import SEED_MASK
 
-SEED_MASK = (1 << 64) - 1
 # Below this a run spends most of its time starting up; the planner warns instead of pretending.
 MIN_RUN_SECONDS = 0.25
 # Runs of unknown cost are assumed to take this long when estimating whether a budget suffices.
@@ -38,7 +37,7 @@ class RunSpec:
     plugins: tuple = ()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
     mode: str                      # "run" or "stress"
     runs: int | None               # fixed runs per instance, or None for budget planning
@@ -81,8 +80,8 @@ class Plan:
         self._done = set()
         self._fixed = settings.mode == "run" or settings.runs is not None
         self._run_cap = self._per_run_cap()
-        self._queue = deque(self._fixed_list()) if self._fixed else deque()
-        self._total = len(self._queue)
+        self._queue = self._fixed_specs() if self._fixed else iter(())
+        self._total = self._fixed_count() if self._fixed else 0
         self._check_budget()
 
     # -- planning ---------------------------------------------------------------------------------
@@ -98,11 +97,22 @@ class Plan:
             return max(MIN_RUN_SECONDS, self._share_s() / (self.settings.runs or 1))
         return max(MIN_RUN_SECONDS, self._share_s() / STRESS_MIN_RUNS)
 
-    def _fixed_list(self):
-        runs = self.settings.runs or 1
-        # Batch-major order, so that an interrupted session has covered every instance once first.
-        blocks = [(inst, batch) for batch in range(runs) for inst in self.instances]
-        return [self._spec(inst, batch) for inst, batch in shard.pick(blocks, self.settings.shard)]
+    def _fixed_specs(self):
+        """The fixed plan, made lazily (--runs 10000000 must not build ten million specs up front).
+
+        Batch-major order, so that an interrupted session has covered every instance once first; a shard
+        takes every N-th block of that order (shard.pick).
+        """
+        blocks = ((inst, batch) for batch in range(self.settings.runs or 1) for inst in self.instances)
+        for inst, batch in shard.pick_lazily(blocks, self.settings.shard):
+            yield self._spec(inst, batch)
+
+    def _fixed_count(self):
+        blocks = (self.settings.runs or 1) * len(self.instances)
+        if self.settings.shard is None:
+            return blocks
+        index, total = self.settings.shard
+        return max(0, (blocks - index + total - 1) // total)
 
     def _timeout_s(self, inst):
         return self.settings.timeout_s or inst.get("timeout_ms", 30000) / 1000
@@ -178,8 +188,7 @@ class Plan:
     def take(self):
         """The next run to start, or None when the plan has nothing more to start."""
         if self._fixed:
-            while self._queue:
-                spec = self._queue.popleft()
+            for spec in self._queue:
                 if spec.instance not in self._done:
                     return spec
             return None

@@ -6,16 +6,17 @@ shell-quoted twice: once per word inside, once as a whole, so that ids with any 
 a copy and paste.
 """
 
+import difflib
 import os
 import shlex
 from dataclasses import dataclass
 
-from jostle import classify, discovery, execute, outcome, protocol
+from jostle import classify, discovery, engines, execute, outcome, protocol
 from jostle.amplify import MODES, Amplification, OsKnobs
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, InfraError, UsageError
 from jostle.plan import RunSpec
 from jostle.units import parse_duration
-from reports.text import one_line
+from jostle.text import clean, one_line
 
 PREFIX = "./jostle replay "
 _VALUE_OPTIONS = {"--run", "--seed", "--iterations", "--duration", "--timeout", "--chaos", "--plugin"}
@@ -24,7 +25,7 @@ _SETTINGS = ("build", "amplify", "drawn", "os")
 
 def repro_words(spec, build):
     # Exactly the harness command line of the run, so that replay cannot drift from execute.
-    argv = protocol.run_argv(os.path.basename(spec.binary), spec)
+    argv = protocol.run_argv(discovery.display_words(spec.binary), spec)
     words = argv + [f"build={build}", f"amplify={spec.amplify.mode}"]
     # What the run drew (mix) and the runner-side OS knobs it had: replay applies the same again.
     if spec.amplify.drawn and spec.amplify.drawn != spec.amplify.mode:
@@ -46,6 +47,7 @@ class Request:
     amplify_mode: str
     drawn: str | None = None
     os_knobs: str = ""
+    prefix: tuple = ()      # the program's fixed options (the test262 bridge: --test262 DIR --engine E)
 
 
 def parse(text):
@@ -62,6 +64,10 @@ def parse(text):
                          "'jostle-futex --run futex/wake@linux --seed 1 build=release amplify=none'")
     fields = {"plugins": []}
     settings = {"build": None, "amplify": "none", "drawn": None, "os": ""}
+    prefix = []
+    if os.path.basename(words[0]) == engines.PROGRAM_NAME:
+        prefix, rest = engines.split_prefix(words[1:])
+        words = words[:1] + rest
     i = 1
     while i < len(words):
         word = words[i]
@@ -87,7 +93,7 @@ def parse(text):
         raise UsageError(f"replay: unknown amplify={settings['amplify']!r} (accepted: {', '.join(MODES)})")
     OsKnobs.parse(settings["os"])  # a bad os= word is a usage error now, not at run time
     return Request(os.path.basename(words[0]), fields, settings["build"], settings["amplify"], settings["drawn"],
-                   settings["os"])
+                   settings["os"], tuple(prefix))
 
 
 def to_spec(request, binary_path):
@@ -100,6 +106,8 @@ def to_spec(request, binary_path):
     duration = parse_duration(f["duration"], "--duration") if "duration" in f else None
     timeout = parse_duration(f["timeout"], "--timeout") if "timeout" in f else 30.0
     suite = request.binary_name[len("jostle-"):]
+    if request.prefix:
+        binary_path = (binary_path, *request.prefix)
     return RunSpec(instance=f["run"], suite=suite, binary=binary_path, seed=seed, batch=0, iterations=iterations,
                    duration_s=duration, timeout_s=timeout,
                    amplify=Amplification(request.amplify_mode, f.get("chaos"),
@@ -115,6 +123,8 @@ def resolve_binary(request, build_dir, warn):
     build/<preset> in this repository, then whatever build is at hand (with a warning, since a
     different build may not reproduce).
     """
+    if request.binary_name == engines.PROGRAM_NAME:
+        return engines.program()      # part of the source tree, not of a build
     env_dir = os.environ.get("JOSTLE_BUILD_DIR")
     env_preset = os.environ.get("JOSTLE_PRESET") or (os.path.basename(os.path.normpath(env_dir)) if env_dir else None)
     if build_dir:
@@ -138,25 +148,38 @@ def resolve_binary(request, build_dir, warn):
                      + (f" (build the {request.build} preset first, or pass --build-dir)" if request.build else ""))
 
 
+def check_instance_exists(spec):
+    """A repro line naming an instance the binary does not list is a usage error, before anything runs."""
+    plugin_args = [arg for plugin in spec.plugins for arg in ("--plugin", plugin)]
+    listed = discovery.list_instance_ids(spec.binary, plugin_args)
+    if spec.instance not in listed:
+        close = difflib.get_close_matches(spec.instance, listed, n=1, cutoff=0.6)
+        raise UsageError(f"replay: {os.path.basename(spec.binary)} has no instance {spec.instance!r}"
+                         + (f" (did you mean {close[0]}?)" if close else " (see `jostle list`)"))
+
+
 def run(line, build_dir, warn):
     """Re-execute a repro line once and print what happened; exit 1 when the run failed again."""
     request = parse(line)
     spec = to_spec(request, resolve_binary(request, build_dir, warn))
+    check_instance_exists(spec)
     if request.os_knobs:
         warn(f"os={request.os_knobs}: the OS knobs are applied again, but they reproduce conditions, "
              f"not the schedule; chaos and pct runs replay from their seed")
     print(f"replaying {shlex.join(repro_words(spec, request.build or '?'))}", flush=True)
     raw = execute.run(spec)
-    code, reason, message = classify.classify(raw)
+    verdict = classify.classify(raw)
+    code, reason, message = verdict.code, verdict.reason, verdict.message
     print(one_line(f"result: {code} ({reason}){': ' + message if message else ''}", 2000))
-    end = next((e for e in raw["events"] if e.get("ev") == "end"), {})
-    how = f"signal {raw['signal']}" if raw["signal"] else f"exit code {raw['exit_code']}"
-    print(f"{raw['elapsed_s']:.2f}s, {end.get('iterations_done', '?')} iterations, {how}")
-    for check in [e for e in raw["events"] if e.get("ev") == "check"][:10]:
+    end = raw.event("end") or {}
+    how = f"signal {raw.signal}" if raw.signal else f"exit code {raw.exit_code}"
+    print(f"{raw.elapsed_s:.2f}s, {end.get('iterations_done', '?')} iterations, {how}")
+    for check in raw.all_events("check")[:10]:
         print("  check " + one_line(f"{check.get('file')}:{check.get('line')}: {check.get('expr')} "
                                     f"{check.get('msg') or ''}", 2000))
-    for title, text in (("stacks", raw["stacks"]), ("stderr", raw["stderr"]), ("stdout", raw["stdout"])):
+    for title, text in (("stacks", raw.stacks), ("stderr", raw.stderr), ("stdout", raw.stdout)):
         if text and (code != "PASS" or title == "stderr"):
             print(f"--- {title} ---")
-            print(text[-8000:].rstrip())
+            # The code under test wrote this: escape sequences are shown, never sent to the terminal.
+            print(clean(text[-8000:]).rstrip())
     return EXIT_UNEXPECTED if outcome.CODES[code].is_failure else EXIT_OK

@@ -6,6 +6,7 @@ from fnmatch import fnmatchcase
 
 from jostle import discovery
 from jostle.errors import UsageError
+from jostle.records import Found
 
 
 def _suggest(word, candidates):
@@ -24,7 +25,8 @@ def check_suites(requested, available):
 
 def _case_matches(glob, inst):
     if "/" in glob or "@" in glob:
-        return fnmatchcase(inst["id"], glob) or fnmatchcase(f"{inst['suite']}/{inst['case']}", glob)
+        return (fnmatchcase(inst["id"], glob) or fnmatchcase(f"{inst['suite']}/{inst['case']}", glob)
+                or ("/" in inst["case"] and fnmatchcase(inst["case"], glob)))
     return fnmatchcase(inst["case"], glob)
 
 
@@ -81,17 +83,23 @@ def selected_backends(suites, instances):
             if (suite.name, b.get("name")) in used]
 
 
-def from_build(opts):
-    """({suite: binary}, [Suite], [instance]) for the selection options in `opts` over opts.build_dir."""
-    binaries = discovery.find_binaries(opts.build_dir)
-    check_suites(opts.suites, binaries)
-    if opts.suites:
-        binaries = {name: path for name, path in binaries.items() if name in opts.suites}
-    suites = discovery.discover(binaries, opts.plugin)
-    for line in plugin_warnings(suites):
+def from_build(build_dir, suites=(), backends=(), cases=(), mutants=False, plugins=(), harnesses=None):
+    """The Found (binaries, suites, chosen instances) of a selection over the harnesses in build_dir, or over
+    `harnesses` ({suite: command}, the test262 bridge's; runner/jostle/engines.py) when given."""
+    binaries = dict(harnesses) if harnesses else discovery.find_binaries(build_dir)
+    check_suites(suites, binaries)
+    if suites:
+        binaries = {name: path for name, path in binaries.items() if name in suites}
+    found = discovery.discover(binaries, plugins)
+    for line in plugin_warnings(found):
         print(f"jostle: warning: {line}", file=sys.stderr)
-    chosen = select(suites, opts.backends, opts.cases, opts.mutants, getattr(opts, "plugin", ()))
-    kinds = getattr(opts, "kinds", None)
-    if kinds:
-        chosen = [inst for inst in chosen if inst.get("kind") in kinds]
-    return binaries, suites, chosen
+    return Found(binaries, found, select(found, backends, cases, mutants, plugins))
+
+
+def for_request(request):
+    """The Found of a SessionRequest: its own discovery, or the one it carries, narrowed to its kinds."""
+    found = request.found or from_build(request.build_dir, request.suites, request.backends, request.cases,
+                                        request.mutants, request.plugins, request.harnesses)
+    if request.kinds:
+        found = Found(found.binaries, found.suites, [i for i in found.instances if i.get("kind") in request.kinds])
+    return found

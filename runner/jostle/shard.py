@@ -71,6 +71,13 @@ def pick(items, shard):
     return [item for position, item in enumerate(items) if position % total == index]
 
 
+def pick_lazily(items, shard):
+    """pick() over an iterable, one item at a time."""
+    for position, item in enumerate(items):
+        if shard is None or position % shard[1] == shard[0]:
+            yield item
+
+
 def batch(count, shard):
     """The batch number of this shard's count-th run of an instance in a stress plan."""
     if shard is None:

@@ -10,7 +10,9 @@ import json
 import os
 import sqlite3
 
+from jostle import store_schema
 from jostle.errors import InfraError, UsageError
+from jostle.records import RunRecord
 
 SCHEMA_VERSION = 1
 RESULTS = "results.jsonl"
@@ -25,10 +27,15 @@ CREATE INDEX runs_by_instance ON runs(instance);
 """
 
 
-def prepare_out_dir(path):
-    """Create `path` if needed and prove it is a writable directory; raises a one-line error if not."""
+def check_out_dir(path, option="--out"):
+    """A usage error when `path` exists and is not a directory (creates nothing)."""
     if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError(f"--out {path}: exists and is not a directory")
+        raise UsageError(f"{option} {path}: exists and is not a directory")
+
+
+def prepare_out_dir(path, option="--out"):
+    """Create `path` if needed and prove it is a writable directory; raises a one-line error if not."""
+    check_out_dir(path, option)
     try:
         os.makedirs(path, exist_ok=True)
         probe = os.path.join(path, ".jostle-write-probe")
@@ -36,7 +43,11 @@ def prepare_out_dir(path):
             f.write("ok")
         os.unlink(probe)
     except OSError as exc:
-        raise InfraError(f"--out {path}: not writable ({exc.strerror or exc})") from None
+        try:
+            os.unlink(os.path.join(path, ".jostle-write-probe"))
+        except OSError:
+            pass
+        raise InfraError(f"{option} {path}: not writable ({exc.strerror or exc})") from None
 
 
 def _read_lines(path):
@@ -61,10 +72,20 @@ def _read_lines(path):
             raise InfraError(f"corrupt store: {path} line {number} is not a JSON record "
                              f"(move the file aside or delete that line; the other records are intact)") from None
         if not isinstance(record, dict) or "type" not in record or "schema" not in record:
-            raise InfraError(f"corrupt store: {path} line {number} is not a jostle record")
+            raise InfraError(f"corrupt store: {path} line {number} is not a jostle record "
+                             f"(it needs 'type' and 'schema'; the other records are intact)")
+        if not isinstance(record["schema"], int) or isinstance(record["schema"], bool):
+            raise InfraError(f"corrupt store: {path} line {number}: field 'schema': expected a whole number, "
+                             f"got {record['schema']!r} (the other records are intact)")
         if record["schema"] > SCHEMA_VERSION:
             raise InfraError(f"{path} line {number} has store schema {record['schema']}; this jostle reads "
                              f"up to {SCHEMA_VERSION} (update jostle or use another --out)")
+        problem = store_schema.record_problem(record)
+        if problem:
+            raise InfraError(f"corrupt store: {path} line {number}: {problem} (move that line aside; "
+                             f"the other records are intact)")
+        if record["type"] == RunRecord.TYPE:
+            RunRecord.from_json(record, f"corrupt store: {path} line {number}")
         records.append((number, record))
     return records, torn
 
@@ -77,8 +98,19 @@ def load(out_dir, warn=None):
     numbered, torn = _read_lines(path)
     if torn.strip() and warn:
         warn(f"{path}: ignoring a torn last record ({len(torn)} bytes): the runner was stopped while writing it")
-    ensure_index(out_dir, numbered, warn)
+    _refresh_index_for_reading(out_dir, numbered, warn)
     return [record for _, record in numbered]
+
+
+def _refresh_index_for_reading(out_dir, numbered, warn):
+    """Catch the index up when we may; reading needs only results.jsonl, so a read-only store (a baseline
+    downloaded as an artifact) or a full disk never stops a reader."""
+    if not _writable(out_dir):
+        return
+    try:
+        ensure_index(out_dir, numbered, warn)
+    except InfraError:
+        pass    # the index is a cache: a reader goes on from results.jsonl, a writer reports it
 
 
 def _connect(path):
@@ -88,10 +120,12 @@ def _connect(path):
 
 
 def _drop_index(path):
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-journal"):
         try:
             os.unlink(path + suffix)
         except FileNotFoundError:
+            pass
+        except OSError:
             pass
 
 
@@ -137,27 +171,69 @@ def ensure_index(out_dir, numbered=None, warn=None):
                 return
             if indexed > lines:
                 raise sqlite3.DatabaseError("index is ahead of results.jsonl")
-            with conn:
-                _index_records(conn, [(n, r) for n, r in numbered if n > indexed])
-                conn.execute("UPDATE meta SET value = ? WHERE key = 'lines'", (str(lines),))
+            _catch_up(conn, index, numbered, indexed, lines)
             return
         finally:
             conn.close()
     except FileNotFoundError:
         pass
+    except sqlite3.OperationalError as exc:
+        if not _is_corruption(exc):
+            # A full disk, a read-only file or a lock: the index may be intact, so it is left alone.
+            raise InfraError(f"{index}: cannot use the index: {exc}") from None
+        if warn:
+            warn(f"{index}: rebuilding the index from {RESULTS} ({exc})")
     except (sqlite3.DatabaseError, TypeError, ValueError) as exc:
         if warn:
             warn(f"{index}: rebuilding the index from {RESULTS} ({exc})")
-    _drop_index(index)
+    _rebuild_index(index, numbered, lines)
+
+
+def _is_corruption(exc):
+    """OperationalError covers both a damaged index (missing tables) and a machine that cannot write."""
+    return any(words in str(exc) for words in ("no such table", "no such column", "malformed"))
+
+
+def _catch_up(conn, index, numbered, indexed, lines):
+    """Index the lines after `indexed`; a failure to write (full disk) leaves the intact index as it was."""
     try:
-        conn = _connect(index)
         with conn:
-            conn.executescript(_INDEX_SCHEMA)
-            conn.execute("INSERT INTO meta VALUES ('schema', ?), ('lines', ?)", (str(SCHEMA_VERSION), str(lines)))
-            _index_records(conn, numbered)
-        conn.close()
-    except sqlite3.Error as exc:
-        raise InfraError(f"{index}: cannot build the index: {exc}") from None
+            _index_records(conn, [(n, r) for n, r in numbered if n > indexed])
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'lines'", (str(lines),))
+    except sqlite3.OperationalError as exc:
+        raise InfraError(f"{index}: cannot update the index: {exc}") from None
+
+
+def _rebuild_index(index, numbered, lines):
+    """Build a new index beside the old one and swap it in; the old one stays until the new one is complete."""
+    tmp = f"{index}.{os.getpid()}.tmp"
+    try:
+        _drop_index(tmp)
+        conn = sqlite3.connect(tmp)
+        try:
+            with conn:
+                conn.executescript(_INDEX_SCHEMA)
+                conn.execute("INSERT INTO meta VALUES ('schema', ?), ('lines', ?)",
+                             (str(SCHEMA_VERSION), str(lines)))
+                _index_records(conn, numbered)
+        finally:
+            conn.close()
+        # The stale index's WAL must not be replayed onto the new file.
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(index + suffix):
+                os.unlink(index + suffix)
+        os.replace(tmp, index)
+    except (sqlite3.Error, OSError) as exc:
+        _drop_index(tmp)
+        raise InfraError(f"{index}: cannot build the index: {_reason(exc)}") from None
+
+
+def _reason(exc):
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _writable(directory):
+    return os.access(directory, os.W_OK)
 
 
 def run_seconds_history(out_dir):
@@ -191,6 +267,9 @@ class Writer:
             with open(self.path, "r+b") as f:
                 f.truncate(os.path.getsize(self.path) - len(torn))
         self.lines = numbered[-1][0] if numbered else 0
+        ended = {r.get("session") for _, r in numbered if r.get("type") == "session_end" and r.get("status") == "complete"}
+        # Sessions of this store that were interrupted or killed: a new session does not resume them.
+        self.unfinished = [r["session"] for _, r in numbered if r.get("type") == "session" and r["session"] not in ended]
         ensure_index(out_dir, numbered, warn)
         try:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

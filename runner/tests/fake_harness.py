@@ -3,6 +3,8 @@
 
 Installed by the tests as bin/jostle-fake. What an instance does depends on its case name (see
 CASES); mutant backends change what `ok` does. FAKE_LIST=fail|garbage breaks --list instead.
+Installed as bin/jostle-evil it is the fault-injection suite instead: each case (EVIL_CASES) sends one
+kind of bad event or misbehaves towards the runner in one way (tests/test_faults.py).
 """
 
 import json
@@ -32,6 +34,24 @@ CASES = {
     "torn": (30000, "dies by SIGKILL in the middle of an event line"),
     "noisy": (30000, "fails, with <&\"' and control bytes everywhere"),
 }
+# The fault-injection suite (jostle-evil): case -> (timeout_ms, what it does wrong).
+EVIL_CASES = {
+    "ok": (30000, "a clean pass, so that good runs sit beside the bad ones"),
+    "outcomes_list": (30000, "end.outcomes is a list"),
+    "checks_failed_str": (30000, "end.checks_failed is the string '3'"),
+    "quiet_ms_str": (30000, "hang.quiet_ms is 'x', then exit 4"),
+    "count_many": (30000, "an outcome count of 'many'"),
+    "start_no_id": (30000, "a start event without its id"),
+    "check_then_pass": (30000, "a failed check, then end status pass and exit 0"),
+    "forbidden_then_pass": (30000, "a FORBIDDEN outcome in end, with status pass and exit 0"),
+    "long_line": (30000, "one event line of 3 MiB"),
+    "deep": (30000, "JSON nested 200000 deep, then runs on for a second"),
+    "flood": (30000, "20000 check events"),
+    "loud": (30000, "5 MiB on stdout and stderr, then a failed check"),
+    "escapes": (30000, "terminal escape sequences on stdout, stderr and in a check message; fails"),
+    "grandchild": (1000, "starts a grandchild that sleeps, then hangs without a hang event"),
+    "slow": (30000, "sleeps FAKE_SLOW_S seconds (default 0.3), then passes"),
+}
 NASTY = "<b>&amp;\"quoted\" 'single'</b>\x1b[31mred\x00nul\x07bell\x7f"
 BACKENDS = [
     {"name": "good", "mutant": False, "catches": [], "description": "a correct backend"},
@@ -45,8 +65,8 @@ BACKENDS = [
 def instances():
     result = []
     for backend in BACKENDS:
-        for case, (timeout_ms, desc) in CASES.items():
-            if backend["mutant"] and case not in ("ok", "flaky"):
+        for case, (timeout_ms, desc) in (EVIL_CASES if SUITE == "evil" else CASES).items():
+            if backend["mutant"] and (SUITE == "evil" or case not in ("ok", "flaky")):
                 continue
             params = [{}]
             if case == "ok" and not backend["mutant"]:
@@ -121,6 +141,8 @@ def run(args):
         ev.emit("end", **fields)
         return code
 
+    if SUITE == "evil":
+        return run_evil(case, ev, end, outcomes, opts, timeout_ms)
     failing = case == "fail" or (case == "flaky" and seed % 2 == 1) or (case == "ok" and backend == "mutant.lost")
     if case in ("ok", "fail", "flaky") and not failing:
         print("hello from", iid)
@@ -176,6 +198,78 @@ def run(args):
     return 3
 
 
+ESCAPES = "\x1b]0;owned title\x07\x1b[2J\x1b[31mred\x1b[0m\x9b31m"
+
+
+def run_evil(case, ev, end, outcomes, opts, timeout_ms):
+    if case == "ok":
+        return end("pass", 0)
+    if case == "outcomes_list":
+        return end("pass", 0, outcomes=[1, 2])
+    if case == "checks_failed_str":
+        return end("fail", 1, checks_failed="3")
+    if case == "quiet_ms_str":
+        ev.emit("hang", reason="deadlock", deadline_ms=timeout_ms, quiet_ms="x", iteration=1, threads=[])
+        return 4
+    if case == "count_many":
+        return end("pass", 0, outcomes={"a": {"count": "many", "grade": "ACCEPTABLE"}})
+    if case == "start_no_id":
+        ev.emit("start", seed=1)
+        return end("pass", 0)
+    if case == "check_then_pass":
+        ev.emit("check", fatal=False, file="evil.cc", line=7, expr="ok", msg="but I say pass", thread=0,
+                iteration=1)
+        return end("pass", 0)
+    if case == "forbidden_then_pass":
+        outcomes["torn"] = {"count": 1, "grade": "FORBIDDEN", "desc": "never allowed"}
+        return end("pass", 0)
+    if case == "long_line":
+        ev.raw(b'{"v":1,"ev":"progress","t_ms":1,"junk":"' + b"x" * (3 << 20) + b'"}\n')
+        return end("pass", 0)
+    if case == "deep":
+        ev.raw(b"[" * 200000 + b"]" * 200000 + b"\n")
+        ev.raw(b'{"v":1,"ev":"progress","t_ms":1,"x":' + b"[" * 100000 + b"]" * 100000 + b"}\n")
+        time.sleep(1)
+        return end("pass", 0)
+    if case == "flood":
+        line = json.dumps({"v": 1, "ev": "check", "t_ms": 1, "fatal": False, "file": "evil.cc", "line": 1,
+                           "expr": "x", "msg": "", "thread": 0, "iteration": 1}).encode() + b"\n"
+        ev.raw(line * 20000)
+        return end("fail", 1, checks_failed=20000)
+    if case == "loud":
+        chunk = ("0123456789abcdef" * 64 + "\n") * 1024
+        for _ in range(5):
+            sys.stdout.write(chunk)
+            sys.stderr.write(chunk)
+        sys.stdout.flush()
+        ev.emit("check", fatal=False, file="evil.cc", line=3, expr="quiet", msg="too loud", thread=0, iteration=1)
+        return end("fail", 1, checks_failed=1)
+    if case == "escapes":
+        print("stdout " + ESCAPES, flush=True)
+        sys.stderr.write("stderr " + ESCAPES + "\n")
+        ev.emit("check", fatal=False, file="evil.cc", line=5, expr="x", msg="msg " + ESCAPES, thread=0, iteration=1)
+        return end("fail", 1, checks_failed=1)
+    if case == "grandchild":
+        child = os.fork()
+        if child == 0:
+            pidfile = os.environ.get("FAKE_PIDFILE")
+            if pidfile:
+                with open(pidfile, "a", encoding="utf-8") as f:
+                    f.write(f"{os.getpid()}\n")
+            while True:
+                time.sleep(1)
+        pidfile = os.environ.get("FAKE_PIDFILE")
+        if pidfile:
+            with open(pidfile, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()}\n")
+        while True:
+            time.sleep(1)
+    if case == "slow":
+        time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.3")))
+        return end("pass", 0)
+    return 3
+
+
 def main(args):
     if os.environ.get("FAKE_LIST") == "fail" and args[:1] in (["--list"], ["--list-backends"]):
         sys.stderr.write("fake: cannot list: registry corrupted\n")
@@ -183,6 +277,10 @@ def main(args):
     if args[:1] == ["--version"]:
         print(json.dumps({"protocol": 1, "build": {"preset": "fake", "compiler": "python", "sanitizer": "none"}}))
         return 0
+    if args[:1] in (["--list"], ["--list-backends"]) and os.environ.get("FAKE_LIST_SLEEP"):
+        if os.environ.get("FAKE_LIST_MARK"):
+            open(os.environ["FAKE_LIST_MARK"], "w", encoding="utf-8").close()
+        time.sleep(float(os.environ["FAKE_LIST_SLEEP"]))
     if args[:1] == ["--list"]:
         if os.environ.get("FAKE_LIST") == "garbage":
             print("definitely not json")

@@ -1,14 +1,17 @@
 import pytest
 
-from jostle.classify import classify
+from jostle import classify as classify_module
+from jostle.records import RunResult
 
 
 def raw(events=(), exit_code=0, sig=None, **extra):
-    base = {"events": list(events), "exit_code": exit_code, "signal": sig, "bad_lines": [], "stderr": "",
-            "sanitizer_text": "", "hang_seen": False, "runner_deadline": False, "spawn_error": None,
-            "elapsed_s": 1.0}
-    base.update(extra)
-    return base
+    return RunResult(argv=["jostle-x"], events=list(events), exit_code=exit_code, signal=sig, elapsed_s=1.0,
+                     **extra)
+
+
+def classify(facts):
+    verdict = classify_module.classify(facts)
+    return verdict.code, verdict.reason, verdict.message
 
 
 START = {"v": 1, "ev": "start"}

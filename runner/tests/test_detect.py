@@ -1,5 +1,6 @@
 """The detection benchmark: trials, censoring, speed-ups, the quick CI form and its baseline."""
 
+import dataclasses
 import json
 import os
 import types
@@ -8,13 +9,16 @@ import pytest
 
 from jostle import detect, execute
 from jostle.errors import UsageError
+from jostle.records import Found
+
+SELECT = dict(build_dir="/b", suites=[], backends=[], cases=[], plugin=[], argv=[])
 
 
 def _raw(status, seed=0):
-    raw = execute.empty_result(["jostle-x"])
-    raw["exit_code"] = {"pass": 0, "fail": 1}[status]
-    raw["events"] = [{"v": 1, "ev": "start", "seed": seed}, {"v": 1, "ev": "end", "status": status, "checks_failed": int(status == "fail")}]
-    return raw
+    return dataclasses.replace(
+        execute.empty_result(["jostle-x"]), exit_code={"pass": 0, "fail": 1}[status],
+        events=[{"v": 1, "ev": "start", "seed": seed},
+                {"v": 1, "ev": "end", "status": status, "checks_failed": int(status == "fail")}])
 
 
 class FakeClock:
@@ -121,18 +125,17 @@ def test_quick_form_fails_when_a_reliable_mutant_escapes(tmp_path, monkeypatch):
                                     "undetectable": {}}))
     suite = types.SimpleNamespace(name="futex", backends=[{"name": "mutant.m", "difficulty": "D2"}])
     monkeypatch.setattr(detect.selection, "from_build",
-                        lambda opts: ({"futex": "/b/jostle-futex"}, [suite], [dict(INST, backend="mutant.m")]))
+                        lambda *a: Found({"futex": "/b/jostle-futex"}, [suite], [dict(INST, backend="mutant.m")]))
     args = types.SimpleNamespace(modes="none,chaos", quick=True, baseline=str(baseline), budget_per_mutant=60.0,
-                                 trials=1, replays=0, out=str(tmp_path / "out"), seed=5, markdown=None,
-                                 build_dir="/b", argv=[])
+                                 trials=1, replays=0, out=str(tmp_path / "out"), seed=5, markdown=None, **SELECT)
     logs = []
     # Escapes: every run passes.
     monkeypatch.setattr(detect.time, "monotonic", FakeClock())
     clock = detect.time.monotonic
-    assert detect.run(args, logs.append, _runner(clock, lambda k, s: False)) == 1
+    assert detect.run(args, logs.append, _runner(clock, lambda k, s: False)).exit_code == 1
     assert any("ESCAPED" in line for line in logs)
     # Killed: exit 0, and the store has the detect records.
-    assert detect.run(args, logs.append, _runner(clock, lambda k, s: k == 2)) == 0
+    assert detect.run(args, logs.append, _runner(clock, lambda k, s: k == 2)).exit_code == 0
     with open(os.path.join(args.out, "results.jsonl")) as f:
         kinds = [json.loads(line)["type"] for line in f]
     assert kinds.count("detect") == 2 and kinds.count("detect-session") == 2
@@ -145,12 +148,10 @@ def test_short_watchdog_makes_a_hang_a_kill_and_is_never_raised():
     def run_fn(spec):
         seen.append(spec.timeout_s)
         clock.t += spec.timeout_s
-        raw = execute.empty_result(["jostle-x"])
-        raw["exit_code"] = 3
-        raw["hang_seen"] = True
-        raw["events"] = [{"v": 1, "ev": "start", "seed": spec.seed},
-                         {"v": 1, "ev": "hang", "deadline_ms": spec.timeout_s * 1000, "iteration": 0, "threads": []}]
-        return raw
+        return dataclasses.replace(
+            execute.empty_result(["jostle-x"]), exit_code=3, hang_seen=True,
+            events=[{"v": 1, "ev": "start", "seed": spec.seed},
+                    {"v": 1, "ev": "hang", "deadline_ms": spec.timeout_s * 1000, "iteration": 0, "threads": []}])
     t = detect.run_trial(INST, "/b/jostle-futex", "none", 0, 60, 1, "release", run_fn, clock, iterations=1,
                          timeout_s=2)
     assert t.killed and t.code == "TIMEOUT" and t.seconds == pytest.approx(2) and seen == [2]
@@ -164,12 +165,10 @@ def test_deadlock_report_is_a_kill_even_when_the_budget_shortened_the_watchdog()
 
     def run_fn(spec, reason="deadlock"):
         clock.t += 0.2
-        raw = execute.empty_result(["jostle-x"])
-        raw["exit_code"] = 4
-        raw["hang_seen"] = True
-        raw["events"] = [{"v": 1, "ev": "start", "seed": spec.seed},
-                         {"v": 1, "ev": "hang", "reason": reason, "quiet_ms": 200, "iteration": 0, "threads": []}]
-        return raw
+        return dataclasses.replace(
+            execute.empty_result(["jostle-x"]), exit_code=4, hang_seen=True,
+            events=[{"v": 1, "ev": "start", "seed": spec.seed},
+                    {"v": 1, "ev": "hang", "reason": reason, "quiet_ms": 200, "iteration": 0, "threads": []}])
     # Budget 10 s < the declared 20 s deadline: each run's watchdog is cut to the remaining budget.
     t = detect.run_trial(INST, "/b/jostle-futex", "chaos", 0, 10, 1, "release", run_fn, clock)
     assert t.killed and t.runs == 1 and t.seconds == pytest.approx(0.2)
@@ -202,14 +201,13 @@ def test_hang_timeout_only_for_the_baselines_hang_detected_mutants(tmp_path, mon
     baseline.write_text(json.dumps({"hang_detected": {hang["id"]: "a lost wakeup hangs the catcher"},
                                     "reliably_killed": {}, "undetectable": {}}))
     suite = types.SimpleNamespace(name="futex", backends=[])
-    monkeypatch.setattr(detect.selection, "from_build", lambda opts: ({"futex": "/b/jostle-futex"}, [suite], [hang, check]))
+    monkeypatch.setattr(detect.selection, "from_build", lambda *a: Found({"futex": "/b/jostle-futex"}, [suite], [hang, check]))
     monkeypatch.setattr(detect.time, "monotonic", FakeClock())
     args = types.SimpleNamespace(modes="none", quick=False, baseline=str(baseline), budget_per_mutant=60.0, trials=1,
-                                 replays=0, out=str(tmp_path / "out"), seed=5, markdown=None, build_dir="/b", argv=[],
-                                 iterations=1, hang_timeout=2.0, instances=None)
+                                 replays=0, out=str(tmp_path / "out"), seed=5, markdown=None, iterations=1,
+                                 hang_timeout=2.0, instances=None, **SELECT)
     run_fn = _runner(detect.time.monotonic, lambda k, s: True)
-    assert detect.run(args, lambda line: None, run_fn) == 0
+    assert detect.run(args, lambda line: None, run_fn).exit_code == 0
     deadlines = {spec.instance: spec.timeout_s for spec in run_fn.calls}
     assert deadlines == {hang["id"]: 2.0, check["id"]: 20.0}
     assert all(spec.iterations == 1 for spec in run_fn.calls)
-    assert (tmp_path / "out" / "detect.html").exists()

@@ -18,7 +18,8 @@ def binary(tmp_path_factory):
 def go(binary, case, seed=1, timeout_s=30.0, backend="good", hang_hold_s=execute.HANG_HOLD_S):
     spec = RunSpec(f"fake/{case}@{backend}", "fake", binary, seed, 0, 10, None, timeout_s)
     raw = execute.run(spec, hang_hold_s=hang_hold_s)
-    return raw, classify.classify(raw)
+    verdict = classify.classify(raw)
+    return raw, (verdict.code, verdict.reason, verdict.message)
 
 
 @pytest.mark.parametrize("case,seed,code,reason", [
@@ -38,18 +39,18 @@ def go(binary, case, seed=1, timeout_s=30.0, backend="good", hang_hold_s=execute
 ])
 def test_misbehaviour_is_classified(binary, case, seed, code, reason):
     raw, (got_code, got_reason, _) = go(binary, case, seed)
-    assert (got_code, got_reason) == (code, reason), raw["stderr"]
+    assert (got_code, got_reason) == (code, reason), raw.stderr
 
 
 def test_raw_output_is_kept(binary):
     raw, _ = go(binary, "garbage")
-    assert raw["bad_lines"] == ["this is not json <&>"]
+    assert raw.bad_lines == ["this is not json <&>"]
     raw, _ = go(binary, "torn")
-    assert raw["torn"].startswith('{"v":1,"ev":"progress"')
+    assert raw.torn.startswith('{"v":1,"ev":"progress"')
     raw, _ = go(binary, "tsan")
-    assert "SUMMARY: ThreadSanitizer: data race" in raw["stderr"]
+    assert "SUMMARY: ThreadSanitizer: data race" in raw.stderr
     raw, _ = go(binary, "ok")
-    assert raw["stdout"].startswith("hello from fake/ok@good")
+    assert raw.stdout.startswith("hello from fake/ok@good")
 
 
 def test_hang_event_captures_stacks_then_kills(binary):
@@ -57,16 +58,16 @@ def test_hang_event_captures_stacks_then_kills(binary):
     assert (code, reason) == ("TIMEOUT", "hang")
     assert "after 500" in message
     # The fake holds for HANG_HOLD_S after its hang event; the runner must not wait that long.
-    assert raw["elapsed_s"] < execute.HANG_HOLD_S
-    assert raw["signal"] == 9
-    assert raw["stacks"] is not None, raw["stack_note"]
-    assert "Thread" in raw["stacks"] or "TID" in raw["stacks"]
+    assert raw.elapsed_s < execute.HANG_HOLD_S
+    assert raw.signal == 9
+    assert raw.stacks is not None, raw.stack_note
+    assert "Thread" in raw.stacks or "TID" in raw.stacks
 
 
 def test_runner_deadline_when_the_watchdog_never_fires(binary):
     raw, (code, reason, _) = go(binary, "stuck", timeout_s=0.2)
     assert (code, reason) == ("TIMEOUT", "deadline")
-    assert raw["runner_deadline"] and raw["stacks"] is not None
+    assert raw.runner_deadline and raw.stacks is not None
 
 
 def test_cancel_kills_the_run(binary):
@@ -75,18 +76,20 @@ def test_cancel_kills_the_run(binary):
     cancel.set()
     spec = RunSpec("fake/stuck@good", "fake", binary, 1, 0, 10, None, 30.0)
     raw = execute.run(spec, cancel)
-    assert raw["interrupted"] and raw["signal"] == 9
+    assert raw.interrupted and raw.signal == 9
 
 
 def test_missing_binary_is_an_error_not_an_exception(tmp_path):
     spec = RunSpec("fake/ok@good", "fake", str(tmp_path / "nope"), 1, 0, 10, None, 30.0)
-    code, reason, message = classify.classify(execute.run(spec))
+    verdict = classify.classify(execute.run(spec))
+    code, reason, message = verdict.code, verdict.reason, verdict.message
     assert (code, reason) == ("ERROR", "spawn") and "cannot start" in message
 
 
 def test_unknown_instance_is_a_usage_error(binary):
     spec = RunSpec("fake/nope@good", "fake", binary, 1, 0, 10, None, 30.0)
-    code, reason, message = classify.classify(execute.run(spec))
+    verdict = classify.classify(execute.run(spec))
+    code, reason, message = verdict.code, verdict.reason, verdict.message
     assert (code, reason) == ("ERROR", "usage") and "unknown instance" in message
 
 

@@ -127,3 +127,20 @@ def test_catcher_declared_under_chaos_gets_its_spec_only_when_the_session_asked_
     pct = Amplification.from_options("pct", None)
     plan = Plan([natural], BINARIES, Settings("run", runs=1, budget_s=None, jobs=1, seed=3, amplify=pct))
     assert drain(plan)[0].amplify.chaos.startswith("mode=pct")
+
+
+def test_a_huge_fixed_plan_is_made_lazily():
+    import tracemalloc
+    tracemalloc.start()
+    plan = Plan(insts(3), BINARIES, Settings("run", runs=10_000_000, budget_s=None, jobs=2, seed=1))
+    first = [plan.take() for _ in range(4)]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert plan.total == 30_000_000 and peak < 1_000_000
+    assert [(s.instance, s.batch) for s in first] == [("s/c0@b", 0), ("s/c1@b", 0), ("s/c2@b", 0), ("s/c0@b", 1)]
+
+
+def test_sharded_fixed_plan_counts_match_what_it_hands_out():
+    for index in range(3):
+        plan = Plan(insts(5), BINARIES, Settings("run", runs=4, budget_s=None, jobs=1, seed=1, shard=(index, 3)))
+        assert plan.total == len(drain(plan))

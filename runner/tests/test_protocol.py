@@ -7,7 +7,7 @@ from jostle.plan import RunSpec
 
 def test_event_reader_keeps_torn_tail_and_bad_lines():
     reader = protocol.EventReader()
-    reader.feed(b'{"v":1,"ev":"start","t_ms":0}\n{"v":1,"ev":"chec')
+    reader.feed(b'{"v":1,"ev":"start","t_ms":0,"id":"a/b@c","seed":1}\n{"v":1,"ev":"chec')
     assert [e["ev"] for e in reader.events] == ["start"]
     assert reader.torn == '{"v":1,"ev":"chec'
     reader.feed(b'k","t_ms":1}\nnot json\n{"v":2,"ev":"end"}\n[1,2]\n\n')
