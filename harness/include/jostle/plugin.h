@@ -232,7 +232,7 @@ typedef struct jostle_thread_stats {
   uint64_t acquired, released, double_released, exited;
 } jostle_thread_stats;
 typedef struct jostle_thread_ops {
-  size_t max_name_len; /* longest name set_name accepts (Linux: 15) */
+  size_t max_name_len; /* longest name set_name accepts: 15 (Linux; the thread cases check that limit) */
   /* Starts a thread running entry(arg): 0, or an errno (EAGAIN) and no thread. */
   int (*spawn)(jostle_thread_handle* h, void (*entry)(void* arg), void* arg);
   void (*join)(jostle_thread_handle* h); /* everything the thread wrote is visible afterwards */
