@@ -2,7 +2,7 @@
 # Installs every Debian package jostle needs. Idempotent; prints nothing when all are present.
 #   ci/bootstrap.sh            install what is missing for building and running (./jostle)
 #   ci/bootstrap.sh --test     also what the test suite uses (a real browser for the HTML, GNU parallel,
-#                              the SpiderMonkey shell)
+#                              the SpiderMonkey shell, the real libraries behind the library plugins)
 #   ci/bootstrap.sh --check    exit 1 (and list them) if something is missing, install nothing
 set -euo pipefail
 
@@ -18,6 +18,10 @@ PACKAGES=(
 if [ "$mode" = "--test" ]; then
   # libmozjs-102-dev: the SpiderMonkey shell /usr/bin/js102 for the test262 engine bridge (docs/engines.md)
   PACKAGES+=(chromium parallel libmozjs-102-dev)
+  # real libraries run through the plugin ABI (harness/backends/plugin/libs, docs/real-libraries.md); CMake
+  # builds each plugin only when its package is present
+  PACKAGES+=(libuv1-dev libabsl-dev libboost-thread-dev libtbb-dev pkg-config cargo rustc librust-parking-lot-dev
+             librust-spin-dev)
 fi
 
 missing=()

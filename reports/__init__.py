@@ -1,30 +1,63 @@
-"""Renderers over the result store: JUnit XML, the single-file HTML report and the console summary.
+"""Reports: renderers over the result store, behind one small interface.
 
-Each renderer takes the plain summary that jostle.aggregate builds from the store's records and
-nothing else, so every report can be re-rendered from results.jsonl alone.
+A Report is a name, the file it writes by default (None: printed), `build` (store records and a
+session -> the plain model it reads, from the query layer jostle.query / jostle.query_detect) and
+`render` (model -> text). No report sees a live runner object, so every one re-renders from
+results.jsonl alone. The runner never imports this package; the CLI uses both.
+
+Adding a format: one module with render(model), one line in REPORTS.
 """
 
 import errno
 import os
+from dataclasses import dataclass
+from typing import Callable
 
-from jostle import aggregate, store
+from jostle import query, query_detect, store
 from jostle.errors import InfraError
-from reports import console, html, junit
+from reports import console, dashboard, detect_table, html, junit, markdown
 
-__all__ = ["console", "dashboard", "html", "junit", "load_model", "render_all", "write_file"]
-
-JUNIT_FILE = "junit.xml"
-HTML_FILE = "report.html"
+__all__ = ["REPORTS", "Report", "load_model", "produce", "render_all", "write", "write_file"]
 
 
-def load_model(out_dir, session=None, warn=None):
-    records = store.load(out_dir, warn)
-    model = aggregate.build(records, session)
-    # The latest detection benchmark in the same store, if any, gets its table in report.html.
-    detect = html.detect_model(records)
+@dataclass(frozen=True)
+class Report:
+    name: str
+    file: str | None
+    build: Callable          # (records, session) -> model, or None when the store has nothing for it
+    render: Callable         # model -> text
+
+
+def load_session_model(records, session=None):
+    """The session summary, with the latest detection benchmark of the same store (report.html shows both)."""
+    gate = query.gate_record(records, session)
+    if gate:   # a gate's phases are one report, with its verdict, as `jostle gate` rendered them
+        model = query.apply_gate(query.build(query.combine(records, gate["sessions"])), gate)
+    else:
+        model = query.build(records, session)
+    detect = query_detect.page_model(records)
     if detect:
         model["detect"] = detect
     return model
+
+
+REPORTS = {r.name: r for r in (
+    Report("junit", "junit.xml", load_session_model, junit.render),
+    Report("html", "report.html", load_session_model, html.render),
+    Report("console", None, load_session_model, console.render),
+    Report("gate-summary", markdown.FILE, None, markdown.render),   # built by the gate (judged model)
+    Report("dashboard", dashboard.FILE, lambda records, _session=None: dashboard.build(records), dashboard.render),
+    Report("detect-page", "detect.html", query_detect.page_model, html.render_detect),
+    Report("detect-table", None, query_detect.table_model, detect_table.render),
+)}
+# What `jostle run/stress/report/merge` write next to the store.
+SESSION_FILES = ("junit", "html")
+JUNIT_FILE = REPORTS["junit"].file
+HTML_FILE = REPORTS["html"].file
+
+
+def load_model(out_dir, session=None, warn=None):
+    return load_session_model(store.load(out_dir, warn), session)
 
 
 def write_file(path, text):
@@ -46,15 +79,24 @@ def write_file(path, text):
         raise InfraError(f"cannot write {path}: {exc.strerror or exc}{hint}") from None
 
 
+def write(name, model, out_dir, path=None):
+    """Render report `name` from `model` into `path` (default: its file in out_dir); returns the path."""
+    report = REPORTS[name]
+    path = path or os.path.join(out_dir, report.file)
+    write_file(path, report.render(model))
+    return path
+
+
 def render_all(out_dir, session=None, warn=None, to_dir=None):
-    """Write junit.xml and report.html for one session of the store in out_dir (or in to_dir); returns the model."""
+    """Write the session reports (junit.xml, report.html) for one session of the store in out_dir (or in
+    to_dir); returns the model."""
     model = load_model(out_dir, session, warn)
-    to_dir = to_dir or out_dir
-    write_file(os.path.join(to_dir, JUNIT_FILE), junit.render(model))
-    write_file(os.path.join(to_dir, HTML_FILE), html.render(model))
-    model["files"] = [os.path.join(to_dir, JUNIT_FILE), os.path.join(to_dir, HTML_FILE)]
+    model["files"] = [write(name, model, to_dir or out_dir) for name in SESSION_FILES]
     return model
 
 
-# The dashboard reads the whole store rather than one session's model; it uses write_file above.
-from reports import dashboard  # noqa: E402
+def produce(name, records, session=None):
+    """Report `name` built from store records and rendered; None when the store has nothing for it."""
+    report = REPORTS[name]
+    model = report.build(records, session)
+    return None if model is None else report.render(model)

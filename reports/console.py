@@ -65,6 +65,13 @@ def render(model):
                 lines.append(f"            {one_line(first.get('repro'), 1000)}")
         if len(gating) > MAX_LISTED:
             lines.append(f"  ... and {len(gating) - MAX_LISTED} more in report.html")
+    unsupported = [i for i in model["instances"] if i["code"] == "UNSUPPORTED"]
+    if unsupported:
+        lines.append("unsupported (cannot run here, not a failure):")
+        for inst in unsupported[:MAX_LISTED]:
+            lines.append(f"  {one_line(inst['id'])}: {one_line(inst.get('unsupported_reason') or 'no reason given', 300)}")
+        if len(unsupported) > MAX_LISTED:
+            lines.append(f"  ... and {len(unsupported) - MAX_LISTED} more in report.html")
     if session.get("command") == "stress":
         lines.extend(_stress_lines(model))
     if model["mutants"]:
@@ -83,6 +90,8 @@ def render(model):
                 lines.append(f"  not run  {m['suite']}/{one_line(m['name'])}")
     for warning in session.get("warnings", []):
         lines.append(f"warning: {one_line(warning, 400)}")
+    if session.get("stopped"):
+        lines.append(one_line(session["stopped"], 400) + f"; {model['not_run']} instance(s) not run")
     if model.get("files"):
         lines.append("reports: " + ", ".join(model["files"]))
     status = session.get("status")

@@ -8,21 +8,15 @@ scripts and inline styles; a small script only adds a filter box and marks the p
 """
 
 import json
-import os
-import statistics
 
 import jinja2
 from markupsafe import Markup, escape
 
-from jostle import aggregate, outcome, sanitizers, stats, store
-from reports import html as html_report
-from reports import write_file
+from jostle import outcome, query, sanitizers, stats
 from jostle.text import clean
+from reports import html as html_report
 
 FILE = "dashboard.html"
-# A benchmark is flagged when its latest time exceeds the median of the previous ones by this much.
-BENCH_REGRESSION = 0.10
-BENCH_HISTORY = 5
 NIGHT_W = 26
 
 
@@ -36,30 +30,24 @@ def build(records):
     heads = {r["session"]: r for r in records if r.get("type") == "session"}
     night_of = {sid: _night(h) for sid, h in heads.items()}
     nights = sorted(set(night_of.values()))
-    runs = aggregate.unique_runs([r for r in records if r.get("type") == "run" and r.get("session") in night_of])
-    cells = {}          # (instance, night) -> [n, k]
+    runs = query.unique_runs([r for r in records if r.get("type") == "run" and r.get("session") in night_of])
     by_night = {n: [] for n in nights}
     for r in runs:
-        night = night_of[r["session"]]
-        by_night[night].append(r)
-        if r.get("code") == "UNSUPPORTED" or r.get("expect") != "pass":
-            continue
-        cell = cells.setdefault((r["instance"], night), [0, 0])
-        cell[0] += 1
-        cell[1] += r.get("code") in outcome.RUN_FAILURES
+        by_night[night_of[r["session"]]].append(r)
+    # (instance, night) -> [n, k], over the instances expected to pass (mutant catchers are counted below).
+    cells = query.counts((r for r in runs if r.get("expect") == "pass"),
+                         key=lambda r: (r["instance"], night_of[r["session"]]))
     instances = sorted({iid for iid, _ in cells})
     rows = []
     for iid in instances:
         series = []
         for night in nights:
-            n, k = cells.get((iid, night), (0, 0))
-            lo, hi = stats.wilson_interval(k, n) if n else (None, None)
-            series.append({"night": night, "n": n, "k": k, "rate": k / n if n else None, "lo": lo, "hi": hi,
-                           "upper": stats.upper_bound(k, n) if n else None})
-        total_n = sum(p["n"] for p in series)
-        total_k = sum(p["k"] for p in series)
-        rows.append({"id": iid, "series": series, "n": total_n, "k": total_k,
-                     "text": stats.describe_rate(total_k, total_n) if total_n else "no runs",
+            point = query.rate(*cells.get((iid, night), (0, 0)))
+            lo, hi = point["wilson"] or (None, None)
+            series.append({"night": night, "n": point["n"], "k": point["k"], "rate": point["rate"], "lo": lo,
+                           "hi": hi, "upper": point["upper"]})
+        total = query.rate(sum(p["n"] for p in series), sum(p["k"] for p in series))
+        rows.append({"id": iid, "series": series, "n": total["n"], "k": total["k"], "text": total["text"],
                      "last": series[-1] if series else None})
     rows.sort(key=lambda row: (-(row["k"] / row["n"] if row["n"] else 0), row["id"]))
 
@@ -82,7 +70,7 @@ def build(records):
             before = [p for p in row["series"] if p["night"] != last and p["n"]]
             if now["k"] and not any(p["k"] for p in before):
                 new.append({"kind": "failing instance", "what": row["id"],
-                            "detail": stats.describe_rate(now["k"], now["n"])
+                            "detail": query.rate(now["n"], now["k"])["text"]
                             + ("" if before else " (first night it ran)")})
         for sig in signatures.values():
             if last in sig["nights"] and len(sig["nights"]) == 1 and prev is not None:
@@ -90,11 +78,36 @@ def build(records):
                             "detail": f"{sig['nights'][last]} report(s) in " + ", ".join(sig["instances"][:3])})
 
     mutants = _mutants(heads, night_of, nights, by_night)
-    benches = _benches(records)
+    benches = query.bench_trends(records)
     gates = [r for r in records if r.get("type") == "gate"][-10:]
     return {"nights": nights, "rows": rows, "signatures": sorted(signatures.values(), key=lambda s: -s["count"]),
             "suppressions": suppressions, "new": new, "last": last, "previous": prev, "mutants": mutants,
-            "benches": benches, "gates": gates, "runs": len(runs), "sessions": len(heads)}
+            "benches": benches, "gates": gates, "runs": len(runs), "sessions": len(heads),
+            "summary": _summary(rows, nights, new, mutants)}
+
+
+FLAKIEST = 5
+
+
+def _summary(rows, nights, new, mutants):
+    """The top of the page: totals, the flakiest instances, what is new, mutant detection, the failure rate per
+    night over every instance, and the all-clean instances as one line with their combined bound."""
+    failing = [row for row in rows if row["k"]]
+    clean = [row for row in rows if row["n"] and not row["k"]]
+    trend = []
+    for i, night in enumerate(nights):
+        n = sum(row["series"][i]["n"] for row in rows)
+        k = sum(row["series"][i]["k"] for row in rows)
+        trend.append({"night": night, "n": n, "k": k, "rate": k / n if n else None})
+    clean_runs = sum(row["n"] for row in clean)
+    fewest = min((row["n"] for row in clean), default=0)
+    latest = next((m for m in reversed(mutants["nights"]) if m["ran"]), None)
+    return {"runs": sum(row["n"] for row in rows), "failing_runs": sum(row["k"] for row in rows),
+            "instances": len(rows), "failing": failing, "flakiest": failing[:FLAKIEST], "new": len(new),
+            "mutants": latest, "trend": trend,
+            "clean": {"count": len(clean), "runs": clean_runs, "fewest": fewest,
+                      "combined": stats.upper_bound(0, clean_runs) if clean_runs else None,
+                      "weakest": stats.upper_bound(0, fewest) if fewest else None}}
 
 
 def _mutants(heads, night_of, nights, by_night):
@@ -121,33 +134,6 @@ def _mutants(heads, night_of, nights, by_night):
     return {"nights": result, "declared": len(declared)}
 
 
-def _benches(records):
-    """Benchmark series: {name: [{when, value, unit, session}]} with a regression flag on the latest."""
-    series = {}
-    for rec in records:
-        if rec.get("type") != "bench":
-            continue
-        for b in rec.get("benchmarks", []):
-            if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-                continue
-            name = f"{rec.get('binary')}:{b.get('run_name') or b.get('name')}"
-            value = b.get("real_time")
-            if value is None:
-                continue
-            series.setdefault(name, []).append({"when": rec.get("finished") or "", "value": float(value),
-                                                "unit": b.get("time_unit", "ns"), "preset": rec.get("preset")})
-    result = []
-    for name, points in sorted(series.items()):
-        points.sort(key=lambda p: p["when"])
-        latest = points[-1]
-        history = [p["value"] for p in points[-1 - BENCH_HISTORY:-1]]
-        base = statistics.median(history) if history else None
-        change = (latest["value"] - base) / base if base else None
-        result.append({"name": name, "points": points, "latest": latest, "baseline": base, "change": change,
-                       "regression": change is not None and change > BENCH_REGRESSION})
-    return result
-
-
 # -- charts -----------------------------------------------------------------------------------------
 
 def _svg(width, height, label, body):
@@ -166,7 +152,7 @@ def rate_chart(series, height=40):
     body = [f'<line x1="0" y1="{height - 2}" x2="{width}" y2="{height - 2}" stroke="#cccccc" stroke-width="1"/>']
     for i, p in enumerate(series):
         x = 2 + NIGHT_W * i + NIGHT_W / 2
-        title = f"{p['night']}: " + (stats.describe_rate(p["k"], p["n"]) if p["n"] else "not run")
+        title = f"{p['night']}: " + (query.rate(p["n"], p["k"])["text"] if p["n"] else "not run")
         if not p["n"]:
             body.append(f'<text x="{x - 3:.1f}" y="{height - 6}" font-size="9" fill="#aaaaaa">·'
                         f'<title>{escape(title)}</title></text>')
@@ -232,6 +218,9 @@ def render(model):
     charts = {
         "rows": {row["id"]: rate_chart(row["series"]) for row in model["rows"]},
         "signatures": {s["signature"]: count_cells(model["nights"], s["nights"]) for s in model["signatures"]},
+        "trend": line_chart([t["rate"] for t in model["summary"]["trend"]],
+                            [f"{t['night']}: {t['k']}/{t['n']} runs failed" for t in model["summary"]["trend"]],
+                            colour="#c0392b"),
         "mutants": line_chart([m["rate"] for m in model["mutants"]["nights"]],
                               [m["night"] for m in model["mutants"]["nights"]], colour="#3d8b37", top=1.0),
         "benches": {b["name"]: line_chart([p["value"] for p in b["points"]], [p["when"] for p in b["points"]],
@@ -248,9 +237,3 @@ def json_island(data):
     (`</script>`, `<!--<script>`) can end the block early or switch the HTML parser into another state."""
     text = json.dumps(data, ensure_ascii=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def write(store_dir, path, warn=None):
-    """Render the dashboard of the store in store_dir to `path`; returns the path."""
-    write_file(path, render(build(store.load(store_dir, warn))))
-    return path

@@ -44,30 +44,6 @@ def _order(inst):
     return 2
 
 
-def detect_model(records, session=None):
-    """The detection benchmark's table from the store's `detect` records: one session (the latest by default),
-    rows per mutant instance with one cell per mode. None when the store has no detect session."""
-    heads = [r for r in records if r.get("type") == "detect-session"]
-    if session:
-        heads = [r for r in heads if r.get("session") == session]
-    if not heads:
-        return None
-    head = heads[-1]
-    cells = [r for r in records if r.get("type") == "detect" and r.get("session") == head["session"]]
-    modes = list(head.get("modes") or dict.fromkeys(c["mode"] for c in cells))
-    rows = {}
-    for c in cells:
-        rows.setdefault(c["instance"], {})[c["mode"]] = {
-            "killed": c.get("killed"), "trials": c.get("trials"), "median_s": c.get("median_s"),
-            "censored": c.get("median_censored"), "runs": c.get("median_runs"), "speedup": c.get("speedup"),
-            "speedup_censored": c.get("speedup_censored"), "replayed": c.get("replayed"),
-            "codes": c.get("codes") or []}
-    return {"session": head["session"], "started": head.get("started"), "modes": modes,
-            "budget_s": head.get("budget_per_mutant_s"), "trials": head.get("trials"),
-            "iterations": head.get("iterations"), "timeout_s": head.get("hang_timeout_s", head.get("timeout_s")), "quick": head.get("quick"),
-            "rows": [{"instance": iid, "cells": by} for iid, by in rows.items()]}
-
-
 def _speedup(x, censored=False):
     if x is None:
         return ""

@@ -30,7 +30,7 @@ def _time(seconds):
 
 def _run_body(run):
     lines = [f"{run['code']} ({run.get('reason')}): {run.get('message', '')}",
-             f"seed {run.get('seed')}, {run.get('elapsed_ms', 0) / 1000:.3f}s, "
+             f"seed {run.get('seed')}, {(run.get('elapsed_ms') or 0) / 1000:.3f}s, "
              f"{run.get('iterations_done')} iterations, exit code {run.get('exit_code')}, signal {run.get('signal')}",
              f"repro: {run.get('repro', '')}"]
     for check in run.get("checks") or []:

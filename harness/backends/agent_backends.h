@@ -1,5 +1,5 @@
-// Every agent-cluster backend compiled in, with its mutants. Adding one is a folder under harness/backends/
-// and one line here.
+// Every agent-cluster backend compiled in. Each folder's header declares its mutants and lists them
+// (<Backend>Mutants). Adding a backend is a folder under harness/backends/ and one line here.
 #pragma once
 
 #include "agent_cooperative/cooperative_agents.h"
@@ -10,6 +10,6 @@
 namespace jostle {
 
 using AgentBackends =
-    TypeList<ThreadAgents, ProcessAgents, MutantBroadcastNotRendezvous, MutantWedgedTeardown, MutantCooperativeAgents>;
+    Concat<TypeList<ThreadAgents, ProcessAgents>, ThreadAgentsMutants, ProcessAgentsMutants, CooperativeAgentsMutants>;
 
 }  // namespace jostle

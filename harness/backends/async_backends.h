@@ -1,4 +1,6 @@
-// Every cross-thread async notifier compiled in; each runs under EpollLoop (async_loop/epoll_loop.h).
+// Every cross-thread async notifier compiled in; each runs under EpollLoop (async_loop/epoll_loop.h). Each
+// folder's header declares its mutants and lists them (<Backend>Mutants). Adding a backend is a folder under
+// harness/backends/ and one line here.
 #pragma once
 
 #include "async_eventfd/eventfd_async.h"
@@ -9,8 +11,7 @@
 
 namespace jostle {
 
-using AsyncBackends =
-    TypeList<EventfdAsync, PipeAsync, MutantAsyncNotCoalesced, MutantAsyncEdgeNotLatched, MutantPipeNotCoalesced,
-             PluginAsync<0>, PluginAsync<1>>;
+using AsyncBackends = Concat<TypeList<EventfdAsync, PipeAsync>, EventfdAsyncMutants, PipeAsyncMutants,
+           TypeList<PluginAsync<0>, PluginAsync<1>>>;
 
 }  // namespace jostle

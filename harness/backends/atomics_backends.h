@@ -1,4 +1,5 @@
-// Every Atomics ops backend compiled in. Adding one is a folder under harness/backends/ and one line here.
+// Every Atomics ops backend compiled in. Each folder's header declares its mutants and lists them
+// (<Backend>Mutants). Adding a backend is a folder under harness/backends/ and one line here.
 #pragma once
 
 #include "atomics_builtin/builtin_ops.h"
@@ -9,8 +10,8 @@
 
 namespace jostle {
 
-using AtomicsBackends = TypeList<StdOps, BuiltinOps, WordCasOps, LockedOps, GilOps, MutantRmwNotAtomic,
-                                 MutantScStoreRelease, MutantSubwordWrongLane,
-                                 PluginAtomics<0>, PluginAtomics<1>, PluginLockedAtomics<0>, PluginLockedAtomics<1>>;
+using AtomicsBackends =
+    Concat<TypeList<StdOps, BuiltinOps, WordCasOps, LockedOps, GilOps>, StdOpsMutants, BuiltinOpsMutants,
+           TypeList<PluginAtomics<0>, PluginAtomics<1>, PluginLockedAtomics<0>, PluginLockedAtomics<1>>>;
 
 }  // namespace jostle

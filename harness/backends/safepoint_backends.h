@@ -1,5 +1,5 @@
-// Every stop-the-world safepoint backend compiled in. Adding one is a folder under harness/backends/ and one
-// line here.
+// Every stop-the-world safepoint backend compiled in. Each folder's header declares its mutants and lists them
+// (<Backend>Mutants). Adding a backend is a folder under harness/backends/ and one line here.
 #pragma once
 
 #include "jostle/registry.h"
@@ -8,6 +8,7 @@
 
 namespace jostle {
 
-using SafepointBackends = TypeList<FlagSafepoint, MutantSafepointStraggler, PluginSafepoint<0>, PluginSafepoint<1>>;
+using SafepointBackends = Concat<TypeList<FlagSafepoint>, FlagSafepointMutants,
+           TypeList<PluginSafepoint<0>, PluginSafepoint<1>>>;
 
 }  // namespace jostle

@@ -1,4 +1,5 @@
-// Every thread-lifecycle backend compiled in. Adding one is a folder under harness/backends/ and one line here.
+// Every thread-lifecycle backend compiled in. Each folder's header declares its mutants and lists them
+// (<Backend>Mutants). Adding a backend is a folder under harness/backends/ and one line here.
 #pragma once
 
 #include "jostle/registry.h"
@@ -8,9 +9,7 @@
 
 namespace jostle {
 
-using ThreadBackends =
-    TypeList<PthreadThread, StdThread, MutantDetachExitRace, MutantJoinIgnoresEinval, MutantCachedThreadId,
-             MutantNameTruncates, MutantTimedJoinConsumes, MutantTimedJoinStartAnchored, MutantTimedJoinMissesExit,
-             PluginThread<0>, PluginThread<1>, PluginTimedThread<0>, PluginTimedThread<1>>;
+using ThreadBackends = Concat<TypeList<PthreadThread, StdThread>, PthreadThreadMutants, StdThreadMutants,
+           TypeList<PluginThread<0>, PluginThread<1>, PluginTimedThread<0>, PluginTimedThread<1>>>;
 
 }  // namespace jostle

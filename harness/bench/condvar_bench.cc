@@ -8,8 +8,14 @@
 #include <atomic>
 #include <thread>
 
-#include "condvar_backends.h"
-#include "mutex_backends.h"
+#include "condvar_futex_epoch/futex_epoch_condvar.h"
+#include "condvar_pthread/pthread_condvar.h"
+#include "condvar_queue/queue_condvar.h"
+#include "condvar_std/std_condvar.h"
+#include "mutex_futex/futex_mutex.h"
+#include "mutex_pthread/pthread_mutex.h"
+#include "mutex_spin/spin_mutex.h"
+#include "mutex_std/std_mutex.h"
 
 namespace jostle {
 namespace {

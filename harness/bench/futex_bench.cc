@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "async_backends.h"
-#include "futex_backends.h"
+#include "futex_atomic_wait/atomic_wait_futex.h"
+#include "futex_linux/linux_futex.h"
+#include "futex_parking/parking_futex.h"
 
 namespace {
 

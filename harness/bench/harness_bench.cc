@@ -7,7 +7,7 @@
 #include <climits>
 
 #include "../src/run.h"
-#include "futex_backends.h"
+#include "futex_linux/linux_futex.h"
 #include "jostle/context.h"
 #include "jostle/registry.h"
 

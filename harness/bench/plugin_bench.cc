@@ -12,9 +12,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "futex_backends.h"
+#include "backend_map.h"
 #include "jostle/plugin_host.h"
-#include "mutex_backends.h"
 
 namespace {
 

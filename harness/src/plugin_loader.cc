@@ -1,4 +1,5 @@
 // Loading plugins (jostle/plugin.h) into slots and exposing their backends (jostle/plugin_host.h).
+// Long because: validating, copying (v1 to the current layout) and exposing every table are one load step.
 #include <dlfcn.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@
 
 namespace jostle::plugin {
 
-Slot g_slots[kSlots];
+Slot g_slots[kSlots + kOpaqueSlots];
 
 namespace {
 
@@ -336,21 +337,8 @@ std::vector<std::string> unused_tables(int slot) {
   return out;
 }
 
-std::string load(const std::string& path) {
-  const std::string where = "plugin '" + path + "': ";
-  if (path.find('/') == std::string::npos)
-    return where + "give a path to the library file (./" + path + " or an absolute path); a bare name would make "
-           "dlopen search the system library path";
-  char resolved[PATH_MAX];
-  if (::realpath(path.c_str(), resolved) == nullptr)
-    return where + "no such file (" + std::strerror(errno) + ")";
-  const std::string abs = resolved;
-  int slot = 0;
-  while (slot < kSlots && g_slots[slot].loaded) ++slot;
-  if (slot == kSlots) return where + "at most " + std::to_string(kSlots) + " plugins can be loaded at once";
-  for (const Slot& s : g_slots)
-    if (s.loaded && s.path == abs) return where + "this library is already loaded";
-
+std::string fill_slot(int slot, const std::string& abs) {
+  const std::string where = "plugin '" + abs + "': ";
   const jostle_plugin* t = nullptr;
   void* handle = nullptr;
   {
@@ -359,12 +347,12 @@ std::string load(const std::string& path) {
     handle = ::dlopen(abs.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* e = ::dlerror();
-      return where + "cannot load the library: " + (e ? e : "unknown dlopen error");
+      return std::string("cannot load the library: ") + (e ? e : "unknown dlopen error");
     }
     void* sym = ::dlsym(handle, JOSTLE_PLUGIN_ENTRY_SYMBOL);
     if (sym == nullptr) {
       ::dlclose(handle);
-      return where + "the library exports no " JOSTLE_PLUGIN_ENTRY_SYMBOL " function (declare it extern \"C\" with "
+      return "the library exports no " JOSTLE_PLUGIN_ENTRY_SYMBOL " function (declare it extern \"C\" with "
              "default visibility)";
     }
     t = reinterpret_cast<jostle_plugin_entry_fn>(sym)();
@@ -384,7 +372,7 @@ std::string load(const std::string& path) {
   }
   if (!err.empty()) {
     ::dlclose(handle);
-    return where + err;
+    return err;
   }
 
   Slot& s = g_slots[slot];
@@ -430,20 +418,39 @@ std::string load(const std::string& path) {
   if (std::string e = validate(s); !e.empty()) {
     s = Slot{};
     ::dlclose(handle);
-    return where + e;
+    return e;
   }
   for (const Slot& o : g_slots) {
     if (o.loaded && o.name == c.name) {
       const std::string dup = o.name;
       s = Slot{};
       ::dlclose(handle);
-      return where + "a plugin named '" + dup + "' is already loaded";
+      return "a plugin named '" + dup + "' is already loaded";
     }
   }
   s.name = c.name;
   s.path = abs;
   s.handle = handle;
   s.loaded = true;
+  return {};
+}
+
+std::string load(const std::string& path) {
+  const std::string where = "plugin '" + path + "': ";
+  if (path.find('/') == std::string::npos)
+    return where + "give a path to the library file (./" + path + " or an absolute path); a bare name would make "
+           "dlopen search the system library path";
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr)
+    return where + "no such file (" + std::strerror(errno) + ")";
+  const std::string abs = resolved;
+  int slot = 0;
+  while (slot < kSlots && g_slots[slot].loaded) ++slot;
+  if (slot == kSlots) return where + "at most " + std::to_string(kSlots) + " plugins can be loaded at once";
+  for (const Slot& s : g_slots)
+    if (s.loaded && s.path == abs) return where + "this library is already loaded";
+
+  if (std::string e = fill_slot(slot, abs); !e.empty()) return where + e;
   g_run_tables[slot].clear();
   for (CaseDef* def : all_cases()) {
     for (BackendEntry& be : def->backends) {

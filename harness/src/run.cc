@@ -23,6 +23,7 @@ constexpr std::uint64_t kMaxCheckEvents = 50;
 }  // namespace
 
 Run* current_run() { return g_run.load(std::memory_order_acquire); }
+RunHook* run_hook() { return current_run(); }
 void set_current_run(Run* r) { g_run.store(r, std::memory_order_release); }
 
 Nanos process_start_ns() {
@@ -164,7 +165,7 @@ void Run::check_failed(const char* file, int line, const char* expr, const std::
 
 void Run::write_end(const char* status, const std::string& reason) {
   if (ended_.exchange(true)) return;
-  chaos::report(*this, status);  // the schedule event (seed, PCT trace) goes before the last event
+  write_schedule(status);  // the schedule event (seed, PCT trace) goes before the last event
   Json j = events_.begin("end");
   j.kv("status", status);
   if (!reason.empty()) j.kv("reason", reason);
@@ -174,6 +175,11 @@ void Run::write_end(const char* status, const std::string& reason) {
   write_outcomes(j);
   write_metrics(j);
   events_.emit(j);
+}
+
+void Run::write_schedule(const char* why) {
+  Json j = events_.begin("schedule");
+  if (chaos::describe_schedule(j, why)) events_.emit(j);
 }
 
 std::string Run::summary_line() const {

@@ -15,6 +15,7 @@
 #include "jostle/json.h"
 #include "jostle/registry.h"
 #include "jostle/sys.h"
+#include "run_hook.h"
 
 namespace jostle {
 
@@ -42,7 +43,7 @@ struct Metric {
   double min = 0, max = 0, sum = 0;
 };
 
-class Run {
+class Run final : public RunHook {
  public:
   Run(const Instance& inst, EventSink& events);
 
@@ -53,13 +54,17 @@ class Run {
   void metric(std::string_view name, double v, const char* unit);
   void check_failed(const char* file, int line, const char* expr, const std::string& msg, bool fatal);
 
-  std::uint64_t iterations_done() const { return iterations_done_.load(std::memory_order_relaxed); }
+  std::uint64_t iterations_done() const override { return iterations_done_.load(std::memory_order_relaxed); }
+  int declared_threads() const override { return inst_.def->threads; }
+  std::uint64_t failures() const override { return checks_failed() + forbidden(); }
   void set_iterations_done(std::uint64_t n) { iterations_done_.store(n, std::memory_order_relaxed); }
   std::uint64_t checks_failed() const { return checks_failed_.load(std::memory_order_relaxed); }
   std::uint64_t forbidden() const;
 
   void write_outcomes(Json& j) const;
   void write_metrics(Json& j);
+  // Writes the chaos `schedule` event when chaos is on (before the last event); `why` as in the end status.
+  void write_schedule(const char* why);
   // Writes the end event; status is "pass", "fail" or "unsupported".
   void write_end(const char* status, const std::string& reason);
   std::string summary_line() const;

@@ -32,9 +32,11 @@ void bind_current_thread(int actor) {
   s.phase.store("start", std::memory_order_relaxed);
   s.since.store(now_ns(), std::memory_order_relaxed);
   s.tid.store(sys::gettid(), std::memory_order_release);
+  chaos::preempt_thread_begin(actor);
 }
 
 void release_actor_slot(int actor) {
+  chaos::preempt_thread_end();
   PhaseSlot& s = phase_slot(actor);
   s.phase.store("done", std::memory_order_relaxed);
   s.tid.store(0, std::memory_order_release);
@@ -100,7 +102,7 @@ void Watchdog::loop() {
 // Reports where every thread is, in one `hang` event, then ends the process (after --hang-hold, so that the
 // runner can attach a debugger for stacks).
 void Watchdog::report_hang(const char* reason, Nanos quiet) {
-  chaos::report(run_, "hang");
+  run_.write_schedule("hang");
   Json j = run_.events().begin("hang");
   j.kv("reason", reason);
   j.kv("deadline_ms", static_cast<double>(deadline_ - process_start_ns()) / 1e6);

@@ -1,9 +1,9 @@
 import pytest
 
-from jostle import aggregate
+from jostle import query
 from sample_records import make_records
 
 
 @pytest.fixture
 def model():
-    return aggregate.build(make_records())
+    return query.build(make_records())

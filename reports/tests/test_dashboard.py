@@ -1,6 +1,5 @@
 """The soak dashboard: model over several nights, static HTML, and a real headless Chromium."""
 
-import os
 import re
 import shutil
 import subprocess
@@ -10,9 +9,14 @@ import pytest
 
 from jostle import store
 from jostle import sanitizers
+import reports
 from reports import dashboard
 
 from sample_records import TSAN
+
+def _write_dashboard(store_dir, path):
+    return reports.write("dashboard", dashboard.build(store.load(store_dir)), store_dir, path)
+
 
 SAMPLE_RACE = sanitizers.parse_reports(TSAN)[0]
 
@@ -30,15 +34,15 @@ def _write_store(out):
             failing = (night == NIGHTS[-1] and seq < 3)                  # starts failing on the last night
             writer.append({"type": "run", "session": sid, "seq": seq, "instance": "futex/wake@linux/<&>",
                            "suite": "futex", "expect": "pass", "code": "FAIL" if failing else "PASS",
-                           "finished": f"{night}T23:00:00"})
+                           "finished": f"{night}T23:00:00", "elapsed_ms": 10.0, "seed": n * 1000 + seq})
         race = {"tool": "tsan", "kind": "data race", "summaries": [], "tool_error": None,
                 "reports": [SAMPLE_RACE]}
         writer.append({"type": "run", "session": sid, "seq": 99, "instance": "futex/race@linux", "suite": "futex",
                        "expect": "pass", "code": "SANITIZER", "sanitizer": race, "finished": f"{night}T23:00:00",
-                       "suppressed": {"race:known": 2}})
+                       "suppressed": {"race:known": 2}, "elapsed_ms": 10.0, "seed": n})
         writer.append({"type": "run", "session": sid, "seq": 100, "instance": "futex/lost@mutant.lost",
                        "suite": "futex", "expect": "fail", "code": "FAIL" if n else "PASS",
-                       "finished": f"{night}T23:00:00"})
+                       "finished": f"{night}T23:00:00", "elapsed_ms": 10.0, "seed": n * 1000 + seq})
         writer.append({"type": "bench", "session": f"b{n}", "finished": f"{night}T21:00:00", "binary": "futex",
                        "preset": "release", "benchmarks": [{"name": "BM_wake", "run_type": "iteration",
                                                             "real_time": 100.0 + 40 * (n == 2), "time_unit": "ns"}]})
@@ -59,8 +63,29 @@ def test_model_over_nights(tmp_path):
     assert bench["regression"] and round(bench["change"], 2) == 0.4
 
 
+def test_summary_on_top_and_clean_instances_in_one_line(tmp_path):
+    out = _write_store(tmp_path)
+    writer = store.Writer(out)
+    for i in range(30):            # 30 clean instances on the last night: one line, not 30 rows
+        writer.append({"type": "run", "session": "s2", "seq": 200 + i, "instance": f"futex/clean{i}@linux",
+                       "suite": "futex", "expect": "pass", "code": "PASS", "finished": f"{NIGHTS[-1]}T23:00:00",
+                       "seed": i, "elapsed_ms": 10})
+    writer.close()
+    m = dashboard.build(store.load(out))
+    sm = m["summary"]
+    assert sm["runs"] == 93 and sm["failing_runs"] == 6 and sm["new"] == 1
+    assert [r["id"] for r in sm["flakiest"]] == ["futex/race@linux", "futex/wake@linux/<&>"]
+    assert [(t["k"], t["n"]) for t in sm["trend"]] == [(1, 21), (1, 21), (4, 51)]
+    assert sm["clean"]["count"] == 30 and sm["clean"]["runs"] == 30 and sm["clean"]["fewest"] == 1
+    assert sm["mutants"]["night"] == NIGHTS[-1] and sm["mutants"]["caught"] == ["futex/mutant.lost"]
+    page = dashboard.render(m)
+    assert page.index('id="summary"') < page.index('id="new"') < page.index('id="flake"')
+    flake = page[page.index('id="flake-table"'):page.index("</table>", page.index('id="flake-table"'))]
+    assert flake.count("data-instance=") == 2 and "30 instances had no failing run" in flake
+
+
 def test_page_is_static_escaped_and_svg_is_well_formed(tmp_path):
-    path = dashboard.write(_write_store(tmp_path), str(tmp_path / "d.html"))
+    path = _write_dashboard(_write_store(tmp_path), str(tmp_path / "d.html"))
     page = open(path, encoding="utf-8").read()
     assert "futex/wake@linux/&lt;&amp;&gt;" in page and "<&>" not in page.split("<script")[0]
     svgs = re.findall(r"<svg .*?</svg>", page, re.S)
@@ -90,7 +115,7 @@ def _browse(tmp_path, url, *extra):
 
 
 def test_dashboard_in_headless_chromium(tmp_path):
-    path = dashboard.write(_write_store(tmp_path / "store"), str(tmp_path / "d.html"))
+    path = _write_dashboard(_write_store(tmp_path / "store"), str(tmp_path / "d.html"))
     done = _browse(tmp_path, "file://" + path, "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]
     console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
@@ -104,7 +129,7 @@ def test_dashboard_in_headless_chromium(tmp_path):
 
 
 def test_dashboard_under_a_strict_csp_keeps_tables_and_charts(tmp_path):
-    path = dashboard.write(_write_store(tmp_path / "store"), str(tmp_path / "d.html"))
+    path = _write_dashboard(_write_store(tmp_path / "store"), str(tmp_path / "d.html"))
     page = open(path, encoding="utf-8").read().replace(
         "<head>", "<head><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">", 1)
     strict = tmp_path / "strict.html"

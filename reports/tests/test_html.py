@@ -4,7 +4,7 @@ from html.parser import HTMLParser
 from reports import html
 
 from sample_records import make_records
-from jostle import aggregate
+from jostle import query, query_detect
 
 
 class Collector(HTMLParser):
@@ -62,7 +62,7 @@ def test_sections_and_details(model):
 
 
 def test_interrupted_session_says_so():
-    page = html.render(aggregate.build(make_records("interrupted")))
+    page = html.render(query.build(make_records("interrupted")))
     assert "jostle run: interrupted" in page
 
 
@@ -81,7 +81,7 @@ def _detect_records():
 
 
 def test_detect_table_in_the_report(model):
-    detect = html.detect_model(_detect_records())
+    detect = query_detect.page_model(_detect_records())
     assert detect["modes"] == ["none", "chaos", "pct"] and len(detect["rows"]) == 1
     page = html.render(dict(model, detect=detect))
     text = "".join(parse(page).text)
@@ -90,12 +90,12 @@ def test_detect_table_in_the_report(model):
         assert needle in text, needle
     assert "x/y@mutant.&lt;b&gt;" in page
     # No detect records: no section.
-    assert html.detect_model([]) is None
+    assert query_detect.page_model([]) is None
     assert "Detection benchmark" not in html.render(model)
 
 
 def test_detect_page_of_its_own():
-    page = html.render_detect(html.detect_model(_detect_records()))
+    page = html.render_detect(query_detect.page_model(_detect_records()))
     tags = parse(page).tags
     assert not any(tag == "script" for tag, _ in tags)
     assert "jostle detect" in page and "x>=16" in "".join(parse(page).text)

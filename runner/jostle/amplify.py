@@ -11,7 +11,15 @@ had (docs/amplification.md):
          where a probe shows rr can record
   chaos  the harness's chaos points in random mode (yield / spin / log-uniform sleep / victim stall)
   pct    the harness's PCT scheduler, depth d cycled 1..3 over runs
+  preempt  signals that interrupt the case's threads at random instants wherever they are (inside a
+         plugin, inside libc) and make them yield or sleep: reaches code without chaos points
   mix    per run one of the above (chaos-heavy: that is what the measurements favour)
+  hostile  the harshest schedule for false-positive hunting: every run pinned to one CPU with a busy loop
+         pinned beside it, under chaos points (even seeds) or PCT (odd seeds); a correct backend must
+         still pass (docs/detection.md, "False positives")
+
+Long because: the modes share one record (Amplification) and one per-run draw; the OS knobs (OsShaker) are the
+bulk and would move to their own module first.
 """
 
 import os
@@ -25,12 +33,14 @@ from dataclasses import dataclass, field, replace
 
 from jostle.errors import UsageError
 
-MODES = ("none", "os", "chaos", "pct", "mix")
+MODES = ("none", "os", "chaos", "pct", "preempt", "mix", "hostile")
 # What `mix` draws, with weights: chaos points dominate because they amplify most per second
 # (docs/detection.md); 1 CPU + yields is the best single combination measured on 2 cores.
 MIX = (("chaos", 35), ("chaos+pin", 25), ("pct", 25), ("os", 15))
 CHAOS_P = (0.02, 0.05, 0.1)
 CHAOS_ACTIONS = ("yield+sleep", "yield+spin+sleep", "yield+sleep+stall", "sleep")
+PREEMPT_INTERVAL_US = (100, 200, 500, 1000)
+PREEMPT_ACTIONS = ("yield+sleep", "yield", "sleep")
 VICTIM_PERIOD_S = 0.01
 VICTIM_RESCAN = 20          # periods between scans for the harness's child processes (an engine, agents)
 _RR_PROBE = {}
@@ -180,8 +190,18 @@ class Amplification:
             knobs = OsKnobs(cpus=(rng.choice(cpus),))
         if kind == "pct" and not self.user_chaos:
             chaos = f"mode=pct,d={1 + seed % 3}"
+        if kind == "preempt" and not self.user_chaos:
+            # clock=cpu: interrupts only while the thread runs. Wall-clock timers also wake every sleeping thread,
+            # which pushed a correct 55-thread case past its watchdog deadline (docs/amplification.md).
+            chaos = (f"mode=preempt,clock=cpu,interval_us={rng.choice(PREEMPT_INTERVAL_US)},"
+                     f"actions={rng.choice(PREEMPT_ACTIONS)}")
         if kind == "os":
             knobs = draw_os(rng, cpus)
+        if kind == "hostile":
+            if not self.user_chaos:
+                chaos = (f"mode=pct,d={1 + (seed >> 1) % 3}" if seed % 2 else
+                         f"p={rng.choice(CHAOS_P)},actions={rng.choice(CHAOS_ACTIONS)}")
+            knobs = OsKnobs(cpus=(rng.choice(cpus),), load=1)
         return replace(self, chaos=chaos, drawn=kind, os=knobs)
 
     def harness_args(self):
@@ -314,8 +334,13 @@ class OsShaker:
         self.pid = pid
         if self.cpus:
             self._check_affinity(pid)
+        # Background busy loops compete for the run's own CPU when it is pinned (that is the pressure that
+        # matters), for any CPU otherwise.
+        busy = ["/bin/sh", "-c", "while :; do :; done"]
+        if self.cpus and shutil.which("taskset"):
+            busy = ["taskset", "-c", ",".join(map(str, self.cpus))] + busy
         for _ in range(self.knobs.load):
-            self._spawn(["/bin/sh", "-c", "while :; do :; done"])
+            self._spawn(busy)
         for _ in range(self.knobs.copies):
             if self._argv:
                 self._spawn(self._copy_argv())

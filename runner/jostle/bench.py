@@ -9,10 +9,9 @@ import os
 import subprocess
 import tempfile
 
-from jostle import session, store
-from jostle.records import new_id, now_iso
+from jostle import query, session, store
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, InfraError
-from reports import dashboard
+from jostle.records import new_id, now_iso
 
 BENCH_TIMEOUT_S = 30 * 60
 
@@ -75,7 +74,7 @@ def run(args, log):
                            "benchmarks": result.get("benchmarks", [])})
     finally:
         writer.close()
-    trends = dashboard.build(store.load(args.out, log))["benches"]
+    trends = query.bench_trends(store.load(args.out, log))
     regressions = [b for b in trends if b["regression"]]
     for b in trends:
         change = "" if b["change"] is None else f"  {b['change'] * 100:+.1f}% vs median of previous"

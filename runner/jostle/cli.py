@@ -2,17 +2,21 @@
 
 Exit codes: 0 nothing unexpected, 1 unexpected results, 2 usage error, 3 infrastructure error,
 130 interrupted (Ctrl-C or SIGTERM; finished runs are kept and the reports rendered).
+
+Long because: every subcommand's options are declared here (build_parser, about half the file), beside the
+dispatch that turns them into requests; when it grows, build_parser and its option types move to their own module.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
 import sys
 
 import reports
-from jostle import (__version__, bench, detect, discovery, doctor, engines, gate, plugin_check, replay, selection,
-                    session, shard, soak, store)
+from jostle import (__version__, bench, detect, discovery, doctor, engines, gate, plugin_check, query, replay,
+                    selection, selftest, session, shard, soak, store)
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, InfraError, JostleError, UsageError
 from jostle.plan import Settings
@@ -150,9 +154,14 @@ def _add_selection(p):
     engines.add_arguments(p)
 
 
-def _add_execution(p, default_budget):
+def _add_execution(p, default_budget, runs=True):
     amount = p.add_mutually_exclusive_group()
-    amount.add_argument("--runs", type=_positive_int, metavar="N", help="runs (processes) per instance")
+    if runs:
+        amount.add_argument("--runs", type=_positive_int, metavar="N", help="runs (processes) per instance")
+        p.add_argument("-x", "--exitfirst", action="store_true",
+                       help="stop starting runs at the first unexpected result (the runs in flight finish)")
+        p.add_argument("--last-failed", action="store_true",
+                       help="run only the instances that failed in the latest session of --out")
     amount.add_argument("--budget", type=_duration, metavar="D",
                         help=f"wall-clock budget for the session, e.g. 90s or 10m (default {default_budget})")
     p.add_argument("-j", "--jobs", type=_jobs, metavar="N",
@@ -174,23 +183,48 @@ def _add_execution(p, default_budget):
                    help="run shard I of N (from 0; default: $TEST_SHARD_INDEX/$TEST_TOTAL_SHARDS); see `merge`")
 
 
+# One line and an example per subcommand: `jostle COMMAND --help` shows both.
+EXAMPLES = {
+    "list": "jostle list --suite futex --backend 'emu*'",
+    "run": "jostle run --suite condvar --budget 2m   |   jostle run --last-failed -x",
+    "stress": "jostle stress --case 'futex/wake*' --budget 10m --amplify chaos --target-rate 0.01",
+    "gate": "jostle gate --budget 10m --baseline nightly-store --quarantine ci/quarantine.txt",
+    "soak": "jostle soak --for 8h --amplify mix   (into jostle-out/, then its dashboard)",
+    "dashboard": "jostle dashboard --store jostle-out",
+    "bench": "jostle bench --out jostle-out --fail-on-regression",
+    "merge": "jostle merge --out store shard-0 shard-1 shard-2 shard-3",
+    "detect": "jostle detect --quick   |   jostle detect --suite futex --modes none,chaos --budget-per-mutant 60s",
+    "replay": "jostle replay 'jostle-futex --run futex/wake_n_exact@linux/waiters=4 --seed 17 ... build=release'",
+    "report": "jostle report --out jostle-out   (re-renders junit.xml and report.html, runs nothing)",
+    "doctor": "jostle doctor --quick",
+    "selftest": "jostle selftest --suite futex --mutants   (what ctest runs per suite)",
+    "plugin": "jostle plugin check ./libmyprims.so   (validate a plugin, probe each table, list its cases)",
+}
+
+
+def _sub(sub, name, help_text):
+    return sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                          epilog=f"example: {EXAMPLES[name]}", formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser():
-    parser = _Parser(prog="jostle", description="Concurrency conformance and stress runner.")
+    parser = _Parser(prog="jostle", description="Concurrency conformance and stress runner.",
+                     epilog="example: jostle run   (every suite, the conformance gate; `jostle COMMAND --help`)")
     parser.add_argument("--version", action="version", version=f"jostle {__version__}")
     _add_preset(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("list", help="list the instances a selection picks")
+    p = _sub(sub, "list", "list the instances a selection picks")
     _add_selection(p)
     _add_build(p)
     p.add_argument("--json", action="store_true", help="one JSON object per line, as the harness lists them")
 
-    p = sub.add_parser("run", help="conformance gate: every selected instance, a modest fixed budget")
+    p = _sub(sub, "run", "conformance gate: every selected instance, a modest fixed budget")
     _add_selection(p)
     _add_execution(p, DEFAULT_RUN_BUDGET)
     _add_build(p)
 
-    p = sub.add_parser("stress", help="repeat instances over a budget and report flake rates")
+    p = _sub(sub, "stress", "repeat instances over a budget and report flake rates")
     _add_selection(p)
     _add_execution(p, DEFAULT_STRESS_BUDGET)
     p.add_argument("--target-rate", type=_fraction, metavar="P",
@@ -200,37 +234,41 @@ def build_parser():
                    help="with --target-rate: stop an instance early once a sequential test decides")
     _add_build(p)
 
-    p = sub.add_parser("gate", help="the CI gate: conformance + a stress slice, judged against a baseline store")
+    p = _sub(sub, "gate", "the CI gate: conformance + a stress slice, judged against a baseline store")
     _add_selection(p)
-    _add_execution(p, DEFAULT_GATE_BUDGET)
+    _add_execution(p, DEFAULT_GATE_BUDGET, runs=False)
     gate.add_arguments(p)
     _add_build(p)
 
-    p = sub.add_parser("soak", help="stress the selection for hours in chunks into a persistent store (resumable)")
+    p = _sub(sub, "soak", "stress the selection for hours in chunks into a persistent store (resumable)")
     _add_selection(p)
     p.add_argument("--for", dest="for_s", type=_duration, required=True, metavar="D", help="total time, e.g. 8h")
-    p.add_argument("--store", "--out", dest="out", default="soak-store", metavar="DIR",
-                   help="the persistent store (default soak-store/)")
+    p.add_argument("--store", "--out", dest="out", default=DEFAULT_OUT, metavar="DIR",
+                   help=f"the persistent store (default {DEFAULT_OUT}/, the one store every command uses)")
     p.add_argument("--chunk", dest="chunk_s", type=_duration, default=soak.DEFAULT_CHUNK_S, metavar="D",
                    help="length of each stress session (default 15m)")
     p.add_argument("--night", metavar="LABEL", help="the dashboard's night label (default: today's date)")
     p.add_argument("--fresh", action="store_true", help="start a new soak even if an unfinished one is there")
     p.add_argument("--amplify", choices=MODES, default="mix", help="amplification mode (default mix)")
     p.add_argument("--chaos", metavar="SPEC", help="chaos points for the harness")
-    p.add_argument("-j", "--jobs", type=_jobs, metavar="N")
-    p.add_argument("--seed", type=_seed, metavar="N")
-    p.add_argument("--timeout", type=_timeout, metavar="D")
-    p.add_argument("--iterations", type=_iterations, metavar="N")
-    p.add_argument("--quarantine", metavar="FILE")
-    p.add_argument("--shard", metavar="I/N")
-    p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="lines")
+    p.add_argument("-j", "--jobs", type=_jobs, metavar="N",
+                   help="parallel runs (default: CPUs in this process's affinity mask)")
+    p.add_argument("--seed", type=_seed, metavar="N", help="base seed of the soak; chunk c adds c<<32 (default random)")
+    p.add_argument("--timeout", type=_timeout, metavar="D", help="per-run watchdog, overriding each case's own")
+    p.add_argument("--iterations", type=_iterations, metavar="N", help="iterations per run, overriding each case's")
+    p.add_argument("--quarantine", metavar="FILE",
+                   help="file of instance-id globs (one per line, # comments) whose FLAKY verdict does not gate")
+    p.add_argument("--shard", metavar="I/N", help="run shard I of N (from 0); see `merge`")
+    p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="lines",
+                   help="live bar, a status line every 10s, or nothing (default lines: soaks run unattended)")
     _add_build(p)
 
-    p = sub.add_parser("dashboard", help="one static HTML page over every night of a store")
-    p.add_argument("--store", dest="store", default="soak-store", metavar="DIR", help="the store (default soak-store/)")
+    p = _sub(sub, "dashboard", "one static HTML page over every night of a store")
+    p.add_argument("--store", dest="store", default=DEFAULT_OUT, metavar="DIR",
+                   help=f"the store (default {DEFAULT_OUT}/: runs, gates, soaks and benchmarks all land there)")
     p.add_argument("--out", dest="out_file", metavar="FILE", help="the page (default STORE/dashboard.html)")
 
-    p = sub.add_parser("bench", help="run the Google Benchmark binaries into the store (trends on the dashboard)")
+    p = _sub(sub, "bench", "run the Google Benchmark binaries into the store (trends on the dashboard)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the store (default {DEFAULT_OUT}/)")
     p.add_argument("--filter", metavar="REGEX", help="passed as --benchmark_filter")
     p.add_argument("--repetitions", type=_positive_int, metavar="N", help="passed as --benchmark_repetitions")
@@ -238,34 +276,45 @@ def build_parser():
                    help="exit 1 when a benchmark is >10%% slower than the median of its previous five")
     _add_build(p)
 
-    p = sub.add_parser("merge", help="join shard stores into one store and report them as one session")
+    p = _sub(sub, "merge", "join shard stores into one store and report them as one session")
     p.add_argument("stores", nargs="+", metavar="STORE", help="shard stores (each a --out directory)")
     p.add_argument("--out", required=True, metavar="DIR", help="the merged store (created or appended to)")
 
-    p = sub.add_parser("detect", help="detection benchmark: time to kill each mutant under each amplification mode")
+    p = _sub(sub, "detect", "detection benchmark: time to kill each mutant under each amplification mode")
     _add_selection(p)
     detect.add_arguments(p)
     _add_build(p)
 
-    p = sub.add_parser("replay", help="rerun one recorded run exactly, from its repro line")
+    p = _sub(sub, "selftest", "ctest's check of one suite: correct backends pass, mutants are caught")
+    _add_selection(p)
+    p.add_argument("--known-gaps", metavar="FILE", help="with --mutants: cases and mutants excused, each with a "
+                   "reason (default harness/tests/known_gaps.txt)")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the result store (default {DEFAULT_OUT}/)")
+    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="parallel runs (default: CPUs available)")
+    p.add_argument("--timeout", type=_duration, metavar="D", help="per-run watchdog, overriding each case's own")
+    p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="none",
+                   help="live bar, a status line every 10s, or nothing (default none: ctest keeps the output)")
+    _add_build(p)
+
+    p = _sub(sub, "replay", "rerun one recorded run exactly, from its repro line")
     p.add_argument("line", metavar="REPRO-LINE", help="the quoted part of a `./jostle replay '...'` line")
     _add_preset(p)
     p.add_argument("--build-dir", default=None, help="where to find the harness (default: from build= in the line)")
 
-    p = sub.add_parser("report", help="re-render every report from the store; runs nothing")
+    p = _sub(sub, "report", "re-render every report from the store; runs nothing")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the store to read (default {DEFAULT_OUT}/)")
     p.add_argument("--session", default="latest", metavar="ID", help="which session to report (default latest)")
     p.add_argument("--to", metavar="DIR", help="write junit.xml and report.html here instead of into the store "
                                                "(for a read-only store)")
 
-    p = sub.add_parser("plugin", help="plugin tools: `plugin check PATH` loads a plugin and probes each table")
+    p = _sub(sub, "plugin", "plugin tools: `plugin check PATH` loads a plugin and probes each table")
     p.add_argument("action", choices=("check",), help="check: validate, probe one iteration per table, list cases")
     p.add_argument("path", type=_plugin_path, metavar="PATH", help="the plugin library file")
     _add_preset(p)
     p.add_argument("--build-dir", default=None,
                    help="directory with bin/jostle-* (default: $JOSTLE_BUILD_DIR, else build/PRESET)")
 
-    p = sub.add_parser("doctor", help="what this machine can do: cores, cpuset, perf/rr, sanitizers, tools")
+    p = _sub(sub, "doctor", "what this machine can do: cores, cpuset, perf/rr, sanitizers, tools")
     _add_build(p)
     p.add_argument("--quick", action="store_true", help="skip the compile-and-run sanitizer probes")
     return parser
@@ -300,32 +349,33 @@ def _read_quarantine(path):
 
 
 def _settings(args, mode, budget_s):
-    """The Settings of a session command line: every default (jobs, seed, amplification) resolved here, once."""
-    target = getattr(args, "target_rate", None)
-    if getattr(args, "sprt", False) and target is None:
+    """The Settings of a session command line: every default (jobs, seed, amplification) resolved here, once.
+
+    Options a subcommand does not offer take their defaults."""
+    opt = lambda name, default=None: getattr(args, name, default)  # noqa: E731 - a local shorthand
+    target = opt("target_rate")
+    if opt("sprt", False) and target is None:
         raise UsageError("--sprt needs --target-rate (the rate the sequential test decides about)")
-    return Settings(mode=mode, runs=getattr(args, "runs", None), budget_s=budget_s,
-                    jobs=args.jobs or default_jobs(),
-                    seed=args.seed if args.seed is not None else random_seed(),
-                    timeout_s=args.timeout, iterations=args.iterations,
-                    amplify=Amplification.from_options(args.amplify, args.chaos),
-                    plugins=tuple(args.plugin), target_rate=target,
-                    confidence=getattr(args, "confidence", 0.95), sprt=getattr(args, "sprt", False),
-                    shard=shard.choose(args.shard))
+    return Settings(mode=mode, runs=opt("runs"), budget_s=budget_s, jobs=opt("jobs") or default_jobs(),
+                    seed=opt("seed") if opt("seed") is not None else random_seed(),
+                    timeout_s=opt("timeout"), iterations=opt("iterations"),
+                    amplify=Amplification.from_options(opt("amplify", "none"), opt("chaos")),
+                    plugins=tuple(args.plugin), target_rate=target, confidence=opt("confidence", 0.95),
+                    sprt=opt("sprt", False), shard=shard.choose(opt("shard")))
 
 
 def _request(args, settings):
-    """The SessionRequest of a run/stress/gate/soak command line."""
+    """The SessionRequest of a run/stress/gate/soak/selftest command line."""
     return SessionRequest(command=args.command, build_dir=args.build_dir, out=args.out, settings=settings,
                           suites=tuple(args.suites), backends=tuple(args.backends), cases=tuple(args.cases),
-                          mutants=args.mutants, quarantine=tuple(_read_quarantine(args.quarantine)),
+                          mutants=args.mutants, quarantine=tuple(_read_quarantine(getattr(args, "quarantine", None))),
                           harnesses=engines.binaries(args) if engines.wanted(args) else None,
                           argv=tuple(sys.argv[1:]), progress=args.progress, progress_stream=sys.stderr)
 
 
 def _render(out, session_id, to_dir=None):
     model = reports.render_all(out, session_id, warn=_log, to_dir=to_dir)
-    print(reports.console.render(model), end="")
+    print(reports.REPORTS["console"].render(model), end="")
     return model
 
 
@@ -341,10 +391,35 @@ def cmd_list(args):
     return EXIT_OK
 
 
+def _last_failed(out):
+    """The instances that failed (or gated) in the latest session of the store at `out` (a gate: all its phases)."""
+    if not os.path.exists(os.path.join(out, store.RESULTS)):
+        raise UsageError(f"--last-failed: no result store in {out}/ yet (run something first, or pass --out)")
+    records = store.load(out, _log)
+    gate_record = query.gate_record(records)
+    model = (query.build(query.combine(records, gate_record["sessions"])) if gate_record
+             else query.build(records))
+    return model["session"]["id"], {i["id"] for i in model["instances"]
+                                    if i["gating"] or (i["expect"] == "pass" and i["failed_runs"])}
+
+
 def cmd_session(args):
     default_budget = DEFAULT_RUN_BUDGET if args.command == "run" else DEFAULT_STRESS_BUDGET
     budget = args.budget if args.budget is not None else (None if args.runs else parse_duration(default_budget))
     request = _request(args, _settings(args, args.command, budget))
+    if args.last_failed:
+        sid, ids = _last_failed(args.out)
+        if not ids:
+            _log(f"--last-failed: nothing failed in session {sid} of {args.out}/; nothing to run")
+            return EXIT_OK
+        found = selection.for_request(request)
+        kept = [inst for inst in found.instances if inst["id"] in ids]
+        if not kept:
+            raise UsageError(f"--last-failed: none of the {len(ids)} instance(s) that failed in session {sid} is in "
+                             f"this selection")
+        _log(f"--last-failed: {len(kept)} instance(s) that failed in session {sid}")
+        request = dataclasses.replace(request, found=dataclasses.replace(found, instances=kept))
+    request = dataclasses.replace(request, exitfirst=args.exitfirst)
     # Only the cheap check up front: the store is created once the selection proved valid (a usage error
     # leaves nothing behind).
     store.check_out_dir(args.out)
@@ -353,38 +428,41 @@ def cmd_session(args):
 
 
 def cmd_gate(args):
-    if args.runs:
-        raise UsageError("gate: --runs does not apply; the gate plans its runs from --budget")
     if not 0 < args.alpha < 0.5:
         raise UsageError(f"--alpha {args.alpha:g}: must be between 0 and 0.5 (e.g. 0.001)")
     budget = args.budget if args.budget is not None else parse_duration(DEFAULT_GATE_BUDGET)
     request = _request(args, _settings(args, "run", budget))
     baseline = gate.Baseline.load(args.baseline, _log)
-    model = gate.run(request, baseline, args.alpha, _log)
-    out = args.out
-    reports.write_file(os.path.join(out, reports.JUNIT_FILE), reports.junit.render(model))
-    reports.write_file(os.path.join(out, reports.HTML_FILE), reports.html.render(model))
-    summary_path = args.summary or os.path.join(out, gate.SUMMARY_FILE)
-    reports.write_file(summary_path, gate.markdown(model))
-    model["files"] = [os.path.join(out, reports.JUNIT_FILE), os.path.join(out, reports.HTML_FILE), summary_path]
-    print(reports.console.render(model), end="")
+    model = gate.run(request, baseline, args.alpha, _log, flaky=args.flaky, max_reruns=args.reruns)
+    model["files"] = [reports.write(name, model, args.out) for name in reports.SESSION_FILES]
+    model["files"].append(reports.write("gate-summary", model, args.out, args.summary))
+    print(reports.REPORTS["console"].render(model), end="")
     return model["exit_code"]
 
 
 def cmd_soak(args):
     request = _request(args, _settings(args, "stress", None))
     code = soak.run(request, args.for_s, args.chunk_s, args.night, args.fresh, _log)
-    path = reports.dashboard.write(args.out, os.path.join(args.out, reports.dashboard.FILE), warn=_log)
-    _log(f"dashboard: {path}")
+    state = soak.load_state(args.out)
+    if state and state.get("sessions"):
+        # The soak's chunks pooled, as `run` reports a session: the same summary and the same exit codes.
+        model = _render(args.out, ",".join(state["sessions"]))
+        if code == EXIT_OK:
+            code = model["exit_code"]
+    _log(f"dashboard: {os.path.abspath(_write_dashboard(args.out))} (every night in {args.out}; "
+         f"`jostle dashboard --store {args.out}` renders it again)")
     return code
+
+
+def _write_dashboard(store_dir, path=None):
+    model = reports.REPORTS["dashboard"].build(store.load(store_dir, _log))
+    return reports.write("dashboard", model, store_dir, path)
 
 
 def cmd_dashboard(args):
     if not os.path.isdir(args.store):
         raise UsageError(f"--store {args.store}: no such directory")
-    path = reports.dashboard.write(args.store, args.out_file or os.path.join(args.store, reports.dashboard.FILE),
-                                   warn=_log)
-    print(path)
+    print(_write_dashboard(args.store, args.out_file))
     return EXIT_OK
 
 
@@ -421,18 +499,22 @@ def cmd_detect(args):
     args.argv = sys.argv[1:]
     store.prepare_out_dir(args.out)
     result = detect.run(args, _log)
-    _write_detect_html(args.out, result.session)
+    records = store.load(args.out, _log)
+    text = reports.produce("detect-table", records, result.session)
+    print(text, end="")
+    if args.markdown:
+        reports.write_file(args.markdown, text)
+    try:
+        # detect.html next to the store: the session's table (the same one report.html shows).
+        reports.write("detect-page", reports.REPORTS["detect-page"].build(records, result.session), args.out)
+    except JostleError as exc:
+        _log(f"detect.html not written: {exc}")
     return result.exit_code
 
 
-def _write_detect_html(out, session_id):
-    """detect.html next to the store: the session's table (the same one report.html shows)."""
-    try:
-        model = reports.html.detect_model(store.load(out, _log), session_id)
-        if model:
-            reports.write_file(os.path.join(out, "detect.html"), reports.html.render_detect(model))
-    except JostleError as exc:
-        _log(f"detect.html not written: {exc}")
+def cmd_selftest(args):
+    request = _request(args, _settings(args, "run", None))
+    return selftest.run(request, args.mutants, args.known_gaps or selftest.known_gaps_path(), _log)
 
 
 def cmd_plugin(args):
@@ -446,7 +528,7 @@ def cmd_doctor(args):
 
 COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "gate": cmd_gate, "merge": cmd_merge,
             "soak": cmd_soak, "dashboard": cmd_dashboard, "bench": cmd_bench,
-            "replay": cmd_replay, "detect": cmd_detect,
+            "replay": cmd_replay, "detect": cmd_detect, "selftest": cmd_selftest,
             "report": cmd_report, "doctor": cmd_doctor, "plugin": cmd_plugin}
 
 

@@ -4,7 +4,7 @@ For every mutant instance a selection picks (expect=fail in `--list`: the mutant
 catchers) and every mode, N independent trials each run the instance again and again, each run
 with a fresh seed and the mode's per-run settings, until the first caught failure (FAIL, TIMEOUT,
 CRASH, SANITIZER) or the budget. A trial records killed or not, wall seconds and runs to the first
-failure, and the failing repro line; PCT kills are replayed from their seed R times. Per mutant and
+failure, and the failing repro line; PCT and preempt kills are replayed from their seed R times. Per mutant and
 mode the summary gives the kill count, the median seconds and runs (a trial that escaped counts as
 the budget, so a median over escapes is a lower bound, marked >=), and the speed-up over `none`.
 
@@ -26,6 +26,7 @@ are known to be reliably killed, one trial each in their recorded mode and budge
 escapes. The baseline also lists the mutants known to be undetectable here, with the reason.
 """
 
+import argparse
 import json
 import os
 import statistics
@@ -37,10 +38,12 @@ from jostle import classify, engines, execute, outcome, selection, store
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
 from jostle.plan import RunSpec
+from jostle.query_detect import rate_speedups, speedups
 from jostle.records import SEED_MASK, new_id, now_iso, random_seed
 from jostle.replay import repro_line
+from jostle.units import parse_duration
 
-DEFAULT_MODES = ("none", "os", "chaos", "pct")
+DEFAULT_MODES = ("none", "os", "chaos", "pct", "preempt")
 BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "detect_baseline.json")
 
 
@@ -54,7 +57,7 @@ class Trial:
     seed: int | None = None
     repro: str | None = None
     schedule: dict | None = None      # the failing run's schedule event (pct: trace, priorities, change points)
-    replays: int | None = None        # pct kills: how many of `replays_tried` reruns of the seed failed again
+    replays: int | None = None        # pct and preempt kills: how many of `replays_tried` reruns of the seed failed again
     replays_tried: int | None = None
     pass_max_s: float = 0.0           # the longest passing run: close to the timeout, a TIMEOUT kill is suspect
 
@@ -141,7 +144,7 @@ def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_
             schedule = raw.event("schedule")
             t = Trial(True, clock() - start, runs, code, message, seed, repro_line(spec, build), schedule,
                       pass_max_s=pass_max)
-            if replays and spec.amplify.drawn == "pct":
+            if replays and spec.amplify.drawn in ("pct", "preempt"):
                 t.replays_tried = replays
                 t.replays = sum(1 for _ in range(replays) if classify.classify(run_fn(spec)).code in outcome.CATCHING)
             return t
@@ -149,114 +152,6 @@ def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_
             return Trial(False, clock() - start, runs, code, message, seed, repro_line(spec, build),
                          pass_max_s=pass_max)
         pass_max = max(pass_max, clock() - t0)
-
-
-def speedups(summaries):
-    """Per instance and mode: median_s(none) / median_s(mode), with '>=' when none's median is censored."""
-    none = {s["instance"]: s for s in summaries if s["mode"] == "none"}
-    out = {}
-    for s in summaries:
-        base = none.get(s["instance"])
-        if s["mode"] == "none" or base is None or not s["median_s"] or s["killed"] == 0:
-            continue
-        out[(s["instance"], s["mode"])] = (base["median_s"] / s["median_s"], base["median_censored"])
-    return out
-
-
-def rate_speedups(summaries):
-    """Per instance and mode: mttf(none) / mttf(mode), with a bound: '>=' when none never killed (its MTTF is
-    a lower bound), '<=' when the mode never killed; pairs where neither killed are left out."""
-    none = {s["instance"]: s for s in summaries if s["mode"] == "none"}
-    out = {}
-    for s in summaries:
-        base = none.get(s["instance"])
-        if s["mode"] == "none" or base is None or not s.get("mttf_s"):
-            continue
-        if base.get("mttf_bound") and s.get("mttf_bound"):
-            continue
-        bound = ">=" if base.get("mttf_bound") else "<=" if s.get("mttf_bound") else ""
-        out[(s["instance"], s["mode"])] = (base["mttf_s"] / s["mttf_s"], bound)
-    return out
-
-
-def corpus_figures(summaries, modes):
-    """Per mode: mutants killed in every trial, the ratio of corpus medians against none, and the median of the
-    per-mutant speed-ups (by median TTFF and by MTTF)."""
-    figures = {}
-    ups, rates = speedups(summaries), rate_speedups(summaries)
-    for mode in modes:
-        cells = [s for s in summaries if s["mode"] == mode]
-        if not cells:
-            continue
-        med = statistics.median(s["median_s"] for s in cells)
-        f = {"mutants": len(cells), "always_killed": sum(1 for s in cells if s["killed"] == s["trials"]),
-             "ever_killed": sum(1 for s in cells if s["killed"] > 0), "corpus_median_s": med}
-        if mode != "none":
-            per = [ups[(s["instance"], mode)][0] for s in cells if (s["instance"], mode) in ups]
-            per_rate = [rates[(s["instance"], mode)] for s in cells if (s["instance"], mode) in rates]
-            f["median_speedup"] = statistics.median(per) if per else None
-            f["median_rate_speedup"] = statistics.median(x for x, _ in per_rate) if per_rate else None
-            f["at_least_100x"] = sum(1 for x, b in per_rate if x >= 100 and b != "<=")
-        figures[mode] = f
-    if "none" in figures:
-        for mode, f in figures.items():
-            f["speedup_vs_none"] = figures["none"]["corpus_median_s"] / f["corpus_median_s"] if f["corpus_median_s"] else None
-    return figures
-
-
-def _x(x, bound=""):
-    return f"x{bound}{x:.0f}" if x >= 10 else f"x{bound}{x:.1f}" if x >= 0.1 else f"x{bound}{x:.2f}"
-
-
-def markdown(summaries, figures, difficulties=None, budget_s=None, trials=None, iterations=None, timeout_s=None):
-    difficulties = difficulties or {}
-    ups = speedups(summaries)
-    modes = list(dict.fromkeys(s["mode"] for s in summaries))
-    head = "| mutant instance | D | " + " | ".join(modes) + " |"
-    lines = [head, "|" + " --- |" * (len(modes) + 2)]
-    by = {(s["instance"], s["mode"]): s for s in summaries}
-    for instance in dict.fromkeys(s["instance"] for s in summaries):
-        cells = []
-        for mode in modes:
-            s = by.get((instance, mode))
-            if s is None:
-                cells.append("")
-                continue
-            med = f"{'>=' if s['median_censored'] else ''}{s['median_s']:.2f}s"
-            cell = f"{s['killed']}/{s['trials']} {med} ({s['median_runs']:g} runs)"
-            if (instance, mode) in ups:
-                x, censored = ups[(instance, mode)]
-                cell += " " + _x(x, ">=" if censored else "")
-            if s["replayed"]:
-                cell += f" replay {s['replayed'][0]}/{s['replayed'][1]}"
-            if s.get("errors"):
-                # A trial that could not go on (the binary vanished, UNSUPPORTED) is no escape: say so.
-                cell += f" **{s['errors']} trial(s) ended in ERROR/UNSUPPORTED**"
-            cells.append(cell)
-        lines.append(f"| `{instance}` | {difficulties.get(instance, '')} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("| mode | mutants | killed every trial | killed at least once | corpus median TTFF | vs none "
-                 "| median per-mutant speed-up (TTFF) | median per-mutant speed-up (MTTF) | mutants >= x100 (MTTF) |")
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for mode, f in figures.items():
-        vs = f.get("speedup_vs_none")
-        ms, mr = f.get("median_speedup"), f.get("median_rate_speedup")
-        lines.append(f"| {mode} | {f['mutants']} | {f['always_killed']} | {f['ever_killed']} | "
-                     f"{f['corpus_median_s']:.2f}s | {'' if vs is None else _x(vs)} | "
-                     f"{'' if ms is None else _x(ms)} | {'' if mr is None else _x(mr)} | "
-                     f"{'' if mode == 'none' else f.get('at_least_100x', 0)} |")
-    if budget_s is not None:
-        lines.append("")
-        shape = []
-        if iterations:
-            shape.append(f"--iterations {iterations} per run")
-        if timeout_s:
-            shape.append(f"a {timeout_s:g}s watchdog deadline per run of the hang-detected mutants")
-        lines.append(f"Budget {budget_s:g}s per trial, {trials} trial(s) per cell"
-                     + (f", {' and '.join(shape)}" if shape else "")
-                     + "; an escaped trial counts as the budget, so a median marked >= is a lower bound and so is "
-                       "a speed-up over it. MTTF = exposure / kills (rule of three when no kill).")
-    return "\n".join(lines) + "\n"
 
 
 def load_baseline(path=BASELINE):
@@ -327,6 +222,7 @@ def run(args, log, run_fn=run_without_stacks):
         "type": "detect-session", "session": session_id, "started": now_iso(), "argv": getattr(args, "argv", []),
         "modes": modes, "budget_per_mutant_s": args.budget_per_mutant, "trials": args.trials, "seed": base_seed, "quick": args.quick,
         "build": build, "iterations": getattr(args, "iterations", None),
+        "difficulties": _difficulties(suites, [p[0] for p in plan]),
         "hang_timeout_s": getattr(args, "hang_timeout", None)})
     summaries, escaped = [], []
     for inst, inst_modes, budget_s, trials, iterations, timeout_s in plan:
@@ -352,22 +248,23 @@ def run(args, log, run_fn=run_without_stacks):
             if args.quick and s["killed"] < s["trials"]:
                 escaped.append(inst["id"])
     writer.close()
-    figures = corpus_figures(summaries, modes)
-    text = markdown(summaries, figures, _difficulties(suites, [p[0] for p in plan]), args.budget_per_mutant,
-                    args.trials, getattr(args, "iterations", None), getattr(args, "hang_timeout", None))
-    print(text, end="")
-    if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(text)
     if args.quick:
         for inst_id in escaped:
             log(f"ESCAPED: {inst_id} was reliably killed before (detect baseline) and escaped this time")
     return DetectResult(session_id, EXIT_UNEXPECTED if args.quick and escaped else EXIT_OK)
 
 
+def _seconds(text):
+    """A duration as everywhere else (60s, 1.5m, 500ms, or a bare number of seconds)."""
+    try:
+        return parse_duration(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+
+
 def add_arguments(p):
-    p.add_argument("--budget-per-mutant", type=float, default=60.0, metavar="SECONDS",
-                   help="wall seconds per trial before it counts as escaped (default 60)")
+    p.add_argument("--budget-per-mutant", type=_seconds, default=60.0, metavar="D",
+                   help="wall time per trial before it counts as escaped, e.g. 60s or 2m (default 60s)")
     p.add_argument("--trials", type=int, default=3, metavar="N", help="independent trials per mutant and mode")
     p.add_argument("--modes", default=",".join(DEFAULT_MODES), metavar="M,M",
                    help=f"amplification modes to compare (default {','.join(DEFAULT_MODES)}; none is the baseline)")
@@ -375,9 +272,9 @@ def add_arguments(p):
                    help="rerun each PCT kill from its seed R times and report how often it fails again (default 10)")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="iterations per run instead of each case's default (small N measures per-iteration power)")
-    p.add_argument("--hang-timeout", type=float, metavar="SECONDS",
+    p.add_argument("--hang-timeout", type=_seconds, metavar="D",
                    help="watchdog deadline (the harness --timeout, never above the case's own) for the mutant "
-                        "instances the baseline lists under hang_detected, so that a lost wakeup costs SECONDS; "
+                        "instances the baseline lists under hang_detected, so that a lost wakeup costs D; "
                         "other instances keep their declared deadline (a short one would turn slowness into kills)")
     p.add_argument("--instance", action="append", dest="instances", metavar="ID",
                    help="measure only this mutant instance (repeatable), e.g. one catcher per mutant")

@@ -98,7 +98,7 @@ def list_instance_ids(binary, extra_args=()):
     """The instance ids `binary --list` names (a broken listing is an InfraError, as in discover)."""
     try:
         records = protocol.parse_json_lines(_ask(binary, ["--list", *extra_args]), "instance",
-                                            f"{os.path.basename(binary)} --list")
+                                            f"{display_words(binary)[0]} --list")
     except protocol.ProtocolError as exc:
         raise InfraError(str(exc)) from None
     return [r.get("id") for r in records if isinstance(r.get("id"), str)]

@@ -1,15 +1,17 @@
 """Run one planned harness process in isolation and collect everything it left behind.
 
 Each run gets its own process group (so a kill reaches every thread and child), its own event
-file and its own stdout/stderr files in a private temporary directory. A hang is handled in two
-steps: when the harness's watchdog writes its `hang` event (or the runner's own deadline passes
-first) every thread's stack is captured with gdb or eu-stack, then the group is killed.
+file and its own stdout/stderr files in a private run directory (jostle.reaper: both are cleaned up even
+when the runner is killed). A hang is handled in two steps: when the harness's watchdog writes its `hang`
+event (or the runner's own deadline passes first) every thread's stack is captured with gdb or eu-stack,
+then the group is killed.
 """
 
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict
 
@@ -107,18 +109,42 @@ def empty_result(argv, spawn_error=None):
 NO_STACKS_NOTE = "not captured: this command measures the time to the failure, not to a post-mortem"
 
 
-def run(spec, cancel=None, env=None, hang_hold_s=HANG_HOLD_S, capture_stacks=True):
+def run(spec, cancel=None, env=None, hang_hold_s=HANG_HOLD_S, capture_stacks=True, raw_dir=None):
     """Run `spec` (a plan.RunSpec) to the end; returns its RunResult.
 
     `cancel` is a threading.Event; when set, the run is killed and marked interrupted. Without
     `capture_stacks` a hung run is killed at once (no debugger attaches; its stack_note says so).
+    With `raw_dir`, a run whose record could not keep everything (an event line cut, output beyond the
+    kept head and tail) leaves its full event stream and output there; `raw_files` names the directory.
     """
     workdir = reaper.make_run_dir()
     try:
         raw = _run_in(spec, workdir, cancel, child_env(env, log_dir=workdir), hang_hold_s, capture_stacks)
+        if raw_dir is not None and _was_cut(raw):
+            raw["raw_files"] = keep_raw_files(workdir, raw_dir, spec)
         return RunResult(**raw)
     finally:
         reaper.remove_run_dir(workdir)
+
+
+def _was_cut(raw):
+    return bool(raw["protocol_errors"] or raw["dropped_events"] or raw["stdout_bytes"] > OUTPUT_KEEP
+                or raw["stderr_bytes"] > OUTPUT_KEEP)
+
+
+def keep_raw_files(workdir, raw_dir, spec):
+    """Move the run's events, stdout and stderr into a fresh directory under raw_dir; its path relative to
+    raw_dir's parent (the store), or None when that failed (the record keeps what it kept)."""
+    try:
+        os.makedirs(raw_dir, exist_ok=True)
+        safe = "".join(c if c.isalnum() or c in "-_.@=" else "_" for c in spec.instance)[:120]
+        target = tempfile.mkdtemp(prefix=f"{safe}-{spec.seed}-", dir=raw_dir)
+        for name in ("events.jsonl", "stdout", "stderr"):
+            if os.path.exists(os.path.join(workdir, name)):
+                shutil.move(os.path.join(workdir, name), os.path.join(target, name))
+        return os.path.join(os.path.basename(raw_dir), os.path.basename(target))
+    except OSError:
+        return None
 
 
 def _run_in(spec, workdir, cancel, env, hang_hold_s, capture):

@@ -6,7 +6,10 @@ until the deadline, an instance leaves the rotation once it has the runs its tar
 SPRT decided), and every batch gets a fresh seed.
 """
 
+import json
+import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from jostle import shard, stats
@@ -19,6 +22,19 @@ MIN_RUN_SECONDS = 0.25
 GUESS_RUN_SECONDS = 0.5
 # `stress` splits an instance's share of the budget into at least this many runs.
 STRESS_MIN_RUNS = 10
+# The detect baseline: for each reliably killed mutant instance, the settings (amplification, iterations,
+# watchdog) and the time per trial that kill it in every trial (docs/detection.md).
+DETECT_BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "detect_baseline.json")
+
+
+def catch_settings(path=DETECT_BASELINE):
+    """instance id -> {mode, iterations, timeout_s, budget_s} from the detect baseline ({} when unreadable)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            killed = json.load(f).get("reliably_killed", {})
+    except (OSError, ValueError):
+        return {}
+    return killed if isinstance(killed, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,8 @@ class Settings:
     confidence: float = 0.95
     sprt: bool = False
     shard: tuple | None = None     # (index, total) from jostle.shard, None for the whole plan
+    max_iterations: int | None = None  # caps each instance's declared iterations (selftest's short runs)
+    stop_when_caught: bool = False     # a mutant catcher (expect=fail) leaves the plan at its first failing run
 
 
 def seed_for(base, batch):
@@ -71,6 +89,7 @@ class Plan:
         self.warnings = []
         self.deadline = None
         self.needed = stats.runs_needed(settings.target_rate, settings.confidence) if settings.target_rate else None
+        self._expect = {inst["id"]: inst.get("expect") for inst in self.instances}
         self._runs = {inst["id"]: 0 for inst in self.instances}
         self._failures = {inst["id"]: 0 for inst in self.instances}
         self._sprt = {}
@@ -78,10 +97,21 @@ class Plan:
             self._sprt = {inst["id"]: stats.Sprt.for_target(settings.target_rate, settings.confidence)
                           for inst in self.instances}
         self._done = set()
+        # `run --mutants` with no amplification asked for: each mutant instance gets the settings its detect
+        # rating kills it with, and further runs (fresh seeds) until it is caught or its rated time is spent,
+        # so a README command passes out of the box instead of reporting a one-run escape.
+        self._catch = {}
+        if settings.mode == "run" and settings.amplify.mode == "none" and settings.runs is None:
+            rated = catch_settings()
+            self._catch = {inst["id"]: rated[inst["id"]] for inst in self.instances
+                           if inst.get("expect") == "fail" and inst["id"] in rated}
+        self._spent = {}
         self._fixed = settings.mode == "run" or settings.runs is not None
         self._run_cap = self._per_run_cap()
         self._queue = self._fixed_specs() if self._fixed else iter(())
         self._total = self._fixed_count() if self._fixed else 0
+        self._extra = deque()        # reruns of rated mutants that escaped a run (fixed plans)
+        self._by_id = {inst["id"]: inst for inst in self.instances}
         self._check_budget()
 
     # -- planning ---------------------------------------------------------------------------------
@@ -101,7 +131,7 @@ class Plan:
         """The fixed plan, made lazily (--runs 10000000 must not build ten million specs up front).
 
         Batch-major order, so that an interrupted session has covered every instance once first; a shard
-        takes every N-th block of that order (shard.pick).
+        takes every N-th block of that order (shard.pick_lazily).
         """
         blocks = ((inst, batch) for batch in range(self.settings.runs or 1) for inst in self.instances)
         for inst, batch in shard.pick_lazily(blocks, self.settings.shard):
@@ -115,7 +145,8 @@ class Plan:
         return max(0, (blocks - index + total - 1) // total)
 
     def _timeout_s(self, inst):
-        return self.settings.timeout_s or inst.get("timeout_ms", 30000) / 1000
+        rated = self._catch.get(inst["id"], {}).get("timeout_s")
+        return self.settings.timeout_s or rated or inst.get("timeout_ms", 30000) / 1000
 
     def _spec(self, inst, batch, remaining_s=None):
         timeout_s = self._timeout_s(inst)
@@ -128,10 +159,16 @@ class Plan:
         seed = seed_for(self.settings.seed, batch)
         return RunSpec(instance=inst["id"], suite=inst["suite"], binary=self.binaries[inst["suite"]],
                        seed=seed, batch=batch,
-                       iterations=self.settings.iterations or inst.get("iterations"),
+                       iterations=(self.settings.iterations or self._catch.get(inst["id"], {}).get("iterations")
+                                   or self._iterations(inst)),
                        duration_s=duration, timeout_s=timeout_s,
                        amplify=self._amplify(inst, seed),
                        plugins=tuple(self.settings.plugins))
+
+    def _iterations(self, inst):
+        declared = inst.get("iterations")
+        cap = self.settings.max_iterations
+        return max(1, min(int(declared), cap)) if cap and declared else declared
 
     def _amplify(self, inst, seed):
         """The session's amplification; a mutant catcher declared under chaos (`chaos` in its --list line: the
@@ -139,6 +176,9 @@ class Plan:
         `run --mutants` checks the declared contract instead of reporting a plain-run escape."""
         if inst.get("chaos") and self.settings.amplify.mode == "none":
             return Amplification("chaos", inst["chaos"], drawn="chaos", user_chaos=True)
+        rated = self._catch.get(inst["id"])
+        if rated and rated.get("mode", "none") != "none":
+            return Amplification(rated["mode"]).for_run(seed, salt=inst["id"])
         return self.settings.amplify.for_run(seed, salt=inst["id"])
 
     def _estimate_run_s(self, inst):
@@ -188,6 +228,8 @@ class Plan:
     def take(self):
         """The next run to start, or None when the plan has nothing more to start."""
         if self._fixed:
+            if self._extra:
+                return self._extra.popleft()
             for spec in self._queue:
                 if spec.instance not in self._done:
                     return spec
@@ -206,10 +248,31 @@ class Plan:
             self._done.add(inst["id"])
         return self._spec(inst, batch, remaining)
 
-    def observe(self, spec, failed):
-        """Learn from a finished run; an SPRT decision takes the instance out of the rotation."""
+    def rated_mutants(self):
+        """How many mutant instances run with their detect-rated catch settings."""
+        return len(self._catch)
+
+    def catch_budget_s(self):
+        """Worst-case extra run time the rated mutants may take (their rated time per trial), for the estimate."""
+        return sum(rated.get("budget_s") or 0 for rated in self._catch.values())
+
+    def observe(self, spec, failed, caught=False, elapsed_s=0.0):
+        """Learn from a finished run; an SPRT decision (or, with stop_when_caught, a mutant catcher's first catching
+        run: FAIL, TIMEOUT, CRASH or SANITIZER) takes the instance out of the rotation, and a rated mutant that
+        escaped this run gets another one while its rated time lasts."""
         if failed:
             self._failures[spec.instance] += 1
+        if caught and self.settings.stop_when_caught and self._expect.get(spec.instance) == "fail":
+            self._done.add(spec.instance)
+        rated = self._catch.get(spec.instance)
+        if rated:
+            self._spent[spec.instance] = self._spent.get(spec.instance, 0.0) + (elapsed_s or 0.0)
+            if failed:
+                self._done.add(spec.instance)
+            elif self._spent[spec.instance] < (rated.get("budget_s") or 0):
+                self._runs[spec.instance] += 1
+                self._extra.append(self._spec(self._by_id[spec.instance], spec.batch + 1))
+                self._total += 1
         test = self._sprt.get(spec.instance)
         if test is not None and test.update(failed) is not None:
             self._done.add(spec.instance)

@@ -4,7 +4,7 @@
                                   \\-> SessionResult (id, status, counts)
 
 This module is neutral ground: the store, the query layer and the reports import it, and it imports
-nothing of the pipeline (plan.Settings is named for type checkers only). It also owns the three
+nothing of the pipeline (a request's settings are a plan.Settings, named in a comment only). It also owns the three
 things every command used to spell out for itself: session ids, seeds (64-bit) and the jobs default.
 """
 
@@ -14,13 +14,10 @@ import datetime
 import os
 import uuid
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from jostle import store_schema
 from jostle.errors import InfraError
-from jostle.outcome import ORDER
-
-if TYPE_CHECKING:  # pragma: no cover - names for readers and type checkers
-    from jostle.plan import Settings
 
 SEED_MASK = (1 << 64) - 1
 
@@ -69,7 +66,7 @@ class SessionRequest:
     command: str                          # run, stress, gate, soak: recorded in the session header
     build_dir: str
     out: str
-    settings: Settings
+    settings: Any                         # plan.Settings: mode, budget, jobs, seed, amplification, ...
     suites: tuple = ()                    # selection: --suite, --backend, --case, --mutants
     backends: tuple = ()
     cases: tuple = ()
@@ -83,6 +80,7 @@ class SessionRequest:
     progress: str = "auto"
     progress_stream: Any = None           # None: stderr
     capture_stacks: bool = True           # gdb/eu-stack on a hang before the kill
+    exitfirst: bool = False               # -x: start no run after the first unexpected result
 
     @property
     def plugins(self):
@@ -129,6 +127,7 @@ class RunResult:
     amplify_applied: Any = None
     protocol_errors: list = field(default_factory=list)   # [(problem, the line cut)]: ERROR [protocol]
     dropped_events: int = 0               # events over the reader's per-kind caps, counted only
+    raw_files: str | None = None          # where the full event stream and output went when the record cut them
 
     def event(self, kind, last=False):
         """The first (or last) event of this kind, or None."""
@@ -150,29 +149,6 @@ class Verdict:
 
 
 # -- the stored record ---------------------------------------------------------------------------------------
-
-def _is(kind):
-    return lambda v: isinstance(v, kind) and not (kind is int and isinstance(v, bool))
-
-
-def _opt(kind):
-    check = _is(kind)
-    return lambda v: v is None or check(v)
-
-
-_NUMBER = (int, float)
-# Fields every run record has, with their check; the rest are optional with defaults (older stores lack some).
-_REQUIRED = {
-    "session": _is(str), "seq": _is(int), "instance": _is(str), "code": lambda v: v in ORDER,
-}
-_CHECKS = {
-    "suite": _opt(str), "expect": _opt(str), "batch": _opt(int), "seed": _opt(int), "iterations": _opt(int),
-    "duration_ms": _opt(_NUMBER), "timeout_ms": _opt(_NUMBER), "reason": _opt(str), "message": _opt(str),
-    "exit_code": _opt(int), "signal": _opt(int), "elapsed_ms": _opt(_NUMBER), "outcomes": _is(dict),
-    "metrics": _is(dict), "checks": _is(list), "stacks": _opt(str), "stdout": _is(str), "stderr": _is(str),
-    "repro": _opt(str), "plugins": _is(list), "argv": _is(list), "end": _is(bool),
-}
-
 
 @dataclass(frozen=True)
 class RunRecord:
@@ -222,11 +198,12 @@ class RunRecord:
     repro: str | None = None
     amplify_applied: Any = None
     schedule: dict | None = None
+    raw_files: str | None = None          # directory with the full events/stdout/stderr of a run that was cut
 
     TYPE = "run"
 
     def to_json(self):
-        """The store line's fields (the store adds `schema`); validates first, so a bad record never lands."""
+        """The store line's fields (the store adds `schema`); validated first, so a bad record never lands."""
         data = {"type": self.TYPE, **asdict(self)}
         _validate(data, "run record")
         return data
@@ -236,18 +213,13 @@ class RunRecord:
         """A RunRecord from a store line; InfraError (one line, naming the field) when it is not one."""
         if not isinstance(data, dict) or data.get("type", cls.TYPE) != cls.TYPE:
             raise InfraError(f"{where}: not a run record")
-        _validate(data, where)
+        _validate({"type": cls.TYPE, **data}, where)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def _validate(data, where):
-    for key, check in _REQUIRED.items():
-        if key not in data:
-            raise InfraError(f"{where}: missing field {key!r}")
-        if not check(data[key]):
-            raise InfraError(f"{where}: field {key!r} has a bad value {data[key]!r:.80}"
-                             + (f" (one of {', '.join(ORDER)})" if key == "code" else ""))
-    for key, check in _CHECKS.items():
-        if key in data and not check(data[key]):
-            raise InfraError(f"{where}: field {key!r} has a bad value {data[key]!r:.80}")
+    """One check for every road into the store: store_schema's (the same one store.load applies to every line)."""
+    problem = store_schema.record_problem(data)
+    if problem:
+        raise InfraError(f"{where}: {problem}")

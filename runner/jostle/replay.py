@@ -154,7 +154,7 @@ def check_instance_exists(spec):
     listed = discovery.list_instance_ids(spec.binary, plugin_args)
     if spec.instance not in listed:
         close = difflib.get_close_matches(spec.instance, listed, n=1, cutoff=0.6)
-        raise UsageError(f"replay: {os.path.basename(spec.binary)} has no instance {spec.instance!r}"
+        raise UsageError(f"replay: {discovery.display_words(spec.binary)[0]} has no instance {spec.instance!r}"
                          + (f" (did you mean {close[0]}?)" if close else " (see `jostle list`)"))
 
 
@@ -166,6 +166,9 @@ def run(line, build_dir, warn):
     if request.os_knobs:
         warn(f"os={request.os_knobs}: the OS knobs are applied again, but they reproduce conditions, "
              f"not the schedule; chaos and pct runs replay from their seed")
+    if "mode=preempt" in (spec.amplify.chaos or ""):
+        warn("mode=preempt: the seed replays each thread's draws (delays, yield or sleep), but the interrupts land "
+             "wherever the thread is at that wall-clock instant, so the failure comes back only probabilistically")
     print(f"replaying {shlex.join(repro_words(spec, request.build or '?'))}", flush=True)
     raw = execute.run(spec)
     verdict = classify.classify(raw)

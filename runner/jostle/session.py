@@ -24,6 +24,8 @@ from jostle.text import one_line
 PASS_OUTPUT_KEEP = 4096
 # Failures printed live while a session runs; the rest are in the summary and the reports.
 LIVE_FAILURE_NOTES = 20
+# Under --out: the full events and output of runs whose record had to cut them (docs/protocol.md, "Limits").
+RAW_DIR = "raw"
 
 
 def machine_info():
@@ -90,13 +92,14 @@ def run_record(session_id, seq, spec, raw, verdict, build, expect):
         repro=repro_line(spec, build),
         amplify_applied=raw.amplify_applied,
         schedule=raw.event("schedule"),
+        raw_files=raw.raw_files,
     )
 
 
-def _safe_run(spec, cancel, capture_stacks):
+def _safe_run(spec, cancel, capture_stacks, raw_dir=None):
     """execute.run, with a runner bug in one worker turned into that run's ERROR instead of a hang."""
     try:
-        return execute.run(spec, cancel, capture_stacks=capture_stacks)
+        return execute.run(spec, cancel, capture_stacks=capture_stacks, raw_dir=raw_dir)
     except Exception as exc:  # noqa: BLE001 - reported as the run's ERROR, with its text
         return execute.empty_result(discovery.command_words(spec.binary), f"runner error: {type(exc).__name__}: {exc}")
 
@@ -132,6 +135,24 @@ def _say_new_session(writer, request, log):
             f"{writer.unfinished[-1]}); this starts a new session, the finished runs of those stay in the store")
 
 
+def _say_budget(settings, instances, plan, log):
+    """Say up front how far past its budget a session can go, and what rated mutants may add."""
+    if settings.budget_s is not None and instances:
+        # The budget is when the last run starts (stress) or what sets each run's length (run); a run in flight
+        # still has its watchdog.
+        watchdog = max(settings.timeout_s or inst.get("timeout_ms", 30000) / 1000 for inst in instances)
+        log(f"budget {settings.budget_s:g}s: " + (
+            f"no run starts after it; a run in flight at the end may hang until its watchdog, so the session "
+            f"ends within {settings.budget_s + watchdog * 1.1 + 3:.0f}s" if settings.mode != "run" else
+            f"sets each run's length; a run that hangs past the deadlock check costs its watchdog "
+            f"(up to {watchdog * 1.1 + 3:.0f}s)"))
+    if plan.catch_budget_s():
+        log(f"{plan.rated_mutants()} mutant instance(s) run with the settings their detect rating kills them with "
+            f"(runner/jostle/detect_baseline.json) and rerun until caught: up to "
+            f"{plan.catch_budget_s() / settings.jobs:.0f}s more at -j {settings.jobs} if every one escapes "
+            f"(they usually die in their first run)")
+
+
 def run(request, log):
     """Run or stress the selection of `request` (a SessionRequest) into its store; returns a SessionResult."""
     for path in sanitizers.suppression_files(discovery.repo_root()).values():
@@ -147,6 +168,7 @@ def run(request, log):
     plan = Plan(found.instances, found.binaries, settings, history=store.run_seconds_history(request.out))
     for warning in plan.warnings:
         log("warning: " + warning)
+    _say_budget(settings, found.instances, plan, log)
     writer.append(session_header(session_id, request, found, build, plan))
     instances = found.instances
     expects = {inst["id"]: inst["expect"] for inst in instances}
@@ -156,17 +178,22 @@ def run(request, log):
     failing = 0
     notes = 0
     status = "complete"
+    stop = None           # -x/--exitfirst: why no further run starts
 
     def record(spec, raw):
-        nonlocal seq, notes, failing
+        nonlocal seq, notes, failing, stop
         verdict = classify.classify(raw)
         seq += 1
         writer.append(run_record(session_id, seq, spec, raw, verdict, build, expects[spec.instance]).to_json())
         failed = verdict.code in outcome.RUN_FAILURES
         failing += failed
-        plan.observe(spec, failed)
+        plan.observe(spec, failed, caught=verdict.code in outcome.CATCHING, elapsed_s=raw.elapsed_s)
+        progress.total = plan.total      # a rated mutant that escaped a run gets another one
         progress.finished_run(failed)
         if failed and expects[spec.instance] == "pass":
+            if request.exitfirst and stop is None:
+                stop = f"-x: stopped after the first unexpected result ({verdict.code} {spec.instance})"
+                log(stop + "; the runs in flight finish")
             notes += 1
             if notes <= LIVE_FAILURE_NOTES:
                 progress.note(one_line(f"{verdict.code}: {spec.instance} seed={spec.seed}: {verdict.message}", 400))
@@ -180,11 +207,12 @@ def run(request, log):
     pool = ThreadPoolExecutor(max_workers=settings.jobs)
     try:
         while True:
-            while len(running) < settings.jobs:
+            while len(running) < settings.jobs and stop is None:
                 spec = plan.take()
                 if spec is None:
                     break
-                running[pool.submit(_safe_run, spec, cancel, request.capture_stacks)] = spec
+                running[pool.submit(_safe_run, spec, cancel, request.capture_stacks,
+                                    os.path.join(request.out, RAW_DIR))] = spec
             progress.running = len(running)
             if not running:
                 break
@@ -214,6 +242,8 @@ def run(request, log):
     elapsed = round(progress.clock() - progress.started, 3)
     end = {"type": "session_end", "session": session_id, "finished": now_iso(), "status": status,
            "elapsed_s": elapsed, "runs": seq}
+    if stop:
+        end["stopped"] = stop
     if plan.sprt_decisions():
         end["sprt"] = plan.sprt_decisions()
     writer.append(end)

@@ -12,7 +12,6 @@ import sqlite3
 
 from jostle import store_schema
 from jostle.errors import InfraError, UsageError
-from jostle.records import RunRecord
 
 SCHEMA_VERSION = 1
 RESULTS = "results.jsonl"
@@ -84,8 +83,6 @@ def _read_lines(path):
         if problem:
             raise InfraError(f"corrupt store: {path} line {number}: {problem} (move that line aside; "
                              f"the other records are intact)")
-        if record["type"] == RunRecord.TYPE:
-            RunRecord.from_json(record, f"corrupt store: {path} line {number}")
         records.append((number, record))
     return records, torn
 

@@ -49,7 +49,7 @@ EVIL_CASES = {
     "flood": (30000, "20000 check events"),
     "loud": (30000, "5 MiB on stdout and stderr, then a failed check"),
     "escapes": (30000, "terminal escape sequences on stdout, stderr and in a check message; fails"),
-    "grandchild": (1000, "starts a grandchild that sleeps, then hangs without a hang event"),
+    "grandchild": (30000, "starts a grandchild that sleeps, then hangs without a hang event"),
     "slow": (30000, "sleeps FAKE_SLOW_S seconds (default 0.3), then passes"),
 }
 NASTY = "<b>&amp;\"quoted\" 'single'</b>\x1b[31mred\x00nul\x07bell\x7f"

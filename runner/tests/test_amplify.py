@@ -47,6 +47,15 @@ def test_pct_cycles_depth_over_runs():
     assert [base.for_run(s, {0}).chaos for s in range(3)] == ["mode=pct,d=1", "mode=pct,d=2", "mode=pct,d=3"]
 
 
+def test_preempt_draws_a_preempt_spec_from_the_seed():
+    amp = Amplification.from_options("preempt", None)
+    runs = [amp.for_run(seed, allowed_cpus={0, 1}) for seed in range(1, 40)]
+    assert {r.drawn for r in runs} == {"preempt"}
+    assert all(r.chaos.startswith("mode=preempt,clock=cpu,interval_us=") for r in runs)
+    assert len({r.chaos for r in runs}) > 3, "interval and actions are drawn per run"
+    assert amp.for_run(5, allowed_cpus={0, 1}) == amp.for_run(5, allowed_cpus={0, 1})
+
+
 def test_os_word_round_trips_and_rejects_garbage():
     knobs = OsKnobs(cpus=(1,), copies=2, load=1, victim="idle")
     assert OsKnobs.parse(knobs.word()) == knobs
@@ -125,3 +134,12 @@ def test_mix_spreads_one_batch_over_modes_by_instance():
     assert len(drawn) >= 3
     # Still a pure function of (seed, salt).
     assert amp.for_run(7, {0, 1}, "x").as_record() == amp.for_run(7, {0, 1}, "x").as_record()
+
+
+def test_hostile_pins_every_run_with_a_busy_loop_beside_it_under_chaos_or_pct():
+    hostile = Amplification.from_options("hostile", None)
+    runs = [hostile.for_run(seed, allowed_cpus={0, 1}) for seed in range(8)]
+    assert all(len(r.os.cpus) == 1 and r.os.load == 1 and r.drawn == "hostile" for r in runs)
+    assert all(r.chaos.startswith("mode=pct") == bool(seed % 2) for seed, r in enumerate(runs))
+    assert {r.os.cpus for r in runs} == {(0,), (1,)}
+    assert Amplification.from_record(runs[1].as_record()) == runs[1]   # replayable as recorded

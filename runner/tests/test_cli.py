@@ -1,5 +1,6 @@
 """The command line end to end, as users and CI drive it, over the fake harness."""
 
+import argparse
 import json
 import os
 import shutil
@@ -8,6 +9,9 @@ import subprocess
 import time
 
 import pytest
+
+from jostle import cli
+from jostle.errors import UsageError
 
 from fakebuild import PYTHON, REPO, jostle, make_build
 
@@ -280,3 +284,50 @@ def test_doctor_quick(build_dir):
     assert done.returncode == 0, done.stderr
     for needle in ("cpus usable (affinity)", "perf_event_paranoid", "rr", "gdb", "jostle-fake"):
         assert needle in done.stdout
+
+
+def test_every_option_has_a_text_and_every_command_a_description_and_an_example():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == set(cli.COMMANDS)
+    for name, p in sub.choices.items():
+        assert p.description and p.epilog.startswith("example: jostle " + name), name
+        for action in p._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help and action.help != argparse.SUPPRESS, f"{name} {action.option_strings}"
+
+
+def test_gate_does_not_offer_runs_and_durations_read_alike_everywhere():
+    with pytest.raises(UsageError, match="unrecognized arguments: --runs"):
+        cli.build_parser().parse_args(["gate", "--runs", "3"])
+    assert cli.build_parser().parse_args(["detect", "--budget-per-mutant", "60s"]).budget_per_mutant == 60
+    assert cli.build_parser().parse_args(["detect", "--budget-per-mutant", "1.5m"]).budget_per_mutant == 90
+
+
+def test_exitfirst_and_last_failed(build_dir, tmp_path):
+    out = str(tmp_path / "o")
+    select = ["--build-dir", build_dir, "--out", out, "--backend", "good", "--progress", "none"]
+    done = jostle("run", *select, "--case", "ok", "--case", "fail", "--case", "crash", "--case", "unsupported",
+                  "-j", "1", "-x")
+    assert done.returncode == 1
+    assert "-x: stopped after the first unexpected result" in done.stdout and "not run" in done.stdout
+    failed = [r["instance"] for r in map(json.loads, open(os.path.join(out, "results.jsonl")))
+              if r["type"] == "run" and r["code"] in ("FAIL", "CRASH")]
+    assert len(failed) == 1
+    again = jostle("run", *select, "--last-failed")
+    assert again.returncode == 1 and "--last-failed: 1 instance(s)" in again.stderr
+    runs = [r for r in map(json.loads, open(os.path.join(out, "results.jsonl"))) if r["type"] == "run"]
+    assert [r["instance"] for r in runs[-1:]] == failed
+    clean = str(tmp_path / "clean")
+    assert jostle("run", "--build-dir", build_dir, "--out", clean, "--case", "ok", "--backend", "good").returncode == 0
+    done = jostle("run", "--build-dir", build_dir, "--out", clean, "--last-failed")
+    assert done.returncode == 0 and "nothing failed" in done.stderr
+    done = jostle("run", "--build-dir", build_dir, "--out", str(tmp_path / "none"), "--last-failed")
+    assert done.returncode == 2 and "no result store" in done.stderr
+
+
+def test_unsupported_instances_are_named_with_their_reason(build_dir, tmp_path):
+    done = jostle("run", "--build-dir", build_dir, "--out", str(tmp_path / "o"), "--case", "unsupported",
+                  "--backend", "good", "--progress", "none")
+    assert done.returncode == 0
+    assert "unsupported (cannot run here, not a failure):\n  fake/unsupported@good: " in done.stdout

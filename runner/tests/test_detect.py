@@ -7,7 +7,8 @@ import types
 
 import pytest
 
-from jostle import detect, execute
+from jostle import detect, execute, query_detect
+from reports import detect_table
 from jostle.errors import UsageError
 from jostle.records import Found
 
@@ -39,6 +40,12 @@ def _runner(clock, fail_on_run, cost_s=1.0):
         return _raw("fail" if fail_on_run(len(calls), spec) else "pass", spec.seed)
     run_fn.calls = calls
     return run_fn
+
+
+def _table(summaries, figures, difficulties=None, budget_s=None, trials=None, iterations=None, timeout_s=None):
+    return detect_table.render({"summaries": summaries, "figures": figures, "difficulties": difficulties,
+                                "budget_s": budget_s, "trials": trials, "iterations": iterations,
+                                "timeout_s": timeout_s})
 
 
 INST = {"id": "futex/x@mutant.m", "suite": "futex", "iterations": 10, "timeout_ms": 20000, "expect": "fail"}
@@ -81,11 +88,11 @@ def test_summary_speedup_and_table():
         c.trials = [detect.Trial(s < 60, s, 1 + int(s)) for s in secs]
         cells.append(c.summary())
     assert cells[0]["killed"] == 2 and cells[0]["median_s"] == 30 and not cells[0]["median_censored"]
-    ups = detect.speedups(cells)
+    ups = query_detect.speedups(cells)
     assert ups[("futex/x@mutant.m", "chaos")][0] == pytest.approx(150)
-    figures = detect.corpus_figures(cells, ["none", "chaos"])
+    figures = query_detect.corpus_figures(cells, ["none", "chaos"])
     assert figures["chaos"]["speedup_vs_none"] == pytest.approx(150)
-    text = detect.markdown(cells, figures, {"futex/x@mutant.m": "D2"}, 60, 3)
+    text = _table(cells, figures, {"futex/x@mutant.m": "D2"}, 60, 3)
     assert "| `futex/x@mutant.m` | D2 | 2/3 30.00s" in text and "x150" in text
 
 
@@ -94,7 +101,7 @@ def test_censored_median_is_marked():
     c.trials = [detect.Trial(False, 60, 5), detect.Trial(False, 60, 5), detect.Trial(True, 3, 1)]
     s = c.summary()
     assert s["median_censored"] and s["median_s"] == 60
-    assert ">=60.00s" in detect.markdown([s], detect.corpus_figures([s], ["none"]))
+    assert ">=60.00s" in _table([s], query_detect.corpus_figures([s], ["none"]))
 
 
 def test_trials_that_ended_in_error_are_flagged_not_passed_off_as_escapes():
@@ -102,7 +109,7 @@ def test_trials_that_ended_in_error_are_flagged_not_passed_off_as_escapes():
     c.trials = [detect.Trial(False, 0.01, 1, "ERROR", "cannot start x"), detect.Trial(True, 0.3, 1, "TIMEOUT")]
     s = c.summary()
     assert s["errors"] == 1
-    assert "1 trial(s) ended in ERROR/UNSUPPORTED" in detect.markdown([s], detect.corpus_figures([s], ["chaos"]))
+    assert "1 trial(s) ended in ERROR/UNSUPPORTED" in _table([s], query_detect.corpus_figures([s], ["chaos"]))
 
 
 def test_checked_in_baseline_is_valid_and_every_undetectable_has_a_reason():
@@ -139,6 +146,10 @@ def test_quick_form_fails_when_a_reliable_mutant_escapes(tmp_path, monkeypatch):
     with open(os.path.join(args.out, "results.jsonl")) as f:
         kinds = [json.loads(line)["type"] for line in f]
     assert kinds.count("detect") == 2 and kinds.count("detect-session") == 2
+    # The table renders from the store alone, difficulty column included.
+    from jostle import store
+    text = detect_table.render(query_detect.table_model(store.load(args.out)))
+    assert f"| `{INST['id']}` | D2 | 1/1 " in text and "| chaos | 1 | 1 | 1 |" in text
 
 
 def test_short_watchdog_makes_a_hang_a_kill_and_is_never_raised():
@@ -186,11 +197,11 @@ def test_mttf_and_rate_speedup_bound_an_escaping_none():
     cells = [none.summary(), chaos.summary()]
     assert cells[0]["mttf_s"] == pytest.approx(30) and cells[0]["mttf_bound"]
     assert cells[1]["mttf_s"] == pytest.approx(1.0) and cells[1]["runs"] == 9
-    x, bound = detect.rate_speedups(cells)[("i", "chaos")]
+    x, bound = query_detect.rate_speedups(cells)[("i", "chaos")]
     assert x == pytest.approx(30) and bound == ">="
-    figures = detect.corpus_figures(cells, ["none", "chaos"])
+    figures = query_detect.corpus_figures(cells, ["none", "chaos"])
     assert figures["chaos"]["median_rate_speedup"] == pytest.approx(30) and figures["chaos"]["at_least_100x"] == 0
-    text = detect.markdown(cells, figures, budget_s=30, trials=3, iterations=1, timeout_s=2)
+    text = _table(cells, figures, budget_s=30, trials=3, iterations=1, timeout_s=2)
     assert "--iterations 1 per run" in text and "x>=30" in text
 
 

@@ -3,6 +3,9 @@
 Each test keeps one promise of docs/reliability.md; the table there names the test. The harness is the
 fake one installed as bin/jostle-evil (runner/tests/fake_harness.py, EVIL_CASES): one case per kind of
 bad event, selectable with --suite evil like a real suite.
+
+Long because: it is the one index of fault tests that docs/reliability.md's table points into, one test per
+promise; they share the evil-harness fixtures at the top.
 """
 
 import json
@@ -105,6 +108,13 @@ def test_event_lines_and_output_are_capped_in_the_store(bad_event_session):
     with open(os.path.join(out, "results.jsonl"), "rb") as f:
         assert max(len(line) for line in f) < 300 * 1024
     assert os.path.getsize(os.path.join(out, "report.html")) < 1024 * 1024
+    # What was cut is kept whole beside the store, and the record points to it.
+    runs = {r["instance"]: r for r in records(out) if r["type"] == "run"}
+    long_line = os.path.join(out, runs["evil/long_line@good"]["raw_files"], "events.jsonl")
+    assert os.path.getsize(long_line) > 3 << 20
+    loud = os.path.join(out, runs["evil/loud@good"]["raw_files"], "stdout")
+    assert os.path.getsize(loud) == 5 * 1024 * 1025     # all of it
+    assert runs["evil/ok@good"]["raw_files"] is None
 
 
 def test_no_harness_outlives_its_run(bad_event_session):
@@ -196,6 +206,7 @@ def _mutations(recs):
             missing = {k: v for k, v in rec.items() if k != field}
             name = "-".join(filter(None, (rec["type"], rec.get("code"), field)))
             yield f"{name}-missing", number, json.dumps(missing)
+            yield f"{name}-null", number, json.dumps(dict(rec, **{field: None}))
             yield f"{name}-wrong", number, json.dumps(dict(rec, **{field: _wrong(value)}))
         if kind == ("run", "FAIL"):
             fail_run = number, rec
@@ -236,10 +247,10 @@ def _cli(capsys, *argv):
 def test_corrupt_store_matrix(good_store, tmp_path, capsys):
     """Every corruption of every field: report, gate --baseline and dashboard each end in a one-line error
     naming the file, line and field (exit 3), or read the store fine; never an internal error."""
-    from jostle import aggregate, gate, store
+    from jostle import gate, query, store
     from jostle.errors import InfraError
     _, recs = good_store
-    model = aggregate.build(recs)
+    model = query.build(recs)
     cases = list(_mutations(recs))
     assert len(cases) > 100
     rejected = 0
@@ -332,7 +343,7 @@ BAD_INPUTS = [
     ("stress --sprt", 2, "--sprt needs --target-rate"),
     ("stress --budget 1s --runs 2", 2, "not allowed with argument"),
     ("gate --alpha 2", 2, "between 0 and 0.5"),
-    ("gate --runs 3", 2, "--runs does not apply"),
+    ("gate --runs 3", 2, "unrecognized arguments: --runs"),
     ("soak --for 0s", 2, "longer than zero"),
     ("soak --for 1h --chunk -1m", 2, "must not be negative"),
     ("soak", 2, "required: --for"),
@@ -628,7 +639,7 @@ def test_soak_killed_mid_chunk_resumes_with_fresh_seeds(tmp_path):
 
 
 def test_every_statistic_counts_unique_runs(good_store):
-    from jostle import aggregate, gate
+    from jostle import gate, query
     from reports import dashboard
     _, recs = good_store
     head = next(r for r in recs if r["type"] == "session")
@@ -636,7 +647,7 @@ def test_every_statistic_counts_unique_runs(good_store):
     doubled = recs + again
     assert dashboard.build(doubled)["runs"] == dashboard.build(recs)["runs"]
     assert gate.Baseline(doubled).counts == gate.Baseline(recs).counts
-    pooled = aggregate.combine(doubled, [head["session"], "again"])
+    pooled = query.combine(doubled, [head["session"], "again"])
     assert sum(r["type"] == "run" for r in pooled) == sum(r["type"] == "run" for r in recs)
 
 

@@ -129,6 +129,30 @@ def test_catcher_declared_under_chaos_gets_its_spec_only_when_the_session_asked_
     assert drain(plan)[0].amplify.chaos.startswith("mode=pct")
 
 
+def test_run_mutants_use_their_rated_catch_settings_until_caught(monkeypatch):
+    from jostle import plan as plan_module
+
+    rated = {"s/c0@mutant.m": {"mode": "chaos", "iterations": 1, "timeout_s": 3, "budget_s": 2.5}}
+    monkeypatch.setattr(plan_module, "catch_settings", lambda: rated)
+    mutant = dict(insts(1)[0], id="s/c0@mutant.m", backend="mutant.m", expect="fail")
+    plan = Plan([mutant] + insts(1), BINARIES, Settings("run", runs=None, budget_s=60, jobs=1, seed=4))
+    first, plain = plan.take(), plan.take()
+    assert first.amplify.drawn == "chaos" and first.iterations == 1 and first.timeout_s == 3
+    assert plain.amplify.mode == "none" and plain.iterations == 100
+    assert plan.rated_mutants() == 1 and plan.catch_budget_s() == 2.5
+    plan.observe(first, failed=False, elapsed_s=1.0)           # escaped: another run, a fresh seed
+    second = plan.take()
+    assert second.instance == first.instance and second.seed != first.seed and plan.total == 3
+    plan.observe(second, failed=False, elapsed_s=2.0)          # 3.0s > 2.5s rated: no more
+    assert plan.take() is None
+    caught = Plan([mutant], BINARIES, Settings("run", runs=None, budget_s=60, jobs=1, seed=4))
+    caught.observe(caught.take(), failed=True, elapsed_s=0.1)
+    assert caught.take() is None
+    # Asked for an amplification, or for N runs: the user's settings win.
+    asked = Plan([mutant], BINARIES, Settings("run", runs=2, budget_s=None, jobs=1, seed=4))
+    assert asked.rated_mutants() == 0
+
+
 def test_a_huge_fixed_plan_is_made_lazily():
     import tracemalloc
     tracemalloc.start()

@@ -23,17 +23,18 @@ def test_run_record_round_trips_through_json():
 
 
 def test_from_json_ignores_unknown_fields_and_fills_defaults():
-    data = {"type": "run", "session": "s", "seq": 3, "instance": "i", "code": "PASS", "future_field": 1}
+    data = {"type": "run", "session": "s", "seq": 3, "instance": "i", "code": "PASS", "elapsed_ms": 2.5,
+            "future_field": 1}
     record = RunRecord.from_json(data)
     assert record.expect == "pass" and record.outcomes == {} and record.stdout == ""
 
 
 @pytest.mark.parametrize("change,message", [
-    ({"code": "MAYBE"}, "field 'code' has a bad value 'MAYBE' (one of PASS"),
-    ({"seq": "1"}, "field 'seq'"),
+    ({"code": "MAYBE"}, "field 'code': expected a result code (PASS"),
+    ({"seq": "1"}, "field 'seq': expected a whole number"),
     ({"seed": 1.5}, "field 'seed'"),
-    ({"end": 1}, "field 'end'"),
-    ({"outcomes": []}, "field 'outcomes'"),
+    ({"end": 1}, "field 'end': expected true or false"),
+    ({"outcomes": []}, "outcomes"),
     ({"type": "session"}, "not a run record"),
 ])
 def test_from_json_refuses_a_bad_record_in_one_line(change, message):
@@ -47,7 +48,7 @@ def test_from_json_refuses_a_bad_record_in_one_line(change, message):
 def test_missing_required_field_is_named():
     data = _record().to_json()
     del data["instance"]
-    with pytest.raises(InfraError, match="missing field 'instance'"):
+    with pytest.raises(InfraError, match="field 'instance' is missing"):
         RunRecord.from_json(data)
 
 

@@ -23,11 +23,15 @@ def test_soak_runs_chunks_within_its_budget_and_labels_the_night(build_dir, tmp_
     done = jostle("soak", "--for", "5s", "--chunk", "2s", "--night", "n1", "--store", out, "--build-dir", build_dir,
                   *SOAK_SELECT)
     elapsed = time.monotonic() - started
-    assert done.returncode == 0, done.stderr
+    # The soak ends like `run`: the summary of its chunks, exit 1 when `flaky` (fails on odd seeds) failed a run.
+    failed = any(r["type"] == "run" and r["code"] != "PASS" for r in _records(out))
+    assert done.returncode == (1 if failed else 0), done.stderr
+    assert "jostle soak: session" in done.stdout and "exit code" in done.stdout
+    assert "dashboard: " + os.path.abspath(os.path.join(out, "dashboard.html")) in done.stderr
     heads = [r for r in _records(out) if r["type"] == "session"]
-    assert len(heads) >= 2 and all(r["labels"]["night"] == "n1" and r["command"] == "soak" for r in heads)
+    assert len(heads) >= 1 and all(r["labels"]["night"] == "n1" and r["command"] == "soak" for r in heads)
     assert len({r["config"]["seed"] for r in heads}) == len(heads)      # every chunk its own seeds
-    assert elapsed < 5 + 15      # the budget, plus process start-up and report rendering on a busy machine
+    assert elapsed < 5 + 30      # the budget, plus process start-up and the reports on a busy machine (load 30)
     state = json.load(open(os.path.join(out, "soak.json"), encoding="utf-8"))
     assert state["finished"] and state["chunks"] == len(heads)
     assert os.path.exists(os.path.join(out, "dashboard.html"))

@@ -6,6 +6,8 @@
 // Agent bodies never use JOSTLE_CHECK (in the process backend they run in a child process): they report what
 // they saw, and the main agent checks the reports. Ordering uses the waiter list's own count (the exact
 // parked probe), never sleeps.
+// Long because: a suite file holds every case of its contract; the cases are independent and share only the
+// helpers at the top.
 #include <signal.h>
 #include <sys/resource.h>
 

@@ -1,5 +1,7 @@
 // Virtual threads and executors (catalog conformance.md §1.7, X1-X5, and the error precedence rules) over
 // every executor backend.
+// Long because: a suite file holds every case of its contract; the cases are independent and share only the
+// helpers at the top.
 #include <fcntl.h>
 #include <unistd.h>
 

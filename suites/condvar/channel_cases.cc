@@ -3,7 +3,7 @@
 #include <atomic>
 #include <vector>
 
-#include "channel_backends.h"
+#include "backend_map.h"
 #include "jostle/jostle.h"
 
 namespace jostle {

@@ -1,12 +1,14 @@
 // glibc's condition variable properties (catalog C1, C2, C4, C6, C7, C8), the ordering case of glibc BZ 13165,
 // signal conservation under timeouts, and the strict profile's FIFO order.
+// Long because: a suite file holds every case of its contract; the cases are independent and share only the
+// helpers at the top.
 #include <sched.h>
 
 #include <atomic>
 #include <memory>
 #include <vector>
 
-#include "condvar_backends.h"
+#include "backend_map.h"
 #include "jostle/jostle.h"
 #include "jostle/sys.h"
 #include "other_thread.h"

@@ -2,7 +2,7 @@
 // broadcasting - wake all threads. Catalog C2 (Zig form), C12-C15.
 #include <atomic>
 
-#include "condvar_backends.h"
+#include "backend_map.h"
 #include "jostle/jostle.h"
 #include "other_thread.h"
 

@@ -7,7 +7,7 @@
 
 #include "jostle/jostle.h"
 #include "other_thread.h"
-#include "rwlock_backends.h"
+#include "backend_map.h"
 
 namespace jostle {
 
@@ -18,6 +18,10 @@ JOSTLE_CASE(condvar, rwlock_smoke)
     .threads(2)
     .iterations(50)
     .timeout(20 * kSecond)
+    .outcome("shared-admitted", Grade::acceptable, "try_lock_shared admitted a second reader beside the first")
+    .outcome("shared-refused", Grade::interesting,
+             "try_lock_shared refused a second reader while only a reader held the lock: allowed "
+             "[rwlock.try-lock-shared] (a queue lock admits a non-blocking reader only into an empty queue)")
     .body<RwLockBackends>([]<RwLockBackend R>(Context& ctx) {
       R rw;
       auto other = [&](bool shared) {
@@ -36,7 +40,9 @@ JOSTLE_CASE(condvar, rwlock_smoke)
       rw.unlock();
       rw.lock_shared();
       JOSTLE_CHECK(!other(false)) << "try_lock succeeded while a reader held the lock";
-      JOSTLE_CHECK(other(true)) << "a second reader was refused while only a reader held the lock";
+      // Whether a non-blocking second reader gets in is up to the lock; that readers really share is checked
+      // with lock_shared by rwlock_shared_really_shared.
+      ctx.record(other(true) ? "shared-admitted" : "shared-refused");
       rw.unlock_shared();
       JOSTLE_CHECK(other(false)) << "try_lock failed after the last reader left";
     });
@@ -48,16 +54,30 @@ JOSTLE_CASE(condvar, rwlock_concurrent_access)
     .threads(6)
     .iterations(10)
     .timeout(20 * kSecond)
+    .outcome("complete", Grade::acceptable, "every write and read of the iteration was done")
+    .outcome("out-of-time", Grade::interesting,
+             "the iteration stopped at its time budget (1 s) with work left: a lock whose waiters busy-wait is "
+             "slow when 6 threads share fewer CPUs; the reads done were still checked")
     .body<RwLockBackends>([]<RwLockBackend R>(Context& ctx) {
       constexpr int kWriters = 2, kReaders = 4, kWrites = 300, kReads = 600;
+      // A time budget per iteration, so that a slow but live lock (pure spinning waiters preempting the holder
+      // on an oversubscribed machine: Rust's spin::RwLock took > 2 s per iteration here) is not taken for a hang
+      // by the 20 s watchdog. A lock that really hangs still trips it.
+      const Nanos stop_at = now_ns() + kSecond;
       R rw;
       volatile std::uint64_t term1 = 0, term2 = 0, sum = 0;
       std::atomic<int> writers_left{kWriters};
       std::atomic<std::uint64_t> torn{0}, reads{0};
+      std::atomic<bool> out_of_time{false};
+      auto time_is_up = [&] {
+        if (now_ns() < stop_at) return false;
+        out_of_time.store(true, std::memory_order_relaxed);
+        return true;
+      };
       ctx.actors(kWriters + kReaders, [&](int i) {
         Rng rng(ctx.seed_for(static_cast<std::uint64_t>(i)));
         if (i < kWriters) {
-          for (int w = 0; w < kWrites; ++w) {
+          for (int w = 0; w < kWrites && !time_is_up(); ++w) {
             phase("lock");
             rw.lock();
             const std::uint64_t a = rng.below(1000), b = rng.below(1000);
@@ -71,7 +91,7 @@ JOSTLE_CASE(condvar, rwlock_concurrent_access)
           writers_left.fetch_sub(1);
         } else {
           // A bounded number of reads: a reader-preferring lock may starve writers while readers keep coming.
-          for (int r = 0; r < kReads; ++r) {
+          for (int r = 0; r < kReads && !time_is_up(); ++r) {
             phase("lock_shared");
             rw.lock_shared();
             if (sum != term1 + term2) torn.fetch_add(1);
@@ -81,6 +101,7 @@ JOSTLE_CASE(condvar, rwlock_concurrent_access)
           }
         }
       });
+      ctx.record(out_of_time.load() ? "out-of-time" : "complete");
       JOSTLE_CHECK_EQ(torn.load(), 0u) << "readers saw a write half done (" << reads.load() << " reads)";
     });
 
@@ -91,6 +112,10 @@ JOSTLE_CASE(condvar, rwlock_shared_really_shared)
     .threads(5)
     .iterations(5)
     .timeout(20 * kSecond)
+    .outcome("parked", Grade::acceptable, "every reader was confirmed asleep behind the writer before it unlocked")
+    .outcome("unconfirmed", Grade::interesting,
+             "some reader was not seen asleep behind the writer (a spinning waiter never sleeps, or a slow "
+             "schedule): admission was still checked, the wake-all-readers path maybe not exercised")
     .body<RwLockBackends>([]<RwLockBackend R>(Context& ctx) {
       constexpr int kReaders = 5;
       R rw;
@@ -106,8 +131,17 @@ JOSTLE_CASE(condvar, rwlock_shared_really_shared)
         rw.unlock_shared();
         left.fetch_add(1);
       });
-      for (int i = 0; i < kReaders; ++i)
-        JOSTLE_REQUIRE(ctx.await_parked(i, "lock_shared")) << "reader " << i << " never blocked behind the writer";
+      // The bug (STL #4448) lives on the path that wakes readers asleep behind a writer, so wait until they are
+      // asleep before unlocking. The probe sees only threads asleep in the kernel: a lock whose waiters spin
+      // (oneTBB's spin and queuing locks) never shows one, and that is "cannot tell", not a failure. The checks
+      // below hold whether or not the readers were seen blocked.
+      const Nanos settle_by = now_ns() + kSecond;
+      int parked = 0;
+      for (int i = 0; i < kReaders; ++i) {
+        const Nanos remaining = settle_by - now_ns();
+        if (ctx.await_parked(i, "lock_shared", remaining > 5 * kMilli ? remaining : 5 * kMilli)) ++parked;
+      }
+      ctx.record(parked == kReaders ? "parked" : "unconfirmed");
       rw.unlock();
       JOSTLE_REQUIRE(probe::await([&] { return left.load() == kReaders; }, 5 * kSecond))
           << left.load() << " of " << kReaders << " blocked readers got in after the writer unlocked";

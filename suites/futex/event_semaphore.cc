@@ -1,7 +1,7 @@
 // Reset event and semaphore over futex backends (catalog E1-E4, E6).
 #include <memory>
 
-#include "event_backends.h"
+#include "backend_map.h"
 #include "futex_util.h"
 #include "jostle/contracts/event.h"
 #include "jostle/contracts/semaphore.h"

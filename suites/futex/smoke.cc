@@ -3,7 +3,7 @@
 
 #include <climits>
 
-#include "futex_backends.h"
+#include "backend_map.h"
 #include "futex_util.h"
 #include "jostle/contracts/futex.h"
 #include "jostle/jostle.h"

@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "futex_backends.h"
+#include "backend_map.h"
 #include "futex_util.h"
 #include "jostle/contracts/futex.h"
 #include "jostle/jostle.h"

@@ -2,7 +2,7 @@
 // of timeout-swallows-signal).
 #include <climits>
 
-#include "futex_backends.h"
+#include "backend_map.h"
 #include "futex_util.h"
 #include "jostle/contracts/futex.h"
 #include "jostle/jostle.h"

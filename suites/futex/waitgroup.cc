@@ -11,7 +11,7 @@
 #include "futex_util.h"
 #include "jostle/contracts/waitgroup.h"
 #include "jostle/jostle.h"
-#include "waitgroup_backends.h"
+#include "backend_map.h"
 
 namespace jostle {
 

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <string>
 
-#include "futex_backends.h"
+#include "backend_map.h"
 #include "futex_util.h"
 #include "jostle/contracts/futex.h"
 #include "jostle/jostle.h"

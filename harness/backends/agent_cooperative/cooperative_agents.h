@@ -1,4 +1,4 @@
-// `mutant.cooperative-agents`: how an engine without threads fakes agents. start() only records the agent;
+// `mutant.agent.cooperative_agents`: how an engine without threads fakes agents. start() only records the agent;
 // agents run one after another, to completion, on the caller's thread when the main agent first broadcasts
 // or asks for a report. Nothing runs concurrently, so a blocking wait cannot be woken by anyone: it returns
 // at once (timed-out), notify finds nobody, and an agent waiting for a second broadcast simply ends. A
@@ -11,11 +11,12 @@
 
 #include "agent_core/agent_core.h"
 #include "jostle/contracts/shared_buffer.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
 struct MutantCooperativeAgents {
-  static constexpr std::string_view kName = "mutant.cooperative-agents";
+  static constexpr std::string_view kName = "mutant.agent.cooperative_agents";
   static constexpr std::string_view kDescription =
       "agents run one after another on the caller's thread (no real concurrency; blocking waits return at once)";
   static constexpr std::string_view kCatches =
@@ -134,5 +135,7 @@ struct MutantCooperativeAgents {
   };
 };
 static_assert(AgentBackend<MutantCooperativeAgents>);
+
+using CooperativeAgentsMutants = TypeList<MutantCooperativeAgents>;
 
 }  // namespace jostle

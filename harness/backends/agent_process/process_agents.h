@@ -13,17 +13,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <functional>
 #include <utility>
 
 #include "agent_core/agent_core.h"
 #include "agent_core/arena_waiters.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
 template <bool kWakesParked>
 struct ProcessAgentsT {
-  static constexpr std::string_view kName = kWakesParked ? "process" : "mutant.wedged-teardown";
+  static constexpr std::string_view kName = kWakesParked ? "process" : "mutant.agent.wedged_teardown";
   static constexpr std::string_view kDescription =
       kWakesParked ? "agents as forked child processes; memfd MAP_SHARED arena; process-shared futex waiter "
                      "table; report rings in shared memory; crash detection through waitpid"
@@ -168,7 +170,8 @@ struct ProcessAgentsT {
         ::kill(pids_[i], SIGKILL);  // wedged: past the hard timeout
         int status = 0;
         JOSTLE_CHAOS_BLOCKING_BEGIN("agent.waitpid");
-        ::waitpid(pids_[i], &status, 0);
+        while (::waitpid(pids_[i], &status, 0) < 0 && errno == EINTR) {
+        }
         JOSTLE_CHAOS_BLOCKING_END("agent.waitpid");
         pids_[i] = 0;
         c.agents[i].state.store(agent_core::kWedged, std::memory_order_release);
@@ -232,5 +235,7 @@ struct MutantWedgedTeardown : ProcessAgentsT<false> {
   static constexpr std::string_view kSource = "zig-js plan: parked waiters must poll stop words";
 };
 static_assert(AgentBackend<MutantWedgedTeardown>);
+
+using ProcessAgentsMutants = TypeList<MutantWedgedTeardown>;
 
 }  // namespace jostle

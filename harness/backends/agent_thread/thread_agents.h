@@ -12,12 +12,13 @@
 #include "agent_core/agent_core.h"
 #include "jostle/contracts/shared_buffer.h"
 #include "waiter_futex/futex_waiters.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
 template <bool kRendezvous>
 struct ThreadAgentsT {
-  static constexpr std::string_view kName = kRendezvous ? "thread" : "mutant.broadcast-not-rendezvous";
+  static constexpr std::string_view kName = kRendezvous ? "thread" : "mutant.agent.broadcast_not_rendezvous";
   static constexpr std::string_view kDescription =
       kRendezvous ? "agents as threads; SharedBuffer + the futex waiter list of the atomics area; shared agent "
                     "core for broadcast acknowledgements, report rings and the stop word"
@@ -229,5 +230,7 @@ struct MutantBroadcastNotRendezvous : ThreadAgentsT<false> {
   static constexpr std::string_view kSource = "test262 INTERPRETING.md broadcast (blocks until every agent received)";
 };
 static_assert(AgentBackend<MutantBroadcastNotRendezvous>);
+
+using ThreadAgentsMutants = TypeList<MutantBroadcastNotRendezvous>;
 
 }  // namespace jostle

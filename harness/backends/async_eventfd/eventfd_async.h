@@ -10,6 +10,7 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/async.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -54,7 +55,7 @@ struct EventfdAsync : EventfdAsyncT<> {
   static constexpr std::string_view kDescription = "eventfd(EFD_NONBLOCK) counter drained by one read, epoll loop";
 };
 struct MutantAsyncNotCoalesced : EventfdAsyncT<EventfdDefect::semaphore_mode> {
-  static constexpr std::string_view kName = "mutant.async_not_coalesced";
+  static constexpr std::string_view kName = "mutant.async.not_coalesced";
   static constexpr std::string_view kDescription = "eventfd in EFD_SEMAPHORE mode: one callback per notify";
   static constexpr std::string_view kCatches = "futex/async_coalesce,futex/async_once";
   static constexpr std::string_view kDifficulty = "D1";
@@ -62,7 +63,7 @@ struct MutantAsyncNotCoalesced : EventfdAsyncT<EventfdDefect::semaphore_mode> {
       "libxev 'async batches multiple notifications' (contract); libxev 2ea3add (mach queue limit 1)";
 };
 struct MutantAsyncEdgeNotLatched : EventfdAsyncT<EventfdDefect::drain_on_arm> {
-  static constexpr std::string_view kName = "mutant.async_edge_not_latched";
+  static constexpr std::string_view kName = "mutant.async.edge_not_latched";
   static constexpr std::string_view kDescription =
       "eventfd that drains on arm: a notify sent before the wait is armed is dropped";
   static constexpr std::string_view kCatches = "futex/async_notify_first";
@@ -71,5 +72,7 @@ struct MutantAsyncEdgeNotLatched : EventfdAsyncT<EventfdDefect::drain_on_arm> {
 };
 
 static_assert(AsyncNotifier<EventfdAsync> && AsyncNotifier<MutantAsyncNotCoalesced>);
+
+using EventfdAsyncMutants = TypeList<MutantAsyncNotCoalesced, MutantAsyncEdgeNotLatched>;
 
 }  // namespace jostle

@@ -8,6 +8,7 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/async.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -53,7 +54,7 @@ struct PipeAsync : PipeAsyncT<> {
   static constexpr std::string_view kDescription = "non-blocking self-pipe drained until empty, epoll loop";
 };
 struct MutantPipeNotCoalesced : PipeAsyncT<true> {
-  static constexpr std::string_view kName = "mutant.pipe_not_coalesced";
+  static constexpr std::string_view kName = "mutant.async.pipe_not_coalesced";
   static constexpr std::string_view kDescription = "self-pipe reading one byte per callback: one callback per notify";
   static constexpr std::string_view kCatches = "futex/async_coalesce,futex/async_once";
   static constexpr std::string_view kDifficulty = "D1";
@@ -61,5 +62,7 @@ struct MutantPipeNotCoalesced : PipeAsyncT<true> {
 };
 
 static_assert(AsyncNotifier<PipeAsync> && AsyncNotifier<MutantPipeNotCoalesced>);
+
+using PipeAsyncMutants = TypeList<MutantPipeNotCoalesced>;
 
 }  // namespace jostle

@@ -12,6 +12,7 @@
 #include "atomics_std/std_ops.h"
 #include "jostle/chaos.h"
 #include "jostle/contracts/atomics.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -92,7 +93,7 @@ static_assert(OrderedAtomicsOps<BuiltinOps>);
 
 template <bool WrongLane>
 struct WordCasOpsT : RmwFromStep<WordCasOpsT<WrongLane>> {
-  static constexpr std::string_view kName = WrongLane ? "mutant.subword-wrong-lane" : "wordcas";
+  static constexpr std::string_view kName = WrongLane ? "mutant.atomics.subword_wrong_lane" : "wordcas";
   static constexpr std::string_view kDescription =
       WrongLane ? "sub-word emulation that shifts to the big-endian lane: touches the neighbouring element"
                 : "1/2-byte ops as a 32-bit CAS loop on the containing aligned word (LL/SC-style expansion)";
@@ -169,5 +170,7 @@ struct MutantSubwordWrongLane : WordCasOpsT<true> {
       "sub-word atomic expansion with the lane shift of the other endianness (LL/SC back ends)";
 };
 static_assert(AtomicsOps<MutantSubwordWrongLane>);
+
+using BuiltinOpsMutants = TypeList<MutantSubwordWrongLane>;
 
 }  // namespace jostle

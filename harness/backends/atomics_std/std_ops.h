@@ -9,6 +9,7 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/atomics.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -74,8 +75,8 @@ inline void spin_pause() {
 template <StdOpsDefect D>
 struct StdOpsT {
   static constexpr std::string_view kName = D == StdOpsDefect::none             ? "std"
-                                            : D == StdOpsDefect::rmw_not_atomic ? "mutant.rmw-not-atomic"
-                                                                                : "mutant.sc-store-release";
+                                            : D == StdOpsDefect::rmw_not_atomic ? "mutant.atomics.rmw_not_atomic"
+                                                                                : "mutant.atomics.sc_store_release";
   static constexpr std::string_view kDescription =
       D == StdOpsDefect::none ? "std::atomic_ref<T>, seq_cst"
       : D == StdOpsDefect::rmw_not_atomic
@@ -171,5 +172,7 @@ struct MutantScStoreRelease : StdOpsT<StdOpsDefect::store_release> {
       "JDK-8351997 (SC volatile stores not sequentially consistent); SC stores lowered to plain stores";
 };
 static_assert(OrderedAtomicsOps<MutantScStoreRelease>);
+
+using StdOpsMutants = TypeList<MutantRmwNotAtomic, MutantScStoreRelease>;
 
 }  // namespace jostle

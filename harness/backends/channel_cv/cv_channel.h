@@ -16,6 +16,7 @@
 #include "jostle/contracts/channel.h"
 #include "jostle/contracts/condvar.h"
 #include "condvar_futex_epoch/futex_epoch_condvar.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -24,7 +25,11 @@ enum class ChannelDefect { none, close_notifies_one, timed_recv_drops_item };
 template <CondvarBackend Cv, ChannelDefect D = ChannelDefect::none>
 class CvChannelT {
  public:
-  static std::string name() { return backend_name<Cv>(); }
+  // Over a plugin's condvar the name is "cv+NAME", so that "NAME" stays free for the plugin's own channel table.
+  static std::string name() {
+    if constexpr (requires { Cv::kPluginSlot; }) return "cv+" + backend_name<Cv>();
+    else return backend_name<Cv>();
+  }
   static bool available() { return backend_available<Cv>(); }
   static constexpr std::string_view kDescription = "bounded ring buffer guarded by the condvar's mutex";
   static constexpr std::string_view kPrimitive = "channel";
@@ -155,7 +160,6 @@ static_assert(ChannelBackend<CvChannel<FutexEpochCondvar<LinuxFutex>>>);
 
 struct MutantChannelCloseNotifiesOne : CvChannelT<FutexEpochCondvar<LinuxFutex>, ChannelDefect::close_notifies_one> {
   static constexpr std::string_view kName = "mutant.channel.close_notifies_one";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription = "close() wakes one blocked receiver and one blocked sender";
   static constexpr std::string_view kCatches = "condvar/channel_close_wakes_all";
   static constexpr std::string_view kDifficulty = "D1";
@@ -165,7 +169,6 @@ struct MutantChannelCloseNotifiesOne : CvChannelT<FutexEpochCondvar<LinuxFutex>,
 struct MutantChannelTimedRecvDropsItem
     : CvChannelT<FutexEpochCondvar<LinuxFutex>, ChannelDefect::timed_recv_drops_item> {
   static constexpr std::string_view kName = "mutant.channel.timed_recv_drops_item";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "a timed receive whose timer fired as an item arrived takes the item and reports a timeout";
   static constexpr std::string_view kCatches = "condvar/channel_item_conservation";
@@ -176,7 +179,6 @@ struct MutantChannelTimedRecvDropsItem
 
 struct MutantChannelMsTimeout : CvChannelT<MutantCvMsTimeout> {
   static constexpr std::string_view kName = "mutant.channel.ms_timeout";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "the channel over mutant.condvar.ms_timeout: timed operations end early or never";
   static constexpr std::string_view kCatches = "condvar/channel_timed_ops";
@@ -184,5 +186,7 @@ struct MutantChannelMsTimeout : CvChannelT<MutantCvMsTimeout> {
   static constexpr std::string_view kSource = "gcc PR 68519 (duration rounding woke early)";
   using CvChannelT::CvChannelT;
 };
+
+using CvChannelMutants = TypeList<MutantChannelCloseNotifiesOne, MutantChannelTimedRecvDropsItem, MutantChannelMsTimeout>;
 
 }  // namespace jostle

@@ -31,6 +31,7 @@
 #include "jostle/contracts/condvar.h"
 #include "jostle/contracts/futex.h"
 #include "mutex_futex/futex_mutex.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -47,6 +48,7 @@ enum class CondvarDefect {
 template <TimedFutexBackend F, CondvarDefect D = CondvarDefect::none>
 class FutexEpochCondvarT {
  public:
+  static constexpr std::string_view kPrimitive = "condvar";
   static std::string name() { return name_over_futex<F>("futex_epoch"); }
   static bool available() { return backend_available<F>(); }
   static constexpr std::string_view kDescription =
@@ -219,7 +221,6 @@ using EpochMutantBase = FutexEpochCondvarT<LinuxFutex, D>;
 
 struct MutantCvTokenSteal : EpochMutantBase<CondvarDefect::token_steal> {
   static constexpr std::string_view kName = "mutant.condvar.token_steal";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "a waiter takes any reserved signal on entry, even one sent before it started waiting";
   static constexpr std::string_view kCatches = "condvar/cv_signal_before_wait_not_taken";
@@ -228,7 +229,6 @@ struct MutantCvTokenSteal : EpochMutantBase<CondvarDefect::token_steal> {
 };
 struct MutantCvStealUndo : EpochMutantBase<CondvarDefect::steal_undo> {
   static constexpr std::string_view kName = "mutant.condvar.steal_undo_miscount";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "a timing-out waiter hands its reserved signal back without fixing the signal count";
   static constexpr std::string_view kCatches = "condvar/cv_timeout_signal_conservation";
@@ -237,7 +237,6 @@ struct MutantCvStealUndo : EpochMutantBase<CondvarDefect::steal_undo> {
 };
 struct MutantCvBroadcastAsSignals : EpochMutantBase<CondvarDefect::broadcast_as_signals> {
   static constexpr std::string_view kName = "mutant.condvar.broadcast_as_signals";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "notify_all signals the registered waiters one by one; a waiter that re-waits absorbs a wakeup";
   static constexpr std::string_view kCatches = "condvar/cv_broadcasting_wake_all";
@@ -246,7 +245,6 @@ struct MutantCvBroadcastAsSignals : EpochMutantBase<CondvarDefect::broadcast_as_
 };
 struct MutantCvTimeoutSwallow : EpochMutantBase<CondvarDefect::timeout_swallow> {
   static constexpr std::string_view kName = "mutant.condvar.timeout_swallows_signal";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "a waiter whose timer fired takes the signal reserved for it and still reports a timeout";
   static constexpr std::string_view kCatches = "condvar/cv_timeout_signal_handoff";
@@ -255,7 +253,6 @@ struct MutantCvTimeoutSwallow : EpochMutantBase<CondvarDefect::timeout_swallow> 
 };
 struct MutantCvWakeSharedKey : EpochMutantBase<CondvarDefect::wake_shared_key> {
   static constexpr std::string_view kName = "mutant.condvar.wake_wrong_key";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "waits with FUTEX_WAIT_PRIVATE but wakes with FUTEX_WAKE (shared key): wakeups reach no sleeper";
   static constexpr std::string_view kCatches =
@@ -268,7 +265,6 @@ struct MutantCvWakeSharedKey : EpochMutantBase<CondvarDefect::wake_shared_key> {
 };
 struct MutantCvMsTimeout : EpochMutantBase<CondvarDefect::ms_timeout> {
   static constexpr std::string_view kName = "mutant.condvar.ms_timeout";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "timeouts truncated to whole milliseconds (early wakeups) and 0 ms read as 'wait forever'";
   static constexpr std::string_view kCatches =
@@ -276,5 +272,8 @@ struct MutantCvMsTimeout : EpochMutantBase<CondvarDefect::ms_timeout> {
   static constexpr std::string_view kDifficulty = "D1";
   static constexpr std::string_view kSource = "gcc PR 68519 (duration rounding woke early); libuv ms timers";
 };
+
+using FutexEpochCondvarMutants = TypeList<MutantCvTokenSteal, MutantCvStealUndo, MutantCvBroadcastAsSignals,
+                                          MutantCvTimeoutSwallow, MutantCvWakeSharedKey, MutantCvMsTimeout>;
 
 }  // namespace jostle

@@ -13,6 +13,7 @@ namespace jostle {
 
 class PthreadCondvar {
  public:
+  static constexpr std::string_view kPrimitive = "condvar";
   static constexpr std::string_view kName = "pthread";
   static constexpr std::string_view kDescription = "pthread_cond_t (CLOCK_MONOTONIC) over a normal pthread mutex";
   using Mutex = PthreadMutex;

@@ -15,6 +15,7 @@
 #include "jostle/contracts/condvar.h"
 #include "jostle/contracts/futex.h"
 #include "mutex_futex/futex_mutex.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -27,6 +28,7 @@ enum class QueueDefect {
 template <TimedFutexBackend F, QueueDefect D = QueueDefect::none>
 class QueueCondvarT {
  public:
+  static constexpr std::string_view kPrimitive = "condvar";
   static std::string name() { return name_over_futex<F>("queue"); }
   static bool available() { return backend_available<F>(); }
   static constexpr std::string_view kDescription =
@@ -138,7 +140,6 @@ static_assert(CondvarBackend<QueueCondvar<LinuxFutex>>);
 
 struct MutantCvQueueLifo : QueueCondvarT<LinuxFutex, QueueDefect::lifo> {
   static constexpr std::string_view kName = "mutant.condvar.queue_lifo";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription = "waiter queue that pushes at the head: notify_one wakes the newest";
   static constexpr std::string_view kCatches = "condvar/cv_strict_fifo";
   static constexpr std::string_view kDifficulty = "D1";
@@ -147,7 +148,6 @@ struct MutantCvQueueLifo : QueueCondvarT<LinuxFutex, QueueDefect::lifo> {
 
 struct MutantCvArrivalWakesQueued : QueueCondvarT<LinuxFutex, QueueDefect::arrival_wakes_queued> {
   static constexpr std::string_view kName = "mutant.condvar.arrival_wakes_queued";
-  static std::string name() { return std::string(kName); }  // hides the algorithm's name()
   static constexpr std::string_view kDescription =
       "strict waiter queue whose wait() registers by waking every waiter already queued";
   static constexpr std::string_view kCatches = "condvar/cv_no_spurious_on_new_waiters";
@@ -156,5 +156,7 @@ struct MutantCvArrivalWakesQueued : QueueCondvarT<LinuxFutex, QueueDefect::arriv
       "glibc tst-cond3 (a new waiter's arrival must not end earlier waits); sequence-counter condvars whose "
       "waiters take any change of the shared word for a signal";
 };
+
+using QueueCondvarMutants = TypeList<MutantCvQueueLifo, MutantCvArrivalWakesQueued>;
 
 }  // namespace jostle

@@ -14,6 +14,7 @@ namespace jostle {
 
 class StdCondvar {
  public:
+  static constexpr std::string_view kPrimitive = "condvar";
   static constexpr std::string_view kName = "std";
   static constexpr std::string_view kDescription = "std::condition_variable over std::mutex";
   using Mutex = StdMutex;

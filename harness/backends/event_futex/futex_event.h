@@ -10,17 +10,25 @@
 #include <climits>
 #include <cstdint>
 
-#include "futex_backends.h"
+#include <string>
+
+#include "futex_linux/linux_futex.h"
+#include "futex_parking/parking_futex.h"
 #include "jostle/chaos.h"
+#include "jostle/contracts/backend.h"
 #include "jostle/contracts/event.h"
 #include "jostle/contracts/futex.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
 template <FutexBackend F, bool EdgeOnly = false>
-class FutexEvent {
+class FutexEventT {
  public:
   static constexpr std::string_view kPrimitive = "event";
+  static std::string name() { return "event." + backend_name<F>(); }
+  static std::string description() { return "FutexEvent over the `" + backend_name<F>() + "` futex"; }
+  static bool available() { return backend_available<F>(); }
 
   void set() {
     std::uint32_t s = word_.load(std::memory_order_relaxed);
@@ -96,31 +104,30 @@ class FutexEvent {
   FutexWord word_{kUnset};
 };
 
-struct EventOverLinux : FutexEvent<LinuxFutex> {
-  static constexpr std::string_view kName = "event.linux";
-  static constexpr std::string_view kDescription = "FutexEvent over the `linux` futex";
-};
-struct EventOverParking : FutexEvent<ParkingFutex> {
-  static constexpr std::string_view kName = "event.parking";
-  static constexpr std::string_view kDescription = "FutexEvent over the `parking` futex emulation";
-};
-struct MutantEventEdgeNotLatched : FutexEvent<LinuxFutex, true> {
-  static constexpr std::string_view kName = "mutant.event_edge_not_latched";
+// The algorithm as the backend map composes it: over every futex with a timed wait (the event contract has
+// timed_wait).
+template <TimedFutexBackend F>
+using FutexEvent = FutexEventT<F>;
+
+struct MutantEventEdgeNotLatched : FutexEventT<LinuxFutex, true> {
+  static constexpr std::string_view kName = "mutant.event.edge_not_latched";
   static constexpr std::string_view kDescription =
       "FutexEvent whose set() only releases current sleepers and keeps no set state";
   static constexpr std::string_view kCatches = "futex/event_state_machine,futex/event_set_before_wait";
   static constexpr std::string_view kDifficulty = "D1";
   static constexpr std::string_view kSource = "tensorflow PR #4064; grpc PR #12051 (condition variables are not latches)";
 };
-struct MutantEventOnCheckThenEnqueue : FutexEvent<MutantCheckThenEnqueue> {
-  static constexpr std::string_view kName = "mutant.event_on_check_then_enqueue";
+struct MutantEventOnCheckThenEnqueue : FutexEventT<MutantCheckThenEnqueue> {
+  static constexpr std::string_view kName = "mutant.event.on_check_then_enqueue";
   static constexpr std::string_view kDescription = "FutexEvent over the check-then-enqueue futex mutant";
   static constexpr std::string_view kCatches = "futex/event_ping_pong,futex/event_broadcast";
   static constexpr std::string_view kDifficulty = "D2";
   static constexpr std::string_view kSource = "composition: a correct event over a lost-wakeup futex";
 };
 
-static_assert(EventBackend<EventOverLinux> && EventBackend<EventOverParking>);
+static_assert(EventBackend<FutexEvent<LinuxFutex>>);
 static_assert(EventBackend<MutantEventEdgeNotLatched> && EventBackend<MutantEventOnCheckThenEnqueue>);
+
+using FutexEventMutants = TypeList<MutantEventEdgeNotLatched, MutantEventOnCheckThenEnqueue>;
 
 }  // namespace jostle

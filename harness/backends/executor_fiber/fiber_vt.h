@@ -14,6 +14,8 @@
 // Spurious wakes (a stale unpark for a recycled slot) are harmless: the fiber re-checks and blocks again.
 // join/join_timeout wait on the task's futex word: called from inside a fiber they block that fiber's carrier
 // (fine for the cases, which join from OS threads; a runtime would park the joining fiber instead).
+// Long because: the run queue, the reactor and the blocking protocol are one state machine (PARKED/READY
+// above); split across files, the interleaving argument would be too.
 #pragma once
 
 #include <pthread.h>
@@ -34,6 +36,7 @@
 #include "executor_common/vt_task.h"
 #include "executor_fiber/context_switch.h"
 #include "executor_fiber/index_stack.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -482,5 +485,17 @@ struct FiberVtT {
 
 using FiberVt = FiberVtT<vt::Defect::none>;
 static_assert(ExecutorBackend<FiberVt>);
+
+// Mutants: the correct executor with one defect from vt::Defect.
+struct MutantRunqueueAba : FiberVtT<vt::Defect::runqueue_aba> {
+  static constexpr std::string_view kName = "mutant.executor.runqueue_aba";
+  static constexpr std::string_view kDescription =
+      "fiber executor whose run queue is a Treiber stack of recycled nodes without an ABA tag";
+  static constexpr std::string_view kCatches = "agents/vt_runqueue_integrity";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource = "argobots #178; boostorg/lockfree PR #135; ponyc #1319";
+};
+
+using FiberVtMutants = TypeList<MutantRunqueueAba>;
 
 }  // namespace jostle

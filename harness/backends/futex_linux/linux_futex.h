@@ -13,6 +13,7 @@
 
 #include "jostle/chaos.h"
 #include "jostle/contracts/futex.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -37,7 +38,10 @@ struct LinuxFutexT {
   static void wait(FutexWord& w, std::uint32_t expected) {
     JOSTLE_CHAOS("futex.wait.before");
     JOSTLE_CHAOS_BLOCKING_BEGIN("futex.wait");
-    ::syscall(SYS_futex, addr(w), kWaitOp, expected, nullptr, nullptr, 0);
+    // EINTR (a signal handler without SA_RESTART): wait again, the kernel re-checks the value. The strict profile
+    // returns for a wake or a changed value only.
+    while (::syscall(SYS_futex, addr(w), kWaitOp, expected, nullptr, nullptr, 0) != 0 && errno == EINTR) {
+    }
     JOSTLE_CHAOS_BLOCKING_END("futex.wait");
     JOSTLE_CHAOS("futex.wait.after");
   }
@@ -56,19 +60,28 @@ struct LinuxFutexT {
       // Non-blocking: report the value check first, as a zero-timeout FUTEX_WAIT would.
       return w.load(std::memory_order_relaxed) != expected ? FutexStatus::value_changed : FutexStatus::timed_out;
     }
-    timespec ts = to_timespec(left);
     // No JOSTLE_CHAOS_TIMEOUT here: the kernel decides timer against wake atomically, so there is no user-space
     // window to widen, and a waiter faking a timeout outside the kernel queue would look parked to the probe
     // while a wake could not reach it.
-    JOSTLE_CHAOS_BLOCKING_BEGIN("futex.timed_wait");
-    long rc = ::syscall(SYS_futex, addr(w), kWaitOp, expected, &ts, nullptr, 0);
-    const int err = errno;
-    JOSTLE_CHAOS_BLOCKING_END("futex.timed_wait");
-    JOSTLE_CHAOS("futex.wait.after");
-    if (rc == 0) return FutexStatus::woken;
-    if (err == EAGAIN) return FutexStatus::value_changed;
-    if (err == ETIMEDOUT) return FutexStatus::timed_out;
-    return FutexStatus::woken;  // EINTR: a spurious return, callers re-check
+    for (Nanos rest = left;;) {
+      timespec ts = to_timespec(rest);
+      JOSTLE_CHAOS_BLOCKING_BEGIN("futex.timed_wait");
+      long rc = ::syscall(SYS_futex, addr(w), kWaitOp, expected, &ts, nullptr, 0);
+      const int err = errno;
+      JOSTLE_CHAOS_BLOCKING_END("futex.timed_wait");
+      if (rc != 0 && err == EINTR) {
+        // A signal handler ran (timed FUTEX_WAIT returns EINTR even under SA_RESTART). The strict profile
+        // promises no spurious return, so wait out the rest; preempt mode found this (docs/amplification.md).
+        rest = deadline - now_ns();
+        if (rest > 0) continue;
+        JOSTLE_CHAOS("futex.wait.after");
+        return w.load(std::memory_order_relaxed) != expected ? FutexStatus::value_changed : FutexStatus::timed_out;
+      }
+      JOSTLE_CHAOS("futex.wait.after");
+      if (rc == 0) return FutexStatus::woken;
+      if (err == EAGAIN) return FutexStatus::value_changed;
+      return FutexStatus::timed_out;
+    }
   }
 
   static int wake(FutexWord& w, int n) {
@@ -94,7 +107,7 @@ struct LinuxSharedFutex : LinuxFutexT<true> {
 };
 
 struct MutantEarlyTimeout : LinuxFutexT<false, LinuxDefect::early_timeout> {
-  static constexpr std::string_view kName = "mutant.early_timeout";
+  static constexpr std::string_view kName = "mutant.futex.early_timeout";
   static constexpr std::string_view kDescription = "linux whose timed wait gives up 0.5-1 ms before its deadline";
   static constexpr std::string_view kCatches = "futex/timed_wait_timeout,futex/deadline_loop";
   static constexpr std::string_view kDifficulty = "D1";
@@ -102,7 +115,7 @@ struct MutantEarlyTimeout : LinuxFutexT<false, LinuxDefect::early_timeout> {
 };
 
 struct MutantWakeZeroWakesOne : LinuxFutexT<false, LinuxDefect::wake_zero_wakes_one> {
-  static constexpr std::string_view kName = "mutant.wake_zero_wakes_one";
+  static constexpr std::string_view kName = "mutant.futex.wake_zero_wakes_one";
   static constexpr std::string_view kDescription =
       "linux passing wake(0) to the kernel, whose FUTEX_WAKE with nr_wake = 0 wakes one waiter";
   static constexpr std::string_view kCatches = "futex/wake_n_exact";
@@ -111,7 +124,7 @@ struct MutantWakeZeroWakesOne : LinuxFutexT<false, LinuxDefect::wake_zero_wakes_
 };
 
 struct MutantSharedUsesPrivate : LinuxFutexT<true, LinuxDefect::shared_uses_private> {
-  static constexpr std::string_view kName = "mutant.shared_uses_private";
+  static constexpr std::string_view kName = "mutant.futex.shared_uses_private";
   static constexpr std::string_view kDescription =
       "claims process-shared but keeps FUTEX_PRIVATE_FLAG: a wake from another process never reaches the waiter";
   static constexpr std::string_view kCatches = "futex/cross_process";
@@ -121,5 +134,7 @@ struct MutantSharedUsesPrivate : LinuxFutexT<true, LinuxDefect::shared_uses_priv
 
 static_assert(TimedFutexBackend<LinuxFutex>);
 static_assert(TimedFutexBackend<LinuxSharedFutex>);
+
+using LinuxFutexMutants = TypeList<MutantEarlyTimeout, MutantWakeZeroWakesOne, MutantSharedUsesPrivate>;
 
 }  // namespace jostle

@@ -20,6 +20,7 @@
 #include "jostle/chaos.h"
 #include "jostle/contracts/futex.h"
 #include "jostle/sys.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -287,7 +288,7 @@ struct Parking1Bucket : ParkingFutexT<1> {
 };
 
 struct MutantCheckThenEnqueue : ParkingFutexT<64, ParkingDefect::check_then_enqueue> {
-  static constexpr std::string_view kName = "mutant.check_then_enqueue";
+  static constexpr std::string_view kName = "mutant.futex.check_then_enqueue";
   static constexpr std::string_view kDescription =
       "parking, but the value check and the enqueue are two critical sections: a wake in the gap is lost";
   static constexpr std::string_view kCatches = "futex/lost_wakeup_storm,futex/signaling_ring";
@@ -296,7 +297,7 @@ struct MutantCheckThenEnqueue : ParkingFutexT<64, ParkingDefect::check_then_enqu
 };
 
 struct MutantWakerFastpathNoBarrier : ParkingFutexT<64, ParkingDefect::fastpath_no_barrier> {
-  static constexpr std::string_view kName = "mutant.waker_fastpath_no_barrier";
+  static constexpr std::string_view kName = "mutant.futex.waker_fastpath_no_barrier";
   static constexpr std::string_view kDescription =
       "parking whose wake() pending==0 fast path is not ordered against the waiter's value check (modelled in "
       "program order: the waiter publishes itself after checking), so a wake can see no waiter and leave";
@@ -310,9 +311,9 @@ struct MutantWakerFastpathNoBarrier : ParkingFutexT<64, ParkingDefect::fastpath_
 // enqueue, as in the historical bugs. Plain repetition rarely lands a wake in them (docs/detection.md); a chaos
 // point in the gap does, so their catchers are declared under chaos (kCatchesUnder).
 struct MutantCheckThenEnqueueNatural : ParkingFutexT<64, ParkingDefect::check_then_enqueue, false> {
-  static constexpr std::string_view kName = "mutant.check_then_enqueue.natural";
+  static constexpr std::string_view kName = "mutant.futex.check_then_enqueue_natural";
   static constexpr std::string_view kDescription =
-      "mutant.check_then_enqueue without the widening spin: the gap is one unlock and one lock";
+      "mutant.futex.check_then_enqueue without the widening spin: the gap is one unlock and one lock";
   static constexpr std::string_view kCatches = "futex/lost_wakeup_storm,futex/signaling_ring,futex/broadcasting";
   static constexpr std::string_view kCatchesUnder = "p=0.1,actions=yield+sleep";
   static constexpr std::string_view kDifficulty = "D3";
@@ -320,9 +321,9 @@ struct MutantCheckThenEnqueueNatural : ParkingFutexT<64, ParkingDefect::check_th
 };
 
 struct MutantWakerFastpathNoBarrierNatural : ParkingFutexT<64, ParkingDefect::fastpath_no_barrier, false> {
-  static constexpr std::string_view kName = "mutant.waker_fastpath_no_barrier.natural";
+  static constexpr std::string_view kName = "mutant.futex.waker_fastpath_no_barrier_natural";
   static constexpr std::string_view kDescription =
-      "mutant.waker_fastpath_no_barrier without the widening spin: `pending` is published a few instructions "
+      "mutant.futex.waker_fastpath_no_barrier without the widening spin: `pending` is published a few instructions "
       "after the value check";
   static constexpr std::string_view kCatches = "futex/lost_wakeup_storm,futex/signaling_ring,futex/broadcasting";
   static constexpr std::string_view kCatchesUnder = "p=0.1,actions=yield+sleep";
@@ -331,7 +332,7 @@ struct MutantWakerFastpathNoBarrierNatural : ParkingFutexT<64, ParkingDefect::fa
 };
 
 struct MutantTimeoutSwallowsSignal : ParkingFutexT<64, ParkingDefect::timeout_swallows> {
-  static constexpr std::string_view kName = "mutant.timeout_swallows_signal";
+  static constexpr std::string_view kName = "mutant.futex.timeout_swallows_signal";
   static constexpr std::string_view kDescription =
       "parking whose timed waiter, dequeued by a wake while its timer fired, reports timed_out: the wake is lost";
   static constexpr std::string_view kCatches = "futex/timed_wake_accounting";
@@ -340,7 +341,7 @@ struct MutantTimeoutSwallowsSignal : ParkingFutexT<64, ParkingDefect::timeout_sw
 };
 
 struct MutantCollisionWakesWrong : ParkingFutexT<1, ParkingDefect::collision_wakes_wrong> {
-  static constexpr std::string_view kName = "mutant.collision_wakes_wrong";
+  static constexpr std::string_view kName = "mutant.futex.collision_wakes_wrong";
   static constexpr std::string_view kDescription =
       "parking_1bucket whose wake dequeues the bucket's first waiters whatever word they wait on";
   static constexpr std::string_view kCatches = "futex/address_isolation";
@@ -349,7 +350,7 @@ struct MutantCollisionWakesWrong : ParkingFutexT<1, ParkingDefect::collision_wak
 };
 
 struct MutantNarrowCompare : ParkingFutexT<64, ParkingDefect::narrow_compare> {
-  static constexpr std::string_view kName = "mutant.narrow_compare";
+  static constexpr std::string_view kName = "mutant.futex.narrow_compare";
   static constexpr std::string_view kDescription =
       "parking whose value check compares only the low 16 bits, as a proxied sub-word wait might";
   static constexpr std::string_view kCatches = "futex/value_check";
@@ -359,5 +360,9 @@ struct MutantNarrowCompare : ParkingFutexT<64, ParkingDefect::narrow_compare> {
 
 static_assert(TimedFutexBackend<ParkingFutex> && WaiterCountingFutex<ParkingFutex>);
 static_assert(TimedFutexBackend<Parking1Bucket> && WaiterCountingFutex<Parking1Bucket>);
+
+using ParkingFutexMutants =
+    TypeList<MutantCheckThenEnqueue, MutantWakerFastpathNoBarrier, MutantTimeoutSwallowsSignal, MutantCollisionWakesWrong,
+             MutantNarrowCompare, MutantCheckThenEnqueueNatural, MutantWakerFastpathNoBarrierNatural>;
 
 }  // namespace jostle

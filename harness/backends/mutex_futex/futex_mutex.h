@@ -26,6 +26,7 @@
 #include "jostle/chaos.h"
 #include "jostle/contracts/futex.h"
 #include "jostle/contracts/mutex.h"
+#include "jostle/typelist.h"
 
 #ifndef JOSTLE_FUTEX_MUTEX_SPIN
 #define JOSTLE_FUTEX_MUTEX_SPIN 16
@@ -39,7 +40,7 @@ std::string name_over_futex(std::string_view base) {
   if constexpr (std::is_same_v<F, LinuxFutex>) {
     return std::string(base);
   } else {
-    return std::string(base) + "+" + std::string(F::kName);
+    return std::string(base) + "+" + backend_name<F>();
   }
 }
 
@@ -62,6 +63,7 @@ enum class FutexMutexDefect {
 template <FutexBackend F, FutexMutexDefect D = FutexMutexDefect::none>
 class FutexMutexT {
  public:
+  static constexpr std::string_view kPrimitive = "mutex";
   static std::string name() {
     if constexpr (D == FutexMutexDefect::waiters_flag_dropped) {
       return name_over_futex<F>("mutant.mutex.waiters_flag_dropped");
@@ -211,6 +213,7 @@ inline std::uintptr_t self_token() {
 template <MutexBackend Inner, bool OwnerUnchecked = false>
 class RecursiveMutexT {
  public:
+  static constexpr std::string_view kPrimitive = "mutex";
   static std::string name() {
     if constexpr (OwnerUnchecked) {
       return "mutant.mutex.recursive_owner_unchecked";
@@ -288,6 +291,10 @@ class RecursiveMutexT {
 };
 
 using RecursiveMutex = RecursiveMutexT<FutexMutex<LinuxFutex>>;
+// The algorithm as the backend map composes it: over every mutex that is not recursive already.
+template <MutexBackend M>
+  requires(!RecursiveMutexBackend<M>)
+using RecursiveOver = RecursiveMutexT<M>;
 struct MutantRecursiveOwnerUnchecked : RecursiveMutexT<FutexMutex<LinuxFutex>, true> {
   static constexpr std::string_view kCatches =
       "condvar/mutex_smoke,condvar/mutex_owner_semantics,condvar/mutex_contended_exclusion";
@@ -298,5 +305,8 @@ struct MutantRecursiveOwnerUnchecked : RecursiveMutexT<FutexMutex<LinuxFutex>, t
 static_assert(RecursiveMutexBackend<MutantRecursiveOwnerUnchecked>);
 static_assert(RecursiveMutexBackend<RecursiveMutex>);
 static_assert(TimedMutexBackend<RecursiveMutex>);
+
+using FutexMutexMutants = TypeList<MutantWaitersFlagDropped, MutantTimeoutClearsContended, MutantTimedMsDeadline,
+                                   MutantTimedWakeMeansOwned, MutantRecursiveOwnerUnchecked>;
 
 }  // namespace jostle

@@ -25,6 +25,7 @@ enum class PthreadMutexKind { normal, errorcheck, recursive };
 template <PthreadMutexKind K>
 class PthreadMutexT {
  public:
+  static constexpr std::string_view kPrimitive = "mutex";
   static constexpr std::string_view kName = K == PthreadMutexKind::normal       ? "pthread"
                                             : K == PthreadMutexKind::errorcheck ? "pthread_errorcheck"
                                                                                 : "pthread_recursive";

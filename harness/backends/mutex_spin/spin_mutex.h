@@ -14,12 +14,14 @@
 #include "jostle/chaos.h"
 #include "jostle/contracts/mutex.h"
 #include "mutex_futex/futex_mutex.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
 template <bool SplitTestAndSet>
 class SpinMutexT {
  public:
+  static constexpr std::string_view kPrimitive = "mutex";
   static constexpr std::string_view kName = SplitTestAndSet ? "mutant.mutex.spin_test_then_set" : "spin";
   static constexpr std::string_view kDescription =
       SplitTestAndSet ? "spinlock whose acquire is a load of 'free' followed by a separate store of 'held'"
@@ -68,5 +70,7 @@ struct MutantSpinTestThenSet : SpinMutexT<true> {
 };
 static_assert(MutexBackend<SpinMutex>);
 static_assert(MutexBackend<MutantSpinTestThenSet>);
+
+using SpinMutexMutants = TypeList<MutantSpinTestThenSet>;
 
 }  // namespace jostle

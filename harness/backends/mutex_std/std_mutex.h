@@ -17,6 +17,7 @@
 namespace jostle {
 
 struct StdMutex {
+  static constexpr std::string_view kPrimitive = "mutex";
   static constexpr std::string_view kName = "std";
   static constexpr std::string_view kDescription = "std::mutex (libstdc++ over pthread_mutex_t)";
 
@@ -35,6 +36,7 @@ struct StdMutex {
 static_assert(MutexBackend<StdMutex>);
 
 struct StdTimedMutex {
+  static constexpr std::string_view kPrimitive = "mutex";
   static constexpr std::string_view kName = "std_timed";
   static constexpr std::string_view kDescription = "std::timed_mutex (try_lock_for on steady_clock)";
 

@@ -1,7 +1,7 @@
 // Backends that forward to a loaded plugin (jostle/plugin.h), one set per slot and capability variant. Until a
 // plugin fills the slot they carry a placeholder name ("__plugin0_mutex_timed__") and are unavailable; the
 // loader (harness/src/plugin_loader.cc) renames the registered entries of the variants the table offers.
-// Each operation is one indirect call through the slot's copy of the table.
+// Each operation is one indirect call through the slot's copy of the table. Long because: one adapter per ABI table.
 #pragma once
 
 #include <array>
@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "jostle/chaos.h"
 #include "jostle/clock.h"
 #include "jostle/contracts/async.h"
 #include "jostle/contracts/atomics.h"
@@ -97,12 +98,42 @@ inline const plugin::Slot& slot(int s) { return plugin::g_slots[s]; }
   std::abort();
 }
 
+// Chaos at the ABI boundary: a scheduling point before and after every call into a plugin, under the same
+// random/PCT machinery as jostle's own points; a call that may block inside the plugin is also bracketed by the
+// blocking hooks, so that PCT runs another thread meanwhile instead of stealing the token after poll_us.
+template <bool Blocking, class F>
+decltype(auto) boundary(const char* before, const char* name, const char* after, F&& call) {
+  struct After {
+    const char* name;
+    const char* after;
+    ~After() {
+      if constexpr (Blocking) chaos::blocking_end(name);
+      chaos::point(after);
+    }
+  };
+  chaos::point(before);
+  if constexpr (Blocking) chaos::blocking_begin(name);
+  After done{name, after};
+  return call();
+}
+
+}  // namespace plugin_detail
+
+// JOSTLE_PLUGIN_CALL("mutex.lock", true, ops().lock(p)): the call with its boundary points
+// ("plugin.mutex.lock.before" / ".after").
+#define JOSTLE_PLUGIN_CALL(site, blocking, ...)                                                      \
+  ::jostle::plugin_detail::boundary<blocking>("plugin." site ".before", "plugin." site,               \
+                                              "plugin." site ".after", [&]() -> decltype(auto) { return __VA_ARGS__; })
+
+namespace plugin_detail {
+
 }  // namespace plugin_detail
 
 // ---- futex ----
 
 template <int S>
 struct PluginFutex {
+  static constexpr std::string_view kPrimitive = "futex";
   static constexpr std::string_view kName = plugin_detail::placeholder<S, "futex">;
   static constexpr std::string_view kDescription = "a plugin's futex wait/wake";
   static constexpr bool kCountsWakes = false;
@@ -111,14 +142,17 @@ struct PluginFutex {
   static const jostle_futex_ops& ops() { return plugin_detail::slot(S).futex; }
   static std::uint32_t* addr(FutexWord& w) { return reinterpret_cast<std::uint32_t*>(&w); }
 
-  static void wait(FutexWord& w, std::uint32_t expected) { ops().wait(addr(w), expected, -1); }
+  static void wait(FutexWord& w, std::uint32_t expected) {
+    JOSTLE_PLUGIN_CALL("futex.wait", true, ops().wait(addr(w), expected, -1));
+  }
   static FutexStatus timed_wait(FutexWord& w, std::uint32_t expected, Nanos timeout) {
-    const int rc = ops().wait(addr(w), expected, plugin_detail::non_negative(timeout));
+    const int rc = JOSTLE_PLUGIN_CALL("futex.timed_wait", true,
+                                      ops().wait(addr(w), expected, plugin_detail::non_negative(timeout)));
     return rc == JOSTLE_TIMEDOUT ? FutexStatus::timed_out
            : rc == JOSTLE_AGAIN  ? FutexStatus::value_changed
                                  : FutexStatus::woken;
   }
-  static int wake(FutexWord& w, int n) { return ops().wake(addr(w), n); }
+  static int wake(FutexWord& w, int n) { return JOSTLE_PLUGIN_CALL("futex.wake", false, ops().wake(addr(w), n)); }
 };
 
 // ---- mutex: plain, timed, and the plain-only form a condvar uses ----
@@ -180,6 +214,7 @@ class PluginMutexT {
   using Cache = plugin_detail::NodeCache<S>;
 
  public:
+  static constexpr std::string_view kPrimitive = "mutex";
   static constexpr std::string_view kName = Mode == plugin_detail::MutexMode::timed
                                                 ? plugin_detail::placeholder<S, "mutex_timed">
                                                 : plugin_detail::placeholder<S, "mutex">;
@@ -193,25 +228,26 @@ class PluginMutexT {
 
   void lock() {
     if (uses_nodes()) {
-      ops().lock_node(obj_.get(), Cache::mine().take(this));
+      JOSTLE_PLUGIN_CALL("mutex.lock_node", true, ops().lock_node(obj_.get(), Cache::mine().take(this)));
     } else {
-      ops().lock(obj_.get());
+      JOSTLE_PLUGIN_CALL("mutex.lock", true, ops().lock(obj_.get()));
     }
   }
   bool try_lock() {
     if (uses_nodes()) {
       Cache& c = Cache::mine();
-      if (ops().try_lock_node(obj_.get(), c.take(this)) != 0) return true;
+      if (JOSTLE_PLUGIN_CALL("mutex.try_lock_node", false,
+                             ops().try_lock_node(obj_.get(), c.take(this))) != 0) return true;
       c.drop_failed(this);
       return false;
     }
-    return ops().try_lock(obj_.get()) != 0;
+    return JOSTLE_PLUGIN_CALL("mutex.try_lock", false, ops().try_lock(obj_.get())) != 0;
   }
   void unlock() {
     if (uses_nodes()) {
-      ops().unlock_node(obj_.get(), Cache::mine().give_back(this));
+      JOSTLE_PLUGIN_CALL("mutex.unlock_node", false, ops().unlock_node(obj_.get(), Cache::mine().give_back(this)));
     } else {
-      ops().unlock(obj_.get());
+      JOSTLE_PLUGIN_CALL("mutex.unlock", false, ops().unlock(obj_.get()));
     }
   }
   bool try_lock_for(Nanos t)
@@ -221,10 +257,10 @@ class PluginMutexT {
     int rc;
     if (uses_nodes()) {
       Cache& c = Cache::mine();
-      rc = ops().timed_lock_node(obj_.get(), c.take(this), d);
+      rc = JOSTLE_PLUGIN_CALL("mutex.timed_lock_node", true, ops().timed_lock_node(obj_.get(), c.take(this), d));
       if (rc != JOSTLE_OK) c.drop_failed(this);
     } else {
-      rc = ops().timed_lock(obj_.get(), d);
+      rc = JOSTLE_PLUGIN_CALL("mutex.timed_lock", true, ops().timed_lock(obj_.get(), d));
     }
     if (rc != JOSTLE_OK && rc != JOSTLE_TIMEDOUT) plugin_detail::bad_code("mutex.timed_lock", rc);
     return rc == JOSTLE_OK;
@@ -247,6 +283,7 @@ using PluginTimedMutex = PluginMutexT<S, plugin_detail::MutexMode::timed>;
 template <int S, bool Recursive>
 class PluginOwnedMutexT {
  public:
+  static constexpr std::string_view kPrimitive = "mutex";
   static constexpr std::string_view kName = Recursive ? plugin_detail::placeholder<S, "owned_mutex_recursive">
                                                       : plugin_detail::placeholder<S, "owned_mutex_errorcheck">;
   static constexpr std::string_view kDescription =
@@ -261,19 +298,19 @@ class PluginOwnedMutexT {
 
   void lock() { (void)checked_lock(); }
   bool try_lock() {
-    const int rc = ops().try_lock(obj_.get());
+    const int rc = JOSTLE_PLUGIN_CALL("owned_mutex.try_lock", false, ops().try_lock(obj_.get()));
     if (rc != JOSTLE_OK && rc != JOSTLE_BUSY && rc != JOSTLE_DEADLOCK) plugin_detail::bad_code("owned_mutex.try_lock", rc);
     return rc == JOSTLE_OK;
   }
   void unlock() { (void)checked_unlock(); }
   LockResult checked_lock() {
-    const int rc = ops().lock(obj_.get());
+    const int rc = JOSTLE_PLUGIN_CALL("owned_mutex.lock", true, ops().lock(obj_.get()));
     if (rc == JOSTLE_OK) return LockResult::ok;
     if (rc == JOSTLE_DEADLOCK) return LockResult::deadlock;
     plugin_detail::bad_code("owned_mutex.lock", rc);
   }
   LockResult checked_unlock() {
-    const int rc = ops().unlock(obj_.get());
+    const int rc = JOSTLE_PLUGIN_CALL("owned_mutex.unlock", false, ops().unlock(obj_.get()));
     if (rc == JOSTLE_OK) return LockResult::ok;
     if (rc == JOSTLE_NOT_OWNER) return LockResult::not_owner;
     plugin_detail::bad_code("owned_mutex.unlock", rc);
@@ -294,6 +331,7 @@ using PluginErrorCheckMutex = PluginOwnedMutexT<S, false>;
 template <int S>
 class PluginRwLock {
  public:
+  static constexpr std::string_view kPrimitive = "rwlock";
   static constexpr std::string_view kName = plugin_detail::placeholder<S, "rwlock">;
   static constexpr std::string_view kDescription = "a plugin's reader-writer lock";
   static bool available() { return false; }
@@ -302,15 +340,31 @@ class PluginRwLock {
 
   PluginRwLock() : obj_(ops().size, ops().align) { ops().init(obj_.get()); }
   ~PluginRwLock() { ops().destroy(obj_.get()); }
-  void lock() { ops().lock(obj_.get()); }
-  bool try_lock() { return ops().try_lock(obj_.get()) != 0; }
-  void unlock() { ops().unlock(obj_.get()); }
-  void lock_shared() { ops().lock_shared(obj_.get()); }
-  bool try_lock_shared() { return ops().try_lock_shared(obj_.get()) != 0; }
-  void unlock_shared() { ops().unlock_shared(obj_.get()); }
-  bool try_lock_for(Nanos t) { return ops().timed_lock(obj_.get(), plugin_detail::non_negative(t)) == JOSTLE_OK; }
+  void lock() {
+    JOSTLE_PLUGIN_CALL("rwlock.lock", true, ops().lock(obj_.get()));
+  }
+  bool try_lock() {
+    return JOSTLE_PLUGIN_CALL("rwlock.try_lock", false, ops().try_lock(obj_.get())) != 0;
+  }
+  void unlock() {
+    JOSTLE_PLUGIN_CALL("rwlock.unlock", false, ops().unlock(obj_.get()));
+  }
+  void lock_shared() {
+    JOSTLE_PLUGIN_CALL("rwlock.lock_shared", true, ops().lock_shared(obj_.get()));
+  }
+  bool try_lock_shared() {
+    return JOSTLE_PLUGIN_CALL("rwlock.try_lock_shared", false, ops().try_lock_shared(obj_.get())) != 0;
+  }
+  void unlock_shared() {
+    JOSTLE_PLUGIN_CALL("rwlock.unlock_shared", false, ops().unlock_shared(obj_.get()));
+  }
+  bool try_lock_for(Nanos t) {
+    return JOSTLE_PLUGIN_CALL("rwlock.try_lock_for", true,
+                              ops().timed_lock(obj_.get(), plugin_detail::non_negative(t))) == JOSTLE_OK;
+  }
   bool try_lock_shared_for(Nanos t) {
-    return ops().timed_lock_shared(obj_.get(), plugin_detail::non_negative(t)) == JOSTLE_OK;
+    return JOSTLE_PLUGIN_CALL("rwlock.try_lock_shared_for", true,
+                              ops().timed_lock_shared(obj_.get(), plugin_detail::non_negative(t))) == JOSTLE_OK;
   }
 
  private:
@@ -323,6 +377,7 @@ class PluginRwLock {
 template <int S, bool Keeps>
 class PluginCondvarT {
  public:
+  static constexpr std::string_view kPrimitive = "condvar";
   static constexpr std::string_view kName =
       Keeps ? plugin_detail::placeholder<S, "condvar_keeps"> : plugin_detail::placeholder<S, "condvar">;
   static constexpr std::string_view kDescription = "a plugin's condition variable with its own mutex";
@@ -331,17 +386,19 @@ class PluginCondvarT {
   static constexpr std::string_view kProfile = "strict";
   // [condvar.timed.no-swallow]: the loader exposes this variant only for a table that declares it.
   static constexpr bool kTimeoutKeepsSignal = Keeps;
+  static constexpr int kPluginSlot = S;
   static bool available() { return false; }
   using Mutex = PluginMutexT<S, plugin_detail::MutexMode::plain_ops_only>;
 
   PluginCondvarT() : obj_(ops().size, ops().align) { ops().init(obj_.get()); }
   ~PluginCondvarT() { ops().destroy(obj_.get()); }
-  void wait(Mutex& m) { ops().wait(obj_.get(), m.handle()); }
+  void wait(Mutex& m) { JOSTLE_PLUGIN_CALL("condvar.wait", true, ops().wait(obj_.get(), m.handle())); }
   bool wait_for(Mutex& m, Nanos t) {
-    return ops().timed_wait(obj_.get(), m.handle(), plugin_detail::non_negative(t)) == JOSTLE_OK;
+    return JOSTLE_PLUGIN_CALL("condvar.timed_wait", true,
+                              ops().timed_wait(obj_.get(), m.handle(), plugin_detail::non_negative(t))) == JOSTLE_OK;
   }
-  void notify_one() { ops().signal(obj_.get()); }
-  void notify_all() { ops().broadcast(obj_.get()); }
+  void notify_one() { JOSTLE_PLUGIN_CALL("condvar.notify_one", false, ops().signal(obj_.get())); }
+  void notify_all() { JOSTLE_PLUGIN_CALL("condvar.notify_all", false, ops().broadcast(obj_.get())); }
 
  private:
   static const jostle_condvar_ops& ops() { return plugin_detail::slot(S).condvar; }
@@ -358,27 +415,29 @@ using PluginCondvarKeeps = PluginCondvarT<S, true>;
 template <int S>
 class PluginSemaphore {
  public:
+  static constexpr std::string_view kPrimitive = "semaphore";
   static constexpr std::string_view kName = plugin_detail::placeholder<S, "semaphore">;
   static constexpr std::string_view kDescription = "a plugin's counting semaphore";
   static bool available() { return false; }
 
   PluginSemaphore() : obj_(ops().size, ops().align) { ops().init(obj_.get(), 0); }
   ~PluginSemaphore() { ops().destroy(obj_.get()); }
-  void post() { ops().release(obj_.get()); }
-  void wait() { ops().acquire(obj_.get()); }
-  bool try_wait() { return ops().try_acquire(obj_.get()) != 0; }
+  void post() { JOSTLE_PLUGIN_CALL("semaphore.release", false, ops().release(obj_.get())); }
+  void wait() { JOSTLE_PLUGIN_CALL("semaphore.acquire", true, ops().acquire(obj_.get())); }
+  bool try_wait() { return JOSTLE_PLUGIN_CALL("semaphore.try_acquire", false, ops().try_acquire(obj_.get())) != 0; }
   bool timed_wait(Nanos t) {
-    const int rc = ops().timed_acquire(obj_.get(), plugin_detail::non_negative(t));
+    const int rc = JOSTLE_PLUGIN_CALL("semaphore.timed_acquire", true,
+                                      ops().timed_acquire(obj_.get(), plugin_detail::non_negative(t)));
     if (rc != JOSTLE_OK && rc != JOSTLE_TIMEDOUT) plugin_detail::bad_code("semaphore.timed_acquire", rc);
     return rc == JOSTLE_OK;
   }
   // Asked only when no thread is inside another operation (contracts/semaphore.h): without the optional
   // permits() the permits are counted by taking them all and giving them back.
   std::uint32_t permits() {
-    if (ops().permits != nullptr) return ops().permits(obj_.get());
+    if (ops().permits != nullptr) return JOSTLE_PLUGIN_CALL("semaphore.permits", false, ops().permits(obj_.get()));
     std::uint32_t n = 0;
-    while (ops().try_acquire(obj_.get()) != 0) ++n;
-    for (std::uint32_t i = 0; i < n; ++i) ops().release(obj_.get());
+    while (JOSTLE_PLUGIN_CALL("semaphore.try_acquire", false, ops().try_acquire(obj_.get())) != 0) ++n;
+    for (std::uint32_t i = 0; i < n; ++i) JOSTLE_PLUGIN_CALL("semaphore.release", false, ops().release(obj_.get()));
     return n;
   }
 
@@ -392,18 +451,20 @@ class PluginSemaphore {
 template <int S>
 class PluginEvent {
  public:
+  static constexpr std::string_view kPrimitive = "event";
   static constexpr std::string_view kName = plugin_detail::placeholder<S, "event">;
   static constexpr std::string_view kDescription = "a plugin's reset event";
   static bool available() { return false; }
 
   PluginEvent() : obj_(ops().size, ops().align) { ops().init(obj_.get()); }
   ~PluginEvent() { ops().destroy(obj_.get()); }
-  void set() { ops().set(obj_.get()); }
-  void reset() { ops().reset(obj_.get()); }
-  bool is_set() { return ops().is_set(obj_.get()) != 0; }
-  void wait() { ops().wait(obj_.get()); }
+  void set() { JOSTLE_PLUGIN_CALL("event.set", false, ops().set(obj_.get())); }
+  void reset() { JOSTLE_PLUGIN_CALL("event.reset", false, ops().reset(obj_.get())); }
+  bool is_set() { return JOSTLE_PLUGIN_CALL("event.is_set", false, ops().is_set(obj_.get())) != 0; }
+  void wait() { JOSTLE_PLUGIN_CALL("event.wait", true, ops().wait(obj_.get())); }
   bool timed_wait(Nanos t) {
-    const int rc = ops().timed_wait(obj_.get(), plugin_detail::non_negative(t));
+    const int rc = JOSTLE_PLUGIN_CALL("event.timed_wait", true,
+                                      ops().timed_wait(obj_.get(), plugin_detail::non_negative(t)));
     if (rc != JOSTLE_OK && rc != JOSTLE_TIMEDOUT) plugin_detail::bad_code("event.timed_wait", rc);
     return rc == JOSTLE_OK;
   }
@@ -418,6 +479,7 @@ class PluginEvent {
 template <int S, bool Timed>
 class PluginWaitGroupT {
  public:
+  static constexpr std::string_view kPrimitive = "waitgroup";
   static constexpr std::string_view kName =
       Timed ? plugin_detail::placeholder<S, "waitgroup_timed"> : plugin_detail::placeholder<S, "waitgroup">;
   static constexpr std::string_view kDescription = "a plugin's wait group";
@@ -425,16 +487,17 @@ class PluginWaitGroupT {
 
   PluginWaitGroupT() : obj_(ops().size, ops().align) { ops().init(obj_.get()); }
   ~PluginWaitGroupT() { ops().destroy(obj_.get()); }
-  void start() { ops().start(obj_.get(), 1); }
-  void start(std::uint32_t n) { ops().start(obj_.get(), n); }
-  void finish() { ops().finish(obj_.get()); }
-  void wait() { ops().wait(obj_.get()); }
-  bool is_done() { return ops().is_done(obj_.get()) != 0; }
-  void reset() { ops().reset(obj_.get()); }
+  void start() { JOSTLE_PLUGIN_CALL("waitgroup.start", false, ops().start(obj_.get(), 1)); }
+  void start(std::uint32_t n) { JOSTLE_PLUGIN_CALL("waitgroup.start", false, ops().start(obj_.get(), n)); }
+  void finish() { JOSTLE_PLUGIN_CALL("waitgroup.finish", false, ops().finish(obj_.get())); }
+  void wait() { JOSTLE_PLUGIN_CALL("waitgroup.wait", true, ops().wait(obj_.get())); }
+  bool is_done() { return JOSTLE_PLUGIN_CALL("waitgroup.is_done", false, ops().is_done(obj_.get())) != 0; }
+  void reset() { JOSTLE_PLUGIN_CALL("waitgroup.reset", false, ops().reset(obj_.get())); }
   bool wait_for(Nanos t)
     requires Timed
   {
-    const int rc = ops().timed_wait(obj_.get(), plugin_detail::non_negative(t));
+    const int rc = JOSTLE_PLUGIN_CALL("waitgroup.timed_wait", true,
+                                      ops().timed_wait(obj_.get(), plugin_detail::non_negative(t)));
     if (rc != JOSTLE_OK && rc != JOSTLE_TIMEDOUT) plugin_detail::bad_code("waitgroup.timed_wait", rc);
     return rc == JOSTLE_OK;
   }
@@ -454,23 +517,30 @@ using PluginTimedWaitGroup = PluginWaitGroupT<S, true>;
 template <int S>
 class PluginChannel {
  public:
+  static constexpr std::string_view kPrimitive = "channel";
   static constexpr std::string_view kName = plugin_detail::placeholder<S, "channel">;
   static constexpr std::string_view kDescription = "a plugin's bounded channel";
   static bool available() { return false; }
 
   explicit PluginChannel(std::size_t capacity) : obj_(ops().size, ops().align) { ops().init(obj_.get(), capacity); }
   ~PluginChannel() { ops().destroy(obj_.get()); }
-  ChannelStatus send(std::uint64_t v) { return map("channel.send", ops().send(obj_.get(), v)); }
-  ChannelStatus try_send(std::uint64_t v) { return map("channel.try_send", ops().try_send(obj_.get(), v)); }
+  ChannelStatus send(std::uint64_t v) { return map("channel.send", JOSTLE_PLUGIN_CALL("channel.send", true,
+                                                                                      ops().send(obj_.get(), v))); }
+  ChannelStatus try_send(std::uint64_t v) { return map("channel.try_send", JOSTLE_PLUGIN_CALL("channel.try_send", false,
+                                                                                              ops().try_send(obj_.get(), v))); }
   ChannelStatus send_for(std::uint64_t v, Nanos t) {
-    return map("channel.timed_send", ops().timed_send(obj_.get(), v, plugin_detail::non_negative(t)));
+    return map("channel.timed_send", JOSTLE_PLUGIN_CALL("channel.timed_send", true,
+                                                        ops().timed_send(obj_.get(), v, plugin_detail::non_negative(t))));
   }
-  ChannelStatus recv(std::uint64_t& out) { return map("channel.recv", ops().recv(obj_.get(), &out)); }
-  ChannelStatus try_recv(std::uint64_t& out) { return map("channel.try_recv", ops().try_recv(obj_.get(), &out)); }
+  ChannelStatus recv(std::uint64_t& out) { return map("channel.recv", JOSTLE_PLUGIN_CALL("channel.recv", true,
+                                                                                         ops().recv(obj_.get(), &out))); }
+  ChannelStatus try_recv(std::uint64_t& out) { return map("channel.try_recv", JOSTLE_PLUGIN_CALL("channel.try_recv", false,
+                                                                                                 ops().try_recv(obj_.get(), &out))); }
   ChannelStatus recv_for(std::uint64_t& out, Nanos t) {
-    return map("channel.timed_recv", ops().timed_recv(obj_.get(), &out, plugin_detail::non_negative(t)));
+    return map("channel.timed_recv", JOSTLE_PLUGIN_CALL("channel.timed_recv", true,
+                                                        ops().timed_recv(obj_.get(), &out, plugin_detail::non_negative(t))));
   }
-  void close() { ops().close(obj_.get()); }
+  void close() { JOSTLE_PLUGIN_CALL("channel.close", false, ops().close(obj_.get())); }
 
  private:
   static ChannelStatus map(const char* fn, int rc) {
@@ -491,6 +561,7 @@ class PluginChannel {
 
 template <int S, bool Timed>
 struct PluginThreadT {
+  static constexpr std::string_view kPrimitive = "thread";
   static constexpr std::string_view kName =
       Timed ? plugin_detail::placeholder<S, "thread_timed"> : plugin_detail::placeholder<S, "thread">;
   static constexpr std::string_view kDescription = "a plugin's threads";
@@ -500,25 +571,31 @@ struct PluginThreadT {
   using Handle = jostle_thread_handle;
 
   static const jostle_thread_ops& ops() { return plugin_detail::slot(S).thread; }
-  static int spawn(Handle& h, ThreadEntry e, void* a) { return ops().spawn(&h, e, a); }
-  static void join(Handle& h) { ops().join(&h); }
+  static int spawn(Handle& h, ThreadEntry e, void* a) { return JOSTLE_PLUGIN_CALL("thread.spawn", false,
+                                                                                  ops().spawn(&h, e, a)); }
+  static void join(Handle& h) { JOSTLE_PLUGIN_CALL("thread.join", true, ops().join(&h)); }
   static int timed_join(Handle& h, Nanos ns)
     requires Timed
   {
-    return ops().timed_join(&h, plugin_detail::non_negative(ns));
+    return JOSTLE_PLUGIN_CALL("thread.timed_join", true, ops().timed_join(&h, plugin_detail::non_negative(ns)));
   }
-  static void detach(Handle& h) { ops().detach(&h); }
-  static int set_name(Handle& h, const char* n) { return ops().set_name(&h, n); }
-  static int get_name(Handle& h, char* b, std::size_t len) { return ops().get_name(&h, b, len); }
-  static int set_name_self(const char* n) { return ops().set_name_self(n); }
-  static int get_name_self(char* b, std::size_t len) { return ops().get_name_self(b, len); }
-  static std::uint64_t current_id() { return ops().current_id(); }
-  static void yield() { ops().yield(); }
-  static void sleep(Nanos ns) { ops().sleep(plugin_detail::non_negative(ns)); }
-  static unsigned cpu_count() { return ops().cpu_count(); }
+  static void detach(Handle& h) { JOSTLE_PLUGIN_CALL("thread.detach", false, ops().detach(&h)); }
+  static int set_name(Handle& h, const char* n) { return JOSTLE_PLUGIN_CALL("thread.set_name", false,
+                                                                            ops().set_name(&h, n)); }
+  static int get_name(Handle& h, char* b, std::size_t len) { return JOSTLE_PLUGIN_CALL("thread.get_name", false,
+                                                                                       ops().get_name(&h, b, len)); }
+  static int set_name_self(const char* n) { return JOSTLE_PLUGIN_CALL("thread.set_name_self", false,
+                                                                      ops().set_name_self(n)); }
+  static int get_name_self(char* b, std::size_t len) { return JOSTLE_PLUGIN_CALL("thread.get_name_self", false,
+                                                                                 ops().get_name_self(b, len)); }
+  static std::uint64_t current_id() { return JOSTLE_PLUGIN_CALL("thread.current_id", false, ops().current_id()); }
+  static void yield() { JOSTLE_PLUGIN_CALL("thread.yield", false, ops().yield()); }
+  static void sleep(Nanos ns) { JOSTLE_PLUGIN_CALL("thread.sleep", true,
+                                                   ops().sleep(plugin_detail::non_negative(ns))); }
+  static unsigned cpu_count() { return JOSTLE_PLUGIN_CALL("thread.cpu_count", false, ops().cpu_count()); }
   static ThreadStats stats() {
     jostle_thread_stats s{};
-    ops().stats(&s);
+    JOSTLE_PLUGIN_CALL("thread.stats", false, ops().stats(&s));
     return ThreadStats{s.acquired, s.released, s.double_released, s.exited};
   }
 };
@@ -532,6 +609,7 @@ using PluginTimedThread = PluginThreadT<S, true>;
 
 template <int S>
 struct PluginExecutor {
+  static constexpr std::string_view kPrimitive = "executor";
   static constexpr std::string_view kName = plugin_detail::placeholder<S, "executor">;
   static constexpr std::string_view kDescription = "a plugin's virtual-thread executor";
   static bool available() { return false; }
@@ -551,7 +629,7 @@ struct PluginExecutor {
     }
     ~Executor() {
       if (live_) {
-        ops().close(obj_.get());
+        JOSTLE_PLUGIN_CALL("executor.close", false, ops().close(obj_.get()));
         ops().destroy(obj_.get());
       }
     }
@@ -560,11 +638,11 @@ struct PluginExecutor {
     SlotCount slots() const {
       if (!live_) return {};
       std::int32_t in_use = 0, free_slots = 0, limit = 0;
-      ops().slots(obj_.get(), &in_use, &free_slots, &limit);
+      JOSTLE_PLUGIN_CALL("executor.slots", false, ops().slots(obj_.get(), &in_use, &free_slots, &limit));
       return SlotCount{in_use, free_slots, limit};
     }
     void close() {
-      if (live_) ops().close(obj_.get());
+      if (live_) JOSTLE_PLUGIN_CALL("executor.close", false, ops().close(obj_.get()));
     }
     bool live() const { return live_; }
     void* get() const { return obj_.get(); }
@@ -606,8 +684,9 @@ struct PluginExecutor {
         },
         [](void* arg) { delete static_cast<VtBody*>(arg); }, fn};
     void* task = nullptr;
-    const int rc = ops().spawn_on(ex.get(), b, &task);
-    if (rc == JOSTLE_OK) t = Task(task, [](void* p) { ops().release(p); });
+    const int rc = JOSTLE_PLUGIN_CALL("executor.spawn_on", false, ops().spawn_on(ex.get(), b, &task));
+    if (rc == JOSTLE_OK) t = Task(task, [](void* p) { JOSTLE_PLUGIN_CALL("executor.release", false,
+                                                                         ops().release(p)); });
     return status("executor.spawn_on", rc);
   }
   static Executor& default_executor() {
@@ -617,19 +696,22 @@ struct PluginExecutor {
   static VtStatus spawn(Task& t, VtBody body) { return spawn_on(default_executor(), t, std::move(body)); }
   static VtResult join(Task& t) {
     std::int64_t v = 0;
-    const VtStatus s = status("executor.join", ops().join(t.get(), &v));
+    const VtStatus s = status("executor.join", JOSTLE_PLUGIN_CALL("executor.join", true, ops().join(t.get(), &v)));
     return VtResult{s, s == VtStatus::ok ? v : 0};
   }
   static VtResult join_timeout(Task& t, Nanos ns) {
     std::int64_t v = 0;
-    const VtStatus s = status("executor.join_timeout", ops().join_timeout(t.get(), ns, &v));
+    const VtStatus s = status("executor.join_timeout", JOSTLE_PLUGIN_CALL("executor.join_timeout", true,
+                                                                          ops().join_timeout(t.get(), ns, &v)));
     return VtResult{s, s == VtStatus::ok ? v : 0};
   }
-  static void cancel(Task& t) { ops().cancel(t.get()); }
-  static bool cancelled() { return ops().cancelled() != 0; }
-  static VtStatus sleep(Nanos ns) { return status("executor.sleep", ops().sleep(ns)); }
-  static VtStatus park(Nanos ns) { return status("executor.park", ops().park(ns)); }
-  static void unpark(Task& t) { ops().unpark(t.get()); }
+  static void cancel(Task& t) { JOSTLE_PLUGIN_CALL("executor.cancel", false, ops().cancel(t.get())); }
+  static bool cancelled() { return JOSTLE_PLUGIN_CALL("executor.cancelled", false, ops().cancelled()) != 0; }
+  static VtStatus sleep(Nanos ns) { return status("executor.sleep", JOSTLE_PLUGIN_CALL("executor.sleep", true,
+                                                                                       ops().sleep(ns))); }
+  static VtStatus park(Nanos ns) { return status("executor.park", JOSTLE_PLUGIN_CALL("executor.park", true,
+                                                                                     ops().park(ns))); }
+  static void unpark(Task& t) { JOSTLE_PLUGIN_CALL("executor.unpark", false, ops().unpark(t.get())); }
 };
 
 // ---- waiter list (Atomics.wait / waitAsync / notify) ----
@@ -637,6 +719,7 @@ struct PluginExecutor {
 template <int S>
 class PluginWaiterList {
  public:
+  static constexpr std::string_view kPrimitive = "waiter_list";
   static constexpr std::string_view kName = plugin_detail::placeholder<S, "waiter_list">;
   static constexpr std::string_view kDescription = "a plugin's waiter list (Atomics.wait/notify/waitAsync)";
   static bool available() { return false; }
@@ -652,7 +735,8 @@ class PluginWaiterList {
     if (!view.buffer().is_shared()) throw AtomicsError(AtomicsError::type_error, "Atomics.wait on an unshared buffer");
     T* cell = checked(view, i);
     if (!can_block) throw AtomicsError(AtomicsError::type_error, "Atomics.wait with [[CanBlock]] false");
-    const int rc = ops().wait(obj_.get(), cell, sizeof(T), static_cast<std::int64_t>(expected), ns(timeout));
+    const int rc = JOSTLE_PLUGIN_CALL("waiter_list.wait", true,
+                                      ops().wait(obj_.get(), cell, sizeof(T), static_cast<std::int64_t>(expected), ns(timeout)));
     return status("waiter_list.wait", rc);
   }
 
@@ -663,8 +747,9 @@ class PluginWaiterList {
       throw AtomicsError(AtomicsError::type_error, "Atomics.waitAsync on an unshared buffer");
     T* cell = checked(view, i);
     auto* pending = new Pending{&loop, std::move(settle)};
-    const int rc = ops().wait_async(obj_.get(), cell, sizeof(T), static_cast<std::int64_t>(expected), ns(timeout),
-                                    &Pending::fire, pending);
+    const int rc = JOSTLE_PLUGIN_CALL("waiter_list.wait_async", false,
+                                      ops().wait_async(obj_.get(), cell, sizeof(T), static_cast<std::int64_t>(expected), ns(timeout),
+                                    &Pending::fire, pending));
     if (rc == JOSTLE_OK) return {true, WaitStatus::ok};
     delete pending;
     return {false, status("waiter_list.wait_async", rc)};
@@ -674,16 +759,17 @@ class PluginWaiterList {
   std::uint64_t notify(const TypedView<T>& view, std::size_t i, NotifyCount count) {
     T* cell = checked(view, i);
     if (!view.buffer().is_shared()) return 0;
-    return ops().notify(obj_.get(), cell, count.n);
+    return JOSTLE_PLUGIN_CALL("waiter_list.notify", false, ops().notify(obj_.get(), cell, count.n));
   }
 
   void on_write(const SharedBuffer& buf, std::size_t byte_index) {
-    if (ops().on_write != nullptr) ops().on_write(obj_.get(), buf.data() + byte_index);
+    if (ops().on_write != nullptr) JOSTLE_PLUGIN_CALL("waiter_list.on_write", false,
+                                                      ops().on_write(obj_.get(), buf.data() + byte_index));
   }
 
   template <WaitableElement T>
   std::size_t waiter_count(const TypedView<T>& view, std::size_t i) {
-    return ops().waiter_count(obj_.get(), view.element(i));
+    return JOSTLE_PLUGIN_CALL("waiter_list.waiter_count", false, ops().waiter_count(obj_.get(), view.element(i)));
   }
 
  private:
@@ -718,6 +804,7 @@ class PluginWaiterList {
 
 template <int S, bool Native>
 struct PluginAtomicsT {
+  static constexpr std::string_view kPrimitive = "atomics";
   static constexpr std::string_view kName =
       Native ? plugin_detail::placeholder<S, "atomics"> : plugin_detail::placeholder<S, "atomics_locked">;
   static constexpr std::string_view kDescription = "a plugin's Atomics operations";
@@ -735,15 +822,15 @@ struct PluginAtomicsT {
   }
   template <class T>
   static T load(T* p) {
-    return from<T>(ops().load(p, sizeof(T)));
+    return from<T>(JOSTLE_PLUGIN_CALL("atomics.load", false, ops().load(p, sizeof(T))));
   }
   template <class T>
   static void store(T* p, T v) {
-    ops().store(p, sizeof(T), to(v));
+    JOSTLE_PLUGIN_CALL("atomics.store", false, ops().store(p, sizeof(T), to(v)));
   }
   template <class T>
   static T rmw(T* p, int op, T v) {
-    return from<T>(ops().rmw(p, sizeof(T), op, to(v)));
+    return from<T>(JOSTLE_PLUGIN_CALL("atomics.rmw", false, ops().rmw(p, sizeof(T), op, to(v))));
   }
   template <class T>
   static T fetch_add(T* p, T v) {
@@ -771,11 +858,13 @@ struct PluginAtomicsT {
   }
   template <class T>
   static T compare_exchange(T* p, T expected, T replacement) {
-    return from<T>(ops().compare_exchange(p, sizeof(T), to(expected), to(replacement)));
+    return from<T>(JOSTLE_PLUGIN_CALL("atomics.compare_exchange", false,
+                                      ops().compare_exchange(p, sizeof(T), to(expected), to(replacement))));
   }
-  static bool is_lock_free(std::size_t n) { return ops().is_lock_free(static_cast<unsigned>(n)) != 0; }
+  static bool is_lock_free(std::size_t n) { return JOSTLE_PLUGIN_CALL("atomics.is_lock_free", false,
+                                                                      ops().is_lock_free(static_cast<unsigned>(n))) != 0; }
   static void pause() {
-    if (ops().pause != nullptr) ops().pause();
+    if (ops().pause != nullptr) JOSTLE_PLUGIN_CALL("atomics.pause", false, ops().pause());
   }
 };
 
@@ -789,6 +878,7 @@ using PluginLockedAtomics = PluginAtomicsT<S, false>;
 template <int S>
 class PluginSafepoint {
  public:
+  static constexpr std::string_view kPrimitive = "safepoint";
   static constexpr std::string_view kName = plugin_detail::placeholder<S, "safepoint">;
   static constexpr std::string_view kDescription = "a plugin's stop-the-world safepoints";
   static bool available() { return false; }
@@ -798,11 +888,11 @@ class PluginSafepoint {
   ~PluginSafepoint() { ops().destroy(obj_.get()); }
   PluginSafepoint(const PluginSafepoint&) = delete;
   PluginSafepoint& operator=(const PluginSafepoint&) = delete;
-  MutatorId attach() { return ops().attach(obj_.get()); }
-  void detach(MutatorId id) { ops().detach(obj_.get(), id); }
-  void poll(MutatorId id) { ops().poll(obj_.get(), id); }
-  void stop_the_world() { ops().stop_the_world(obj_.get()); }
-  void resume() { ops().resume(obj_.get()); }
+  MutatorId attach() { return JOSTLE_PLUGIN_CALL("safepoint.attach", false, ops().attach(obj_.get())); }
+  void detach(MutatorId id) { JOSTLE_PLUGIN_CALL("safepoint.detach", false, ops().detach(obj_.get(), id)); }
+  void poll(MutatorId id) { JOSTLE_PLUGIN_CALL("safepoint.poll", true, ops().poll(obj_.get(), id)); }
+  void stop_the_world() { JOSTLE_PLUGIN_CALL("safepoint.stop_the_world", true, ops().stop_the_world(obj_.get())); }
+  void resume() { JOSTLE_PLUGIN_CALL("safepoint.resume", false, ops().resume(obj_.get())); }
 
  private:
   static const jostle_safepoint_ops& ops() { return plugin_detail::slot(S).safepoint; }
@@ -814,6 +904,7 @@ class PluginSafepoint {
 template <int S>
 class PluginAsync {
  public:
+  static constexpr std::string_view kPrimitive = "async";
   static constexpr std::string_view kName = plugin_detail::placeholder<S, "async">;
   static constexpr std::string_view kDescription = "a plugin's cross-thread async notifier (pollable fd)";
   static bool available() { return false; }
@@ -828,10 +919,10 @@ class PluginAsync {
   ~PluginAsync() { ops().destroy(obj_.get()); }
   PluginAsync(const PluginAsync&) = delete;
   PluginAsync& operator=(const PluginAsync&) = delete;
-  void notify() { ops().notify(obj_.get()); }
-  int fd() const { return ops().fd(obj_.get()); }
-  void arm() { ops().arm(obj_.get()); }
-  void drain() { ops().drain(obj_.get()); }
+  void notify() { JOSTLE_PLUGIN_CALL("async.notify", false, ops().notify(obj_.get())); }
+  int fd() const { return JOSTLE_PLUGIN_CALL("async.fd", false, ops().fd(obj_.get())); }
+  void arm() { JOSTLE_PLUGIN_CALL("async.arm", false, ops().arm(obj_.get())); }
+  void drain() { JOSTLE_PLUGIN_CALL("async.drain", false, ops().drain(obj_.get())); }
 
  private:
   static const jostle_async_ops& ops() { return plugin_detail::slot(S).async; }

@@ -15,6 +15,7 @@
 #include "jostle/contracts/futex.h"
 #include "jostle/contracts/rwlock.h"
 #include "mutex_futex/futex_mutex.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -28,6 +29,7 @@ enum class RwLockDefect {
 template <TimedFutexBackend F, RwLockDefect D = RwLockDefect::none>
 class FutexRwLockT {
  public:
+  static constexpr std::string_view kPrimitive = "rwlock";
   static std::string name() { return name_over_futex<F>("futex"); }
   static bool available() { return backend_available<F>(); }
   static constexpr std::string_view kDescription =
@@ -158,7 +160,6 @@ static_assert(TimedRwLockBackend<FutexRwLock<LinuxFutex>>);
 
 struct MutantRwTimedWriterStrandsReaders : FutexRwLockT<LinuxFutex, RwLockDefect::timed_writer_strands_readers> {
   static constexpr std::string_view kName = "mutant.rwlock.timed_writer_strands_readers";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "a writer whose timed lock gives up does not wake the readers queued behind it";
   static constexpr std::string_view kCatches = "condvar/rwlock_timed_writer_releases_readers";
@@ -167,7 +168,6 @@ struct MutantRwTimedWriterStrandsReaders : FutexRwLockT<LinuxFutex, RwLockDefect
 };
 struct MutantRwReaderIgnoresHolder : FutexRwLockT<LinuxFutex, RwLockDefect::reader_ignores_holder> {
   static constexpr std::string_view kName = "mutant.rwlock.reader_ignores_holder";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "readers are held back only by waiting writers, not by the writer inside";
   static constexpr std::string_view kCatches = "condvar/rwlock_smoke,condvar/rwlock_concurrent_access";
@@ -176,12 +176,14 @@ struct MutantRwReaderIgnoresHolder : FutexRwLockT<LinuxFutex, RwLockDefect::read
 };
 struct MutantRwUnlockWakesOneReader : FutexRwLockT<LinuxFutex, RwLockDefect::unlock_wakes_one_reader> {
   static constexpr std::string_view kName = "mutant.rwlock.unlock_wakes_one_reader";
-  static std::string name() { return std::string(kName); }  // hides the algorithm\'s name()
   static constexpr std::string_view kDescription =
       "a writer's unlock wakes one blocked reader; the others sleep although shared access is free";
   static constexpr std::string_view kCatches = "condvar/rwlock_shared_really_shared";
   static constexpr std::string_view kDifficulty = "D1";
   static constexpr std::string_view kSource = "microsoft/STL #4448 (readers not all admitted after unlock)";
 };
+
+using FutexRwLockMutants =
+    TypeList<MutantRwTimedWriterStrandsReaders, MutantRwReaderIgnoresHolder, MutantRwUnlockWakesOneReader>;
 
 }  // namespace jostle

@@ -16,6 +16,7 @@ namespace jostle {
 template <bool PreferWriter>
 class PthreadRwLockT {
  public:
+  static constexpr std::string_view kPrimitive = "rwlock";
   static constexpr std::string_view kName = PreferWriter ? "pthread_wpref" : "pthread";
   static constexpr std::string_view kDescription =
       PreferWriter ? "pthread_rwlock_t, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP"

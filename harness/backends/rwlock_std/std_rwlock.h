@@ -11,6 +11,7 @@ namespace jostle {
 
 class StdRwLock {
  public:
+  static constexpr std::string_view kPrimitive = "rwlock";
   static constexpr std::string_view kName = "std";
   static constexpr std::string_view kDescription = "std::shared_mutex";
 

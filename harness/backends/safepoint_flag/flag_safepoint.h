@@ -10,13 +10,14 @@
 #include "jostle/chaos.h"
 #include "jostle/contracts/safepoint.h"
 #include "jostle/sys.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
 template <bool kStraggler>
 class FlagSafepointT {
  public:
-  static constexpr std::string_view kName = kStraggler ? "mutant.safepoint-straggler" : "flag";
+  static constexpr std::string_view kName = kStraggler ? "mutant.safepoint.straggler" : "flag";
   static constexpr std::string_view kDescription =
       kStraggler ? "flag safepoint whose collector proceeds once all but one attached mutator stopped"
                  : "request flag + counted stops under a lock; futex resume epoch and collector progress word";
@@ -113,5 +114,7 @@ struct MutantSafepointStraggler : FlagSafepointT<true> {
   static constexpr std::string_view kSource = "BetterPython GC sync (collector proceeding with one mutator running)";
 };
 static_assert(SafepointBackend<MutantSafepointStraggler>);
+
+using FlagSafepointMutants = TypeList<MutantSafepointStraggler>;
 
 }  // namespace jostle

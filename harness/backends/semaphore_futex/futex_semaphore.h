@@ -10,17 +10,25 @@
 #include <atomic>
 #include <cstdint>
 
-#include "futex_backends.h"
+#include <string>
+
+#include "futex_linux/linux_futex.h"
+#include "futex_parking/parking_futex.h"
 #include "jostle/chaos.h"
+#include "jostle/contracts/backend.h"
 #include "jostle/contracts/futex.h"
 #include "jostle/contracts/semaphore.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
 template <FutexBackend F, bool SwallowOnTimeout = false>
-class FutexSemaphore {
+class FutexSemaphoreT {
  public:
   static constexpr std::string_view kPrimitive = "semaphore";
+  static std::string name() { return "sem." + backend_name<F>(); }
+  static std::string description() { return "FutexSemaphore over the `" + backend_name<F>() + "` futex"; }
+  static bool available() { return backend_available<F>(); }
 
   void post() {
     count_.fetch_add(1, std::memory_order_seq_cst);
@@ -85,31 +93,30 @@ class FutexSemaphore {
   std::atomic<std::uint32_t> waiters_{0};
 };
 
-struct SemaphoreOverLinux : FutexSemaphore<LinuxFutex> {
-  static constexpr std::string_view kName = "sem.linux";
-  static constexpr std::string_view kDescription = "FutexSemaphore over the `linux` futex";
-};
-struct SemaphoreOverParking : FutexSemaphore<ParkingFutex> {
-  static constexpr std::string_view kName = "sem.parking";
-  static constexpr std::string_view kDescription = "FutexSemaphore over the `parking` futex emulation";
-};
-struct MutantSemTimeoutSwallowsPermit : FutexSemaphore<LinuxFutex, true> {
-  static constexpr std::string_view kName = "mutant.sem_timeout_swallows_permit";
+// The algorithm as the backend map composes it: over every futex with a timed wait (the semaphore contract has
+// timed_wait).
+template <TimedFutexBackend F>
+using FutexSemaphore = FutexSemaphoreT<F>;
+
+struct MutantSemTimeoutSwallowsPermit : FutexSemaphoreT<LinuxFutex, true> {
+  static constexpr std::string_view kName = "mutant.semaphore.timeout_swallows_permit";
   static constexpr std::string_view kDescription =
       "FutexSemaphore whose timed wait, finding a permit as its deadline passes, takes it and reports a timeout";
   static constexpr std::string_view kCatches = "futex/semaphore_conservation";
   static constexpr std::string_view kDifficulty = "D2";
   static constexpr std::string_view kSource = "wasmtime PR #5871; Zig Condition/Semaphore timeout path";
 };
-struct MutantSemOnCheckThenEnqueue : FutexSemaphore<MutantCheckThenEnqueue> {
-  static constexpr std::string_view kName = "mutant.sem_on_check_then_enqueue";
+struct MutantSemOnCheckThenEnqueue : FutexSemaphoreT<MutantCheckThenEnqueue> {
+  static constexpr std::string_view kName = "mutant.semaphore.on_check_then_enqueue";
   static constexpr std::string_view kDescription = "FutexSemaphore over the check-then-enqueue futex mutant";
   static constexpr std::string_view kCatches = "futex/semaphore_as_mutex";
   static constexpr std::string_view kDifficulty = "D2";
   static constexpr std::string_view kSource = "composition: a correct semaphore over a lost-wakeup futex";
 };
 
-static_assert(SemaphoreBackend<SemaphoreOverLinux> && SemaphoreBackend<SemaphoreOverParking>);
+static_assert(SemaphoreBackend<FutexSemaphore<LinuxFutex>>);
 static_assert(SemaphoreBackend<MutantSemTimeoutSwallowsPermit> && SemaphoreBackend<MutantSemOnCheckThenEnqueue>);
+
+using FutexSemaphoreMutants = TypeList<MutantSemTimeoutSwallowsPermit, MutantSemOnCheckThenEnqueue>;
 
 }  // namespace jostle

@@ -13,6 +13,7 @@
 #include "jostle/chaos.h"
 #include "jostle/contracts/thread.h"
 #include "jostle/sys.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -97,14 +98,14 @@ enum class PthreadDefect { none, two_flags, join_ignores_einval, cached_id, time
 template <PthreadDefect kDefect>
 struct PthreadThreadT {
   static constexpr bool kTwoFlags = kDefect == PthreadDefect::two_flags;
-  static constexpr std::string_view kName = kDefect == PthreadDefect::two_flags ? "mutant.detach-exit-race"
+  static constexpr std::string_view kName = kDefect == PthreadDefect::two_flags ? "mutant.thread.detach_exit_race"
                                             : kDefect == PthreadDefect::join_ignores_einval
-                                                ? "mutant.join-ignores-einval"
-                                            : kDefect == PthreadDefect::cached_id ? "mutant.cached-thread-id"
+                                                ? "mutant.thread.join_ignores_einval"
+                                            : kDefect == PthreadDefect::cached_id ? "mutant.thread.cached_thread_id"
                                             : kDefect == PthreadDefect::timed_join_consumes
-                                                ? "mutant.timed-join-consumes"
+                                                ? "mutant.thread.timed_join_consumes"
                                             : kDefect == PthreadDefect::timed_join_start_anchored
-                                                ? "mutant.timed-join-start-anchored"
+                                                ? "mutant.thread.timed_join_start_anchored"
                                                 : "pthread";
   static constexpr std::string_view kDescription =
       kTwoFlags ? "pthread threads whose detach and exit paths each decide ownership of the control block from "
@@ -330,5 +331,8 @@ struct MutantTimedJoinStartAnchored : PthreadThreadT<PthreadDefect::timed_join_s
   static constexpr std::string_view kSource = "timeout anchored at the wrong instant (early timeout class)";
 };
 static_assert(TimedJoinThreadBackend<MutantTimedJoinStartAnchored>);
+
+using PthreadThreadMutants = TypeList<MutantDetachExitRace, MutantJoinIgnoresEinval, MutantCachedThreadId,
+                                      MutantTimedJoinConsumes, MutantTimedJoinStartAnchored>;
 
 }  // namespace jostle

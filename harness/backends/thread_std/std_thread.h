@@ -16,6 +16,7 @@
 #include "jostle/chaos.h"
 #include "jostle/contracts/thread.h"
 #include "jostle/sys.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -24,8 +25,8 @@ enum class StdDefect { none, truncates, misses_exit };
 template <StdDefect kDefect>
 struct StdThreadT {
   static constexpr bool kTruncates = kDefect == StdDefect::truncates;
-  static constexpr std::string_view kName = kTruncates                        ? "mutant.name-truncates"
-                                            : kDefect == StdDefect::misses_exit ? "mutant.timed-join-misses-exit"
+  static constexpr std::string_view kName = kTruncates                        ? "mutant.thread.name_truncates"
+                                            : kDefect == StdDefect::misses_exit ? "mutant.thread.timed_join_misses_exit"
                                                                                 : "std";
   static constexpr std::string_view kDescription =
       kTruncates ? "std backend whose self-naming passes long names straight to prctl(PR_SET_NAME), which "
@@ -161,5 +162,7 @@ struct MutantTimedJoinMissesExit : StdThreadT<StdDefect::misses_exit> {
   static constexpr std::string_view kSource = "completion signalled as an edge, not a state (lost wakeup on join)";
 };
 static_assert(TimedJoinThreadBackend<MutantTimedJoinMissesExit>);
+
+using StdThreadMutants = TypeList<MutantNameTruncates, MutantTimedJoinMissesExit>;
 
 }  // namespace jostle

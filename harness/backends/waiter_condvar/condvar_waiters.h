@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "waiter_core/waiter_list_core.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -41,5 +42,34 @@ struct CondvarWaiters : CondvarWaitersT<waiter_defect::none> {
       "std::mutex list lock, one std::condition_variable per waiter (condition tickets)";
 };
 static_assert(WaiterListBackend<CondvarWaiters>);
+
+
+struct MutantLifoNotify : CondvarWaitersT<waiter_defect::lifo> {
+  static constexpr std::string_view kName = "mutant.waiter_list.lifo_notify";
+  static constexpr std::string_view kDescription = "notify wakes the newest waiter first";
+  static constexpr std::string_view kCatches = "atomics/wait_fifo,atomics/wait_mixed_sync_async";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource = "test262 notify/notify-in-order.js";
+};
+
+struct MutantWaitersEarlyTimeout : CondvarWaitersT<waiter_defect::early_timeout> {
+  static constexpr std::string_view kName = "mutant.waiter_list.early_timeout";
+  static constexpr std::string_view kDescription = "timed waits report timed-out up to 1 ms before the deadline";
+  static constexpr std::string_view kCatches =
+      "atomics/wait_results,atomics/wait_timeout_margin,atomics/wait_notify_vs_timeout";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource = "Node's early waitAsync timer (libuv#4773)";
+};
+
+struct MutantClockDecides : CondvarWaitersT<waiter_defect::clock_decides> {
+  static constexpr std::string_view kName = "mutant.waiter_list.clock_decides";
+  static constexpr std::string_view kDescription =
+      "a waiter whose deadline passed reports timed-out even though notify already removed it";
+  static constexpr std::string_view kCatches = "atomics/wait_notify_vs_timeout";
+  static constexpr std::string_view kDifficulty = "D2";
+  static constexpr std::string_view kSource = "timeout-vs-notify race decided by the clock, not under the list lock";
+};
+
+using CondvarWaitersMutants = TypeList<MutantLifoNotify, MutantWaitersEarlyTimeout, MutantClockDecides>;
 
 }  // namespace jostle

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "waiter_core/waiter_list_core.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -89,5 +90,35 @@ struct FutexWaiters : FutexWaitersT<waiter_defect::none> {
       "futex mutex list lock, one futex word per waiter, raw futex(2) syscalls";
 };
 static_assert(WaiterListBackend<FutexWaiters>);
+
+
+struct MutantNotifyCountRequested : FutexWaitersT<waiter_defect::count_requested> {
+  static constexpr std::string_view kName = "mutant.waiter_list.notify_count_requested";
+  static constexpr std::string_view kDescription = "notify returns the requested count, not the number woken";
+  static constexpr std::string_view kCatches = "atomics/notify_exact_count,atomics/notify_other_index";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource = "test262 notify count tests (notify-one/two/all, count-boundary-cases)";
+};
+
+struct MutantWaitCheckOutsideLock : FutexWaitersT<waiter_defect::check_outside_lock> {
+  static constexpr std::string_view kName = "mutant.waiter_list.wait_check_outside_lock";
+  static constexpr std::string_view kDescription = "wait compares the value before taking the list lock";
+  static constexpr std::string_view kCatches = "atomics/wait_notify_storm";
+  // Natural window (nothing widens the check-to-lock gap): plain repetition catches it in 3-9 of 10 runs
+  // depending on the machine's load; random chaos at waiter.wait.between-check-and-lock in every run.
+  static constexpr std::string_view kCatchesUnder = "p=0.1,actions=yield+sleep";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource = "test262 'no lost wakeup' class; check-then-enqueue futex bugs";
+};
+
+struct MutantSpuriousFromRmw : FutexWaitersT<waiter_defect::spurious_from_write> {
+  static constexpr std::string_view kName = "mutant.waiter_list.spurious_from_rmw";
+  static constexpr std::string_view kDescription = "every store/RMW on the cell wakes its waiters";
+  static constexpr std::string_view kCatches = "atomics/wait_no_spurious";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource = "test262 wait/no-spurious-wakeup-on-*.js";
+};
+
+using FutexWaitersMutants = TypeList<MutantNotifyCountRequested, MutantWaitCheckOutsideLock, MutantSpuriousFromRmw>;
 
 }  // namespace jostle

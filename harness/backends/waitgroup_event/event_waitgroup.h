@@ -15,18 +15,25 @@
 #include <atomic>
 #include <cstdint>
 
-#include "event_backends.h"
+#include <string>
+
+#include "event_futex/futex_event.h"
 #include "jostle/chaos.h"
+#include "jostle/contracts/backend.h"
 #include "jostle/contracts/event.h"
 #include "jostle/contracts/waitgroup.h"
 #include "waitgroup_common/waitgroup_defect.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
 template <EventBackend E, waitgroup::Defect D = waitgroup::Defect::none>
-class EventWaitGroup {
+class EventWaitGroupT {
  public:
   static constexpr std::string_view kPrimitive = "waitgroup";
+  static std::string name() { return "wg." + backend_name<E>(); }
+  static std::string description() { return "Zig-style EventWaitGroup over the `" + backend_name<E>() + "` reset event"; }
+  static bool available() { return backend_available<E>(); }
 
   void start() { start(1); }
   void start(std::uint32_t n) { state_.fetch_add(n * waitgroup::kOne, std::memory_order_relaxed); }
@@ -85,17 +92,12 @@ class EventWaitGroup {
   E event_;
 };
 
-struct WaitGroupOverEventLinux : EventWaitGroup<EventOverLinux> {
-  static constexpr std::string_view kName = "wg.event.linux";
-  static constexpr std::string_view kDescription = "Zig-style EventWaitGroup over the `event.linux` reset event";
-};
-struct WaitGroupOverEventParking : EventWaitGroup<EventOverParking> {
-  static constexpr std::string_view kName = "wg.event.parking";
-  static constexpr std::string_view kDescription = "Zig-style EventWaitGroup over the `event.parking` reset event";
-};
+// The algorithm as the backend map composes it (over events).
+template <EventBackend E>
+using EventWaitGroup = EventWaitGroupT<E>;
 
-struct MutantWgResetKeepsWaiting : EventWaitGroup<EventOverLinux, waitgroup::Defect::reset_keeps_waiting> {
-  static constexpr std::string_view kName = "mutant.wg.reset_keeps_waiting";
+struct MutantWgResetKeepsWaiting : EventWaitGroupT<FutexEvent<LinuxFutex>, waitgroup::Defect::reset_keeps_waiting> {
+  static constexpr std::string_view kName = "mutant.waitgroup.reset_keeps_waiting";
   static constexpr std::string_view kDescription =
       "EventWaitGroup whose reset() clears the counter but not the waiting bit: the next round's last finish "
       "sets the event with nobody waiting, and a later wait() returns with work outstanding";
@@ -105,8 +107,8 @@ struct MutantWgResetKeepsWaiting : EventWaitGroup<EventOverLinux, waitgroup::Def
       "catalog E5: Zig's WaitGroup.reset must clear the whole state word (its wait() asserts the bit is clear)";
 };
 struct MutantWgEventCheckBeforeDecrement
-    : EventWaitGroup<EventOverLinux, waitgroup::Defect::check_before_decrement> {
-  static constexpr std::string_view kName = "mutant.wg.event_check_before_decrement";
+    : EventWaitGroupT<FutexEvent<LinuxFutex>, waitgroup::Defect::check_before_decrement> {
+  static constexpr std::string_view kName = "mutant.waitgroup.event_check_before_decrement";
   static constexpr std::string_view kDescription =
       "EventWaitGroup whose finish() reads the waiting bit before decrementing: a waiter announcing itself in "
       "between blocks on an event nobody sets (window widened by a spin)";
@@ -116,8 +118,10 @@ struct MutantWgEventCheckBeforeDecrement
       "catalog E5: the decision must come from the value Zig's one fetchSub returns (check-then-act lost wakeup)";
 };
 
-static_assert(TimedWaitGroupBackend<WaitGroupOverEventLinux> && TimedWaitGroupBackend<WaitGroupOverEventParking>);
+static_assert(TimedWaitGroupBackend<EventWaitGroup<FutexEvent<LinuxFutex>>>);
 static_assert(TimedWaitGroupBackend<MutantWgResetKeepsWaiting> &&
               TimedWaitGroupBackend<MutantWgEventCheckBeforeDecrement>);
+
+using EventWaitGroupMutants = TypeList<MutantWgResetKeepsWaiting, MutantWgEventCheckBeforeDecrement>;
 
 }  // namespace jostle

@@ -18,18 +18,28 @@
 #include <climits>
 #include <cstdint>
 
-#include "futex_backends.h"
+#include <string>
+
+#include "futex_atomic_wait/atomic_wait_futex.h"
+#include "futex_linux/linux_futex.h"
 #include "jostle/chaos.h"
+#include "jostle/contracts/backend.h"
 #include "jostle/contracts/futex.h"
 #include "jostle/contracts/waitgroup.h"
 #include "waitgroup_common/waitgroup_defect.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
 template <FutexBackend F, waitgroup::Defect D = waitgroup::Defect::none, bool Widen = true>
-class FutexWaitGroup {
+class FutexWaitGroupT {
  public:
   static constexpr std::string_view kPrimitive = "waitgroup";
+  static std::string name() { return "wg.futex." + backend_name<F>(); }
+  static std::string description() {
+    return "FutexWaitGroup over the `" + backend_name<F>() + "` futex (waiters sleep on the state word)";
+  }
+  static bool available() { return backend_available<F>(); }
 
   void start() { start(1); }
   void start(std::uint32_t n) { word_.fetch_add(n * waitgroup::kOne, std::memory_order_relaxed); }
@@ -104,23 +114,13 @@ class FutexWaitGroup {
   FutexWord word_{0};
 };
 
-struct WaitGroupOverLinux : FutexWaitGroup<LinuxFutex> {
-  static constexpr std::string_view kName = "wg.futex.linux";
-  static constexpr std::string_view kDescription = "FutexWaitGroup over the `linux` futex (waiters sleep on the state word)";
-};
-struct WaitGroupOverParking : FutexWaitGroup<ParkingFutex> {
-  static constexpr std::string_view kName = "wg.futex.parking";
-  static constexpr std::string_view kDescription = "FutexWaitGroup over the `parking` futex emulation";
-};
-struct WaitGroupOverAtomicWait : FutexWaitGroup<AtomicWaitFutex> {
-  static constexpr std::string_view kName = "wg.futex.atomic_wait";
-  static constexpr std::string_view kDescription =
-      "FutexWaitGroup over C++20 std::atomic wait/notify (no wait_for: the timed cases are not instantiated)";
-};
+// The algorithm as the backend map composes it: over every futex (wait_for only over a timed one).
+template <FutexBackend F>
+using FutexWaitGroup = FutexWaitGroupT<F>;
 
 struct MutantWgCheckBeforeDecrement
-    : FutexWaitGroup<LinuxFutex, waitgroup::Defect::check_before_decrement> {
-  static constexpr std::string_view kName = "mutant.wg.check_before_decrement";
+    : FutexWaitGroupT<LinuxFutex, waitgroup::Defect::check_before_decrement> {
+  static constexpr std::string_view kName = "mutant.waitgroup.check_before_decrement";
   static constexpr std::string_view kDescription =
       "FutexWaitGroup whose finish() reads the waiting bit, then decrements: a waiter that announces itself and "
       "sleeps in between is never woken (window widened by a spin)";
@@ -128,28 +128,28 @@ struct MutantWgCheckBeforeDecrement
   static constexpr std::string_view kDifficulty = "D2";
   static constexpr std::string_view kSource =
       "catalog E5: Zig's WaitGroup.finish decides to wake from the value its one fetchSub returns; a decision "
-      "read before the decrement is the check-then-act lost wakeup (cf. mutant.check_then_enqueue)";
+      "read before the decrement is the check-then-act lost wakeup (cf. mutant.futex.check_then_enqueue)";
 };
 struct MutantWgCheckBeforeDecrementNatural
-    : FutexWaitGroup<LinuxFutex, waitgroup::Defect::check_before_decrement, false> {
-  static constexpr std::string_view kName = "mutant.wg.check_before_decrement.natural";
+    : FutexWaitGroupT<LinuxFutex, waitgroup::Defect::check_before_decrement, false> {
+  static constexpr std::string_view kName = "mutant.waitgroup.check_before_decrement_natural";
   static constexpr std::string_view kDescription =
-      "mutant.wg.check_before_decrement without the widening spin: one load, then the decrement";
+      "mutant.waitgroup.check_before_decrement without the widening spin: one load, then the decrement";
   static constexpr std::string_view kCatches = "futex/wg_waiter_meets_last_finish,futex/wg_finish_races_wait";
   static constexpr std::string_view kCatchesUnder = "p=0.1,actions=yield+sleep";
   static constexpr std::string_view kDifficulty = "D3";
   static constexpr std::string_view kSource = MutantWgCheckBeforeDecrement::kSource;
 };
-struct MutantWgWakeOne : FutexWaitGroup<LinuxFutex, waitgroup::Defect::wake_one> {
-  static constexpr std::string_view kName = "mutant.wg.wake_one";
+struct MutantWgWakeOne : FutexWaitGroupT<LinuxFutex, waitgroup::Defect::wake_one> {
+  static constexpr std::string_view kName = "mutant.waitgroup.wake_one";
   static constexpr std::string_view kDescription =
       "FutexWaitGroup whose last finish() wakes one waiter: the others sleep forever";
   static constexpr std::string_view kCatches = "futex/wg_all_waiters_released";
   static constexpr std::string_view kDifficulty = "D1";
   static constexpr std::string_view kSource = "a broadcast done as a single wake (the shape of mutant.condvar.broadcast_as_signals, Zig #12877)";
 };
-struct MutantWgDoneOffByOne : FutexWaitGroup<LinuxFutex, waitgroup::Defect::done_off_by_one> {
-  static constexpr std::string_view kName = "mutant.wg.done_off_by_one";
+struct MutantWgDoneOffByOne : FutexWaitGroupT<LinuxFutex, waitgroup::Defect::done_off_by_one> {
+  static constexpr std::string_view kName = "mutant.waitgroup.done_off_by_one";
   static constexpr std::string_view kDescription =
       "FutexWaitGroup whose wait() and is_done() test counter <= 1: they return with one unit outstanding";
   static constexpr std::string_view kCatches = "futex/wg_smoke,futex/wg_wait_blocks,futex/wg_finish_races_wait";
@@ -157,9 +157,12 @@ struct MutantWgDoneOffByOne : FutexWaitGroup<LinuxFutex, waitgroup::Defect::done
   static constexpr std::string_view kSource = "off-by-one on a packed counter (fetch_sub returns the old value)";
 };
 
-static_assert(TimedWaitGroupBackend<WaitGroupOverLinux> && TimedWaitGroupBackend<WaitGroupOverParking>);
-static_assert(WaitGroupBackend<WaitGroupOverAtomicWait> && !TimedWaitGroupBackend<WaitGroupOverAtomicWait>);
+static_assert(TimedWaitGroupBackend<FutexWaitGroup<LinuxFutex>>);
+static_assert(WaitGroupBackend<FutexWaitGroup<AtomicWaitFutex>> && !TimedWaitGroupBackend<FutexWaitGroup<AtomicWaitFutex>>);
 static_assert(TimedWaitGroupBackend<MutantWgCheckBeforeDecrement> && TimedWaitGroupBackend<MutantWgWakeOne>);
 static_assert(TimedWaitGroupBackend<MutantWgDoneOffByOne> && TimedWaitGroupBackend<MutantWgCheckBeforeDecrementNatural>);
+
+using FutexWaitGroupMutants =
+    TypeList<MutantWgCheckBeforeDecrement, MutantWgCheckBeforeDecrementNatural, MutantWgWakeOne, MutantWgDoneOffByOne>;
 
 }  // namespace jostle

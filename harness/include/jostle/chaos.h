@@ -7,6 +7,9 @@
 //   random (default)  at each point, with probability p, one seeded action: yield, a bounded spin, a
 //                     log-uniform short sleep, or a long stall when the caller is this iteration's victim
 //                     thread. Total injected delay is capped at a fraction of wall time.
+//   preempt           no points at all: each thread the harness starts for the case is interrupted by a signal
+//                     at random instants, wherever it is (in a plugin, in libc), and yields or sleeps briefly.
+//                     It reaches code without chaos points (preempt.cc).
 //   pct               a token-passing scheduler (PCT, Burckhardt et al. 2010): threads that reached a chaos
 //                     point run one at a time, highest priority first; priorities are random per iteration and
 //                     d-1 random change points demote the running thread. Blocking calls release the token
@@ -31,7 +34,7 @@
 #include <string_view>
 
 namespace jostle {
-class Run;
+class Json;
 }
 
 namespace jostle::chaos {
@@ -86,10 +89,20 @@ PctStats pct_stats();
 // The current iteration's PCT step trace in the schedule event's format ("0*3 1 -1*2").
 std::string pct_trace();
 
-// Harness-internal: writes the `schedule` event (seed, mode, counts; in pct mode the priorities, change
-// points and the step trace of the failing or last iteration) before the run's last event. `why` is the end
-// status ("pass", "fail", "unsupported") or "hang". Does nothing when chaos is off.
-void report(Run& run, const char* why);
+// Any mode configured (preempt mode leaves g_enabled off: it has no points).
+bool active();
+
+// Harness-internal: fills the fields of the `schedule` event (seed, mode, counts; in pct mode the priorities,
+// change points and the step trace of the failing or last iteration; in preempt mode the interrupt counts).
+// `why` is the end status ("pass", "fail", "unsupported") or "hang". Returns false, writing nothing, when chaos
+// is off.
+bool describe_schedule(Json& j, const char* why);
+
+// Harness-internal: the calling thread (actor index, -1 for the case's main thread) becomes, or stops being, a
+// target of preempt mode. bind_current_thread and release_actor_slot call these, so every thread the harness
+// starts for a case is covered; threads a backend or plugin starts on its own are not.
+void preempt_thread_begin(int actor);
+void preempt_thread_end();
 
 }  // namespace jostle::chaos
 

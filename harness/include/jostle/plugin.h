@@ -1,5 +1,5 @@
 /* The jostle plugin ABI, version 2: how a shared library offers its own primitives to the harness.
- *
+ * Long because: the ABI is one C header by design (a plugin author copies one file), and every table is in it.
  * A plugin exports one C function,
  *
  *     const jostle_plugin* jostle_plugin_entry(void);

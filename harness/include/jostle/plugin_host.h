@@ -23,6 +23,8 @@ namespace jostle::plugin {
 // Slots are compiled in (every case is instantiated once per slot), so each one costs build time; two cover
 // comparing an implementation with a second one. Raise it here and in plugin_backends.h's slot lists.
 inline constexpr int kSlots = 2;
+// Slots after the --plugin ones, each holding one opaque mutant library (harness/backends/plugin/opaque/).
+inline constexpr int kOpaqueSlots = 3;
 
 struct Slot {
   bool loaded = false;
@@ -49,7 +51,7 @@ struct Slot {
   jostle_async_ops async{};
 };
 
-extern Slot g_slots[kSlots];
+extern Slot g_slots[kSlots + kOpaqueSlots];
 
 inline const jostle_plugin& table(int slot) { return g_slots[slot].table; }
 
@@ -59,6 +61,11 @@ inline constexpr int kEntryTimeoutSeconds = 5;
 // Loads one plugin library; returns an empty string on success, else a one-line reason. `path` must name a file
 // (it contains a '/'); it is resolved to an absolute path and dlopen never searches for it.
 std::string load(const std::string& path);
+
+// Loads the library at the absolute path `abs` into `slot` (copied and validated like load()'s) without
+// exposing any registered entry: for the opaque mutants, whose backends name their slot themselves. Returns an
+// empty string on success, else the reason.
+std::string fill_slot(int slot, const std::string& abs);
 
 // Whether a loaded table offers a capability variant ("mutex", "mutex_timed", "event", ...).
 bool offers(int slot, std::string_view variant);

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "jostle/clock.h"
+#include "jostle/contracts/backend.h"
+#include "jostle/typelist.h"
 
 namespace jostle {
 
@@ -28,15 +30,14 @@ enum class Grade { acceptable, interesting, forbidden };
 const char* to_string(Kind k);
 const char* to_string(Grade g);
 
-template <class... T>
-struct TypeList {};
 
 // What the registry knows about a backend. Filled from the backend type's constants:
 //   kName (required), kDescription, kProfile ("posix" default, or "strict"),
 //   and for mutants (kName starting with "mutant."): kCatches ("suite/case,suite/case"), kDifficulty, kSource,
 //   and kCatchesUnder: a --chaos spec the declared catchers need (a mutant with its natural, unwidened race
 //   window, which plain repetition rarely hits); the mutant gate and `./jostle run` apply it to those instances.
-// Backends loaded at run time (plugins) provide static name() and available() instead of kName.
+// Backends whose name is known only at run time (plugins, algorithms over another backend) provide static name()
+// (and description()) instead; available() says whether a plugin slot is filled (jostle/contracts/backend.h).
 struct BackendInfo {
   std::string name;
   std::string primitive;
@@ -56,13 +57,9 @@ std::vector<std::string> split_list(std::string_view csv);
 template <class B>
 BackendInfo describe_backend(std::string_view primitive) {
   BackendInfo info;
-  if constexpr (requires { B::name(); }) {
-    info.name = std::string(B::name());
-  } else {
-    info.name = std::string(B::kName);
-  }
+  info.name = backend_name<B>();
   info.primitive = std::string(primitive);
-  if constexpr (requires { B::kDescription; }) info.description = std::string(B::kDescription);
+  info.description = backend_description<B>();
   if constexpr (requires { B::kProfile; }) info.profile = std::string(B::kProfile);
   if constexpr (requires { B::kCatches; }) info.catches = split_list(B::kCatches);
   if constexpr (requires { B::kDifficulty; }) info.difficulty = std::string(B::kDifficulty);

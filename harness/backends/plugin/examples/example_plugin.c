@@ -1,6 +1,7 @@
 /* An example jostle plugin, in plain C: the sub-tables of the ABI (version 2), each a small correct
  * implementation on futex(2), C11 atomics and pthreads. Build it as a shared library and pass it to any suite
- * binary with --plugin; its backends appear as "example". docs/writing-a-plugin.md walks through it. */
+ * binary with --plugin; its backends appear as "example". docs/writing-a-plugin.md walks through it.
+ * Long because: it is the worked example of every table of the ABI, in one file an author can copy. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>

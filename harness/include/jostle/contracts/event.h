@@ -16,12 +16,12 @@
 #include <string_view>
 
 #include "jostle/clock.h"
+#include "jostle/contracts/backend.h"
 
 namespace jostle {
 
 template <class E>
-concept EventBackend = std::default_initializable<E> && requires(E& e, Nanos t) {
-  { E::kName } -> std::convertible_to<std::string_view>;
+concept EventBackend = NamedBackend<E> && std::default_initializable<E> && requires(E& e, Nanos t) {
   { e.set() } -> std::same_as<void>;
   { e.reset() } -> std::same_as<void>;
   { e.is_set() } -> std::same_as<bool>;

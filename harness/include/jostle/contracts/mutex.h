@@ -41,32 +41,9 @@
 #include <string_view>
 
 #include "jostle/clock.h"
+#include "jostle/contracts/backend.h"
 
 namespace jostle {
-
-// A backend names itself with a compile-time kName or, when the name is only known at run time (plugins,
-// algorithms over a plugin), a static name().
-template <class B>
-concept NamedBackend = requires { B::kName; } || requires { B::name(); };
-
-template <class B>
-std::string backend_name() {
-  if constexpr (requires { B::name(); }) {
-    return std::string(B::name());
-  } else {
-    return std::string(B::kName);
-  }
-}
-
-// Whether a backend built from lower layers is usable (a plugin slot may be empty).
-template <class B>
-bool backend_available() {
-  if constexpr (requires { B::available(); }) {
-    return B::available();
-  } else {
-    return true;
-  }
-}
 
 template <class M>
 concept MutexBackend = NamedBackend<M> && std::default_initializable<M> && requires(M& m) {

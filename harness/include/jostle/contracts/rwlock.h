@@ -8,7 +8,9 @@
 // r.lock_shared() / r.try_lock_shared() -> bool / r.unlock_shared()
 //   Shared: any number of readers hold r together when no writer holds or (for writer-preferring locks)
 //   waits for it; readers really overlap, they are not admitted one at a time         [rwlock.shared.concurrent]
-//   try_lock_shared() fails at once while a writer holds r                            [rwlock.try-lock-shared]
+//   try_lock_shared() fails at once while a writer holds r; while only readers hold r it may succeed or fail
+//   (a queue lock admits a non-blocking reader only into an empty queue; C++ lets try_lock_shared fail
+//   spuriously): that readers really share is a promise of lock_shared                [rwlock.try-lock-shared]
 //   A reader's view is consistent: it never sees a writer's update half done         [rwlock.shared.consistent]
 //
 // Timed backends (TimedRwLockBackend):

@@ -16,12 +16,12 @@
 #include <string_view>
 
 #include "jostle/clock.h"
+#include "jostle/contracts/backend.h"
 
 namespace jostle {
 
 template <class S>
-concept SemaphoreBackend = std::default_initializable<S> && requires(S& s, Nanos t) {
-  { S::kName } -> std::convertible_to<std::string_view>;
+concept SemaphoreBackend = NamedBackend<S> && std::default_initializable<S> && requires(S& s, Nanos t) {
   { s.post() } -> std::same_as<void>;
   { s.wait() } -> std::same_as<void>;
   { s.try_wait() } -> std::same_as<bool>;

@@ -29,12 +29,12 @@
 #include <string_view>
 
 #include "jostle/clock.h"
+#include "jostle/contracts/backend.h"
 
 namespace jostle {
 
 template <class G>
-concept WaitGroupBackend = std::default_initializable<G> && requires(G& g, std::uint32_t n) {
-  { G::kName } -> std::convertible_to<std::string_view>;
+concept WaitGroupBackend = NamedBackend<G> && std::default_initializable<G> && requires(G& g, std::uint32_t n) {
   { g.start() } -> std::same_as<void>;
   { g.start(n) } -> std::same_as<void>;
   { g.finish() } -> std::same_as<void>;

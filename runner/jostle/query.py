@@ -1,9 +1,12 @@
-"""Plain store records -> the plain summary every renderer (console, JUnit, HTML) reads.
+"""The query layer: plain store records -> the plain models every report (and the gate's judgement) reads.
 
+Rates are counted and their Wilson intervals computed here only (`counts`, `rate`): the session
+summary, the dashboard's nights, the gate's baseline and bench trends all come through this module.
 Nothing here touches processes or live runner objects: given the same results.jsonl, every report
 comes out the same, which is what lets `jostle report` re-render without running anything.
 """
 
+import statistics
 from fnmatch import fnmatchcase
 
 from jostle import outcome, sanitizers, stats
@@ -26,6 +29,63 @@ def pick_session(records, wanted=None):
     return wanted
 
 
+# A benchmark is flagged when its latest time exceeds the median of the previous ones by this much.
+BENCH_REGRESSION = 0.10
+BENCH_HISTORY = 5
+
+
+def counts(runs, key=lambda r: r["instance"]):
+    """{key(run): [n, k]}: runs that count (UNSUPPORTED does not) and failing runs among them."""
+    result = {}
+    for r in runs:
+        if r.get("code") == "UNSUPPORTED":
+            continue
+        cell = result.setdefault(key(r), [0, 0])
+        cell[0] += 1
+        cell[1] += r.get("code") in outcome.RUN_FAILURES
+    return result
+
+
+def tally(runs):
+    """[n, k] of one group of runs (as `counts` counts them)."""
+    return counts(runs, key=lambda r: None).get(None, [0, 0])
+
+
+def rate(n, k, confidence=0.95):
+    """k failing of n runs: the rate, its Wilson interval, the one-sided upper bound and the text reports show."""
+    if not n:
+        return {"n": 0, "k": k, "rate": None, "wilson": None, "upper": None, "text": "no runs"}
+    return {"n": n, "k": k, "rate": k / n, "wilson": list(stats.wilson_interval(k, n, confidence)),
+            "upper": stats.upper_bound(k, n, confidence), "text": stats.describe_rate(k, n, confidence)}
+
+
+def bench_trends(records):
+    """Benchmark series: [{name, points, latest, baseline, change, regression}] from the store's bench records."""
+    series = {}
+    for rec in records:
+        if rec.get("type") != "bench":
+            continue
+        for b in rec.get("benchmarks", []):
+            if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+                continue
+            name = f"{rec.get('binary')}:{b.get('run_name') or b.get('name')}"
+            value = b.get("real_time")
+            if value is None:
+                continue
+            series.setdefault(name, []).append({"when": rec.get("finished") or "", "value": float(value),
+                                                "unit": b.get("time_unit", "ns"), "preset": rec.get("preset")})
+    result = []
+    for name, points in sorted(series.items()):
+        points.sort(key=lambda p: p["when"])
+        latest = points[-1]
+        history = [p["value"] for p in points[-1 - BENCH_HISTORY:-1]]
+        base = statistics.median(history) if history else None
+        change = (latest["value"] - base) / base if base else None
+        result.append({"name": name, "points": points, "latest": latest, "baseline": base, "change": change,
+                       "regression": change is not None and change > BENCH_REGRESSION})
+    return result
+
+
 def _quarantined(instance_id, patterns):
     return any(fnmatchcase(instance_id, p) for p in patterns)
 
@@ -37,8 +97,8 @@ def _instance_summary(inst, runs, config):
     code, gating = outcome.aggregate(inst.get("expect", "pass"), codes, quarantined)
     counted = [r for r in runs if r["code"] != "UNSUPPORTED"]
     failing = [r for r in counted if r["code"] in outcome.RUN_FAILURES]
-    n, k = len(counted), len(failing)
-    lo, hi = stats.wilson_interval(k, n, confidence)
+    n, k = tally(runs)
+    summary_rate = rate(n, k, confidence)
     histogram = {}
     for c in codes:
         histogram[c] = histogram.get(c, 0) + 1
@@ -52,15 +112,16 @@ def _instance_summary(inst, runs, config):
         "runs_total": len(runs),
         "failed_runs": k,
         "run_codes": histogram,
-        "rate": k / n if n else None,
-        "wilson": [lo, hi] if n else None,
-        "upper": stats.upper_bound(k, n, confidence) if n else None,
-        "rate_text": stats.describe_rate(k, n, confidence) if n else "no runs",
+        "rate": summary_rate["rate"],
+        "wilson": summary_rate["wilson"],
+        "upper": summary_rate["upper"],
+        "rate_text": summary_rate["text"],
         "outcomes": stats.merge_outcomes(r.get("outcomes") for r in runs),
         "metrics": stats.merge_metrics(r.get("metrics") for r in runs),
         "iterations_done": sum(r.get("iterations_done") or 0 for r in runs),
         "elapsed_s": sum(r.get("elapsed_ms") or 0 for r in runs) / 1000,
         "failures": failing,
+        "last_repro": runs[-1].get("repro") if runs else None,   # replays an escaped mutant's (passing) run
         "unsupported_reason": next((r.get("message") for r in runs if r["code"] == "UNSUPPORTED"), None),
         "target": None,
         # Only a sweep without any failing run rules something out.
@@ -114,7 +175,9 @@ def unique_runs(runs):
     result = []
     for run in runs:
         key = run_key(run)
-        if key not in seen:
+        if run.get("seed") is None:
+            result.append(run)      # without a seed two runs cannot be told apart: both count
+        elif key not in seen:
             seen.add(key)
             result.append(run)
     return result
@@ -154,6 +217,33 @@ def combine(records, session_ids):
                        "elapsed_s": round(sum(ends[sid].get("elapsed_s") or 0 for sid in ids), 3),
                        "runs": len(runs)})
     return result
+
+
+def gate_record(records, session=None):
+    """The `gate` record that the (latest, or named) session belongs to, or None: a gate writes several
+    sessions (its phases) and one record with the verdict, which a re-render must show again."""
+    if session and "," in session:
+        return None
+    sid = pick_session(records, session)
+    head = next(r for r in records if r.get("type") == "session" and r["session"] == sid)
+    gate_id = (head.get("labels") or {}).get("gate")
+    if not gate_id:
+        return None
+    return next((r for r in reversed(records) if r.get("type") == "gate" and r.get("gate") == gate_id), None)
+
+
+def apply_gate(model, record):
+    """Put a stored gate verdict on a pooled model, as `jostle gate` did before it rendered."""
+    decisions = {d["instance"]: d for d in record.get("decisions", [])}
+    for inst in model["instances"]:
+        d = decisions.get(inst["id"])
+        inst["gating"] = bool(d and d["verdict"] == "fail")
+        inst["tolerated"] = "; ".join(d["reasons"]) if d and d["verdict"] == "known" else None
+    model["gating"] = list(record.get("blocking", []))
+    model["exit_code"] = record.get("exit_code", model["exit_code"])
+    model["gate"] = {k: v for k, v in record.items() if k not in ("type", "schema", "gate", "sessions", "finished",
+                                                                 "exit_code")}
+    return model
 
 
 def build(records, session=None):
@@ -200,7 +290,7 @@ def build(records, session=None):
             "finished": end.get("finished") if end else None, "status": status,
             "elapsed_s": end.get("elapsed_s") if end else None, "config": config,
             "machine": head.get("machine", {}), "build": head.get("build", {}),
-            "warnings": warnings,
+            "warnings": warnings, "stopped": end.get("stopped") if end else None,
         },
         "instances": instances,
         "mutants": _mutant_summaries(head.get("backends", []), instances),

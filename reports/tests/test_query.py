@@ -1,4 +1,4 @@
-from jostle import aggregate
+from jostle import query
 from jostle.errors import EXIT_INTERRUPTED
 
 from sample_records import make_records
@@ -45,13 +45,13 @@ def test_mutant_summary(model):
 
 
 def test_interrupted_and_incomplete_sessions_exit_130():
-    assert aggregate.build(make_records("interrupted"))["exit_code"] == EXIT_INTERRUPTED
-    model = aggregate.build(make_records(None))
+    assert query.build(make_records("interrupted"))["exit_code"] == EXIT_INTERRUPTED
+    model = query.build(make_records(None))
     assert model["exit_code"] == EXIT_INTERRUPTED and model["session"]["status"] == "incomplete"
 
 
 def test_session_selection():
     records = make_records() + [dict(r, session="T") for r in make_records()]
-    assert aggregate.sessions(records) == ["S", "T"]
-    assert aggregate.build(records)["session"]["id"] == "T"
-    assert aggregate.build(records, "S")["session"]["id"] == "S"
+    assert query.sessions(records) == ["S", "T"]
+    assert query.build(records)["session"]["id"] == "T"
+    assert query.build(records, "S")["session"]["id"] == "S"

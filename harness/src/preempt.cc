@@ -1,0 +1,247 @@
+// Preempt mode: interrupts the case's threads at random instants, wherever they are (inside a plugin, inside
+// libc), and makes the interrupted thread yield or sleep a short random time. It reaches code that has no chaos
+// points. docs/amplification.md, "Preempt mode", says what it does to blocking calls and how exact replay is.
+//
+// Mechanism: each thread the harness starts for the case (bind_current_thread) creates a POSIX timer that
+// signals that thread only (SIGEV_THREAD_ID); the handler acts and re-arms the timer with a fresh random delay.
+// The handler is async-signal-safe: it touches only the thread's own trivially constructible thread_local
+// state, lock-free atomics, sched_yield, nanosleep, clock_gettime and timer_settime, and it restores errno.
+#include <signal.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "chaos_internal.h"
+#include "jostle/chaos.h"
+#include "jostle/json.h"
+#include "jostle/sys.h"
+#include "jostle/watchdog.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define JOSTLE_PREEMPT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define JOSTLE_PREEMPT_TSAN 1
+#endif
+#endif
+
+namespace jostle::chaos::detail {
+
+namespace {
+
+// A real-time signal above glibc's reserved ones, so that it queues and no library is likely to own it.
+int preempt_signal() { return SIGRTMIN + 5; }
+
+// Longest delay between two interrupts of a thread that keeps being found asleep in the kernel.
+constexpr Nanos kMaxBackoff = 1 * kSecond;
+
+std::atomic<bool> g_on{false};
+std::atomic<std::uint64_t> g_epoch{0};  // bumped by each start, so threads registered before re-register
+std::atomic<std::uint64_t> g_threads{0}, g_interrupts{0}, g_eintr{0}, g_restarted{0}, g_yields{0}, g_sleeps{0},
+    g_skipped{0};
+
+// Everything the handler needs, in the thread's own trivially constructible storage (no TLS init guard, safe to
+// touch from a signal handler).
+struct PreemptThread {
+  std::uint64_t epoch;
+  std::uint64_t rng;
+  std::atomic<int>* in_chaos;
+  timer_t timer;
+  unsigned backoff;  // consecutive interrupts that found the thread asleep in a system call
+  bool armed;
+};
+thread_local PreemptThread t_pre;
+
+std::uint64_t next_u64(std::uint64_t& s) {  // splitmix64, as Rng
+  std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Uniform in [1 us, 2 x interval], doubled per consecutive asleep interrupt (a blocked thread is left alone,
+// so that the watchdog's deadlock check still sees a lost wakeup as a quiet process).
+Nanos next_delay(PreemptThread& t) {
+  const std::uint64_t span = static_cast<std::uint64_t>(2 * g_config.interval);
+  Nanos d = kMicro + static_cast<Nanos>(next_u64(t.rng) % (span > kMicro ? span - kMicro : 1));
+  // After an interrupt that found the thread blocked, give it at least one interval to resume: an interrupt
+  // that arrives before it ran an instruction sees the same EINTR return and would count it twice.
+  if (t.backoff > 0 && d < g_config.interval) d = g_config.interval;
+  for (unsigned i = 0; i < t.backoff && d < kMaxBackoff; ++i) d *= 2;
+  return d < kMaxBackoff ? d : kMaxBackoff;
+}
+
+void arm(PreemptThread& t) {
+  itimerspec its{};
+  its.it_value = to_timespec(next_delay(t));
+  ::timer_settime(t.timer, 0, &its, nullptr);
+}
+
+// Log-uniform-ish between 1 us and sleep_max without libm: a random power of two, then a uniform draw in it.
+Nanos sleep_draw(PreemptThread& t) {
+  int octaves = 0;
+  while ((kMicro << (octaves + 1)) <= g_config.sleep_max && octaves < 30) ++octaves;
+  const int k = static_cast<int>(next_u64(t.rng) % static_cast<std::uint64_t>(octaves + 1));
+  const Nanos lo = kMicro << k;
+  Nanos ns = lo + static_cast<Nanos>(next_u64(t.rng) % static_cast<std::uint64_t>(lo));
+  return ns > g_config.sleep_max ? g_config.sleep_max : ns;
+}
+
+enum class Where { running, eintr, restarted };
+
+// Whether the signal interrupted a blocking system call, read from the interrupted context (x86-64: the kernel
+// either made the call return -EINTR, leaving the instruction pointer after the `syscall`, or set it up to
+// restart, leaving the pointer on the `syscall` with the call number back in rax). Elsewhere: unknown, counted
+// as running.
+Where where_interrupted(void* uctx) {
+#if defined(__x86_64__)
+  const auto* uc = static_cast<const ucontext_t*>(uctx);
+  const auto rip = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  const auto rax = static_cast<long long>(uc->uc_mcontext.gregs[REG_RAX]);
+  const auto* ip = reinterpret_cast<const unsigned char*>(rip);
+  const std::uintptr_t in_page = rip & 4095;
+  if (rax == -EINTR && in_page >= 2 && ip[-2] == 0x0f && ip[-1] == 0x05) return Where::eintr;
+  // restart_syscall is 219: a timed sleep set up to resume. Other small numbers: the call itself, re-executed.
+  if (in_page <= 4094 && ip[0] == 0x0f && ip[1] == 0x05 && rax >= 0 && rax < 512) return Where::restarted;
+#else
+  (void)uctx;
+#endif
+  return Where::running;
+}
+
+void on_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
+  const int saved_errno = errno;
+  PreemptThread& t = t_pre;
+  if (!t.armed || !g_on.load(std::memory_order_relaxed) || t.epoch != g_epoch.load(std::memory_order_relaxed)) {
+    errno = saved_errno;
+    return;
+  }
+  g_interrupts.fetch_add(1, std::memory_order_relaxed);
+  const Where w = where_interrupted(uctx);
+  if (w != Where::running) {
+    // Asleep in the kernel: the interrupt already is a spurious wakeup (EINTR) or an invisible restart; more
+    // delay adds nothing, and backing off keeps a truly blocked thread quiet.
+    if (w == Where::eintr) g_eintr.fetch_add(1, std::memory_order_relaxed);
+    if (w == Where::restarted) g_restarted.fetch_add(1, std::memory_order_relaxed);
+    if (t.backoff < 20) ++t.backoff;
+  } else {
+    t.backoff = 0;
+    const bool can_sleep = (g_config.actions & kSleep) != 0;
+    const bool can_yield = (g_config.actions & kYield) != 0;
+    const bool sleep = can_sleep && (!can_yield || (next_u64(t.rng) & 1) != 0);
+    g_hits.fetch_add(1, std::memory_order_relaxed);
+    if (sleep) {
+      const Nanos ns = sleep_draw(t);
+      if (delay_allowed(ns)) {
+        g_sleeps.fetch_add(1, std::memory_order_relaxed);
+        // Held, for the parked probe: asleep here is not parked in the primitive.
+        t.in_chaos->fetch_add(1, std::memory_order_acq_rel);
+        const timespec ts = to_timespec(ns);
+        const Nanos t0 = now_ns();
+        ::nanosleep(&ts, nullptr);
+        t.in_chaos->fetch_sub(1, std::memory_order_acq_rel);
+        const Nanos spent = now_ns() - t0;
+        if (spent > ns) g_injected.fetch_add(spent - ns, std::memory_order_relaxed);  // oversleep counts too
+        add_held(spent);
+      } else {
+        g_skipped.fetch_add(1, std::memory_order_relaxed);
+      }
+    } else if (delay_allowed(0)) {
+      // A yield on a busy machine can cost a whole time slice: its measured cost counts against the same cap as
+      // the sleeps, so preemption cannot stretch a correct run into its watchdog deadline.
+      g_yields.fetch_add(1, std::memory_order_relaxed);
+      const Nanos t0 = now_ns();
+      ::sched_yield();
+      const Nanos spent = now_ns() - t0;
+      g_injected.fetch_add(spent, std::memory_order_relaxed);
+      add_held(spent);
+    } else {
+      g_skipped.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (t.armed) arm(t);
+  errno = saved_errno;
+}
+
+}  // namespace
+
+#if defined(JOSTLE_PREEMPT_TSAN)
+constexpr const char* kOffReason =
+    "off under ThreadSanitizer: TSan delivers asynchronous signals only at its own safe points, so the interrupts "
+    "would not land at random instants";
+#else
+constexpr const char* kOffReason = nullptr;
+#endif
+
+std::string preempt_start() {
+  for (auto* c : {&g_threads, &g_interrupts, &g_eintr, &g_restarted, &g_yields, &g_sleeps, &g_skipped})
+    c->store(0, std::memory_order_relaxed);
+  if (kOffReason != nullptr) return {};  // the run goes on unpreempted; the schedule event says why
+  struct sigaction sa {};
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO | (g_config.restart ? SA_RESTART : 0);
+  sigemptyset(&sa.sa_mask);
+  if (::sigaction(preempt_signal(), &sa, nullptr) != 0) return "chaos mode=preempt: cannot install its signal handler";
+  g_epoch.fetch_add(1, std::memory_order_relaxed);
+  g_on.store(true, std::memory_order_release);
+  return {};
+}
+
+void preempt_stop() {
+  // Timers of other threads stop at their next expiry (the handler no longer re-arms); each thread deletes its
+  // own when it is released.
+  g_on.store(false, std::memory_order_release);
+}
+
+void preempt_describe(Json& j) {
+  j.kv("interval_us", static_cast<double>(g_config.interval) / 1e3).kv("restart", g_config.restart);
+  j.kv("clock", g_config.cpu_clock ? "cpu" : "wall");
+  if (kOffReason != nullptr) j.kv("off", kOffReason);
+  j.kv("threads", g_threads.load()).kv("interrupts", g_interrupts.load());
+  j.kv("yields", g_yields.load()).kv("sleeps", g_sleeps.load()).kv("over_cap", g_skipped.load());
+  // Interrupts that found the thread blocked in a system call: made it return EINTR, or restarted it.
+  j.kv("eintr", g_eintr.load()).kv("restarted", g_restarted.load());
+}
+
+}  // namespace jostle::chaos::detail
+
+namespace jostle::chaos {
+
+using namespace detail;
+
+void preempt_thread_begin(int actor) {
+  if (!g_on.load(std::memory_order_acquire)) return;
+  PreemptThread& t = t_pre;
+  const std::uint64_t epoch = g_epoch.load(std::memory_order_relaxed);
+  if (t.armed && t.epoch == epoch) return;
+  preempt_thread_end();
+  sigevent sev{};
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = preempt_signal();
+  sev._sigev_un._tid = sys::gettid();
+  timer_t timer{};
+  if (::timer_create(g_config.cpu_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &sev, &timer) != 0) return;
+  t.timer = timer;
+  t.epoch = epoch;
+  // The thread's stream: (seed, iteration, actor), as random mode's, so a rerun draws the same delays.
+  t.rng = mix(g_config.seed, current_iteration() + 1, static_cast<std::uint64_t>(actor + 2) ^ 0x9e7);
+  t.in_chaos = &phase_slot(actor).in_chaos;
+  t.backoff = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t.armed = true;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  g_threads.fetch_add(1, std::memory_order_relaxed);
+  arm(t);
+}
+
+void preempt_thread_end() {
+  PreemptThread& t = t_pre;
+  if (!t.armed) return;
+  t.armed = false;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  ::timer_delete(t.timer);  // a signal already queued finds armed false and returns
+}
+
+}  // namespace jostle::chaos
