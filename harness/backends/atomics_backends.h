@@ -6,10 +6,12 @@
 #include "atomics_locked/locked_ops.h"
 #include "atomics_std/std_ops.h"
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 
 namespace jostle {
 
 using AtomicsBackends =
-    Concat<TypeList<StdOps, BuiltinOps, WordCasOps, LockedOps, GilOps>, StdOpsMutants, BuiltinOpsMutants>;
+    Concat<TypeList<StdOps, BuiltinOps, WordCasOps, LockedOps, GilOps>, StdOpsMutants, BuiltinOpsMutants,
+           TypeList<PluginAtomics<0>, PluginAtomics<1>, PluginLockedAtomics<0>, PluginLockedAtomics<1>>>;
 
 }  // namespace jostle

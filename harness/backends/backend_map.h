@@ -59,8 +59,17 @@ using ReferenceFutex = LinuxFutex;
 
 // Plugin slots (plugin/plugin_backends.h): placeholders until `--plugin` fills a slot; then every algorithm
 // over them runs on the plugin's primitive like on ours.
-using PluginSlots = TypeList<PluginFutex<0>, PluginFutex<1>, PluginMutex<0>, PluginMutex<1>, PluginRwLock<0>,
-                             PluginRwLock<1>, PluginCondvar<0>, PluginCondvar<1>>;
+// Each table's capability variants (ABI v2) are separate types; the loader exposes the one the table selects.
+using PluginSlots =
+    TypeList<PluginFutex<0>, PluginFutex<1>, PluginMutex<0>, PluginMutex<1>, PluginTimedMutex<0>, PluginTimedMutex<1>,
+             PluginRwLock<0>, PluginRwLock<1>, PluginCondvar<0>, PluginCondvar<1>, PluginCondvarKeeps<0>,
+             PluginCondvarKeeps<1>, PluginSemaphore<0>, PluginSemaphore<1>, PluginEvent<0>, PluginEvent<1>,
+             PluginWaitGroup<0>, PluginWaitGroup<1>, PluginTimedWaitGroup<0>, PluginTimedWaitGroup<1>,
+             PluginChannel<0>, PluginChannel<1>>;
+// The owned-mutex table (recursive / error-checking): run as a base, never composed over (a recursive mutex
+// over the plugin's plain mutex already covers the algorithm, and would take the same name).
+using PluginOwnedSlots = TypeList<PluginRecursiveMutex<0>, PluginRecursiveMutex<1>, PluginErrorCheckMutex<0>,
+                                  PluginErrorCheckMutex<1>>;
 
 // ---- 2. Generic algorithms -----------------------------------------------------------------------------------
 
@@ -91,7 +100,7 @@ using AllFutexes = Concat<Futexes, Only<"futex", PluginSlots>>;
 using OverFutexes = Compose<FutexAlgorithms, AllFutexes>;
 using OverReference = Compose<FutexAlgorithms, TypeList<ReferenceFutex>>;
 template <PrimitiveName P>
-using FirstLevel = Concat<Only<P, Concat<Futexes, Mutexes, RwLocks, Condvars, WaitGroups, PluginSlots>>, Only<P, OverFutexes>>;
+using FirstLevel = Concat<Only<P, Concat<Futexes, Mutexes, RwLocks, Condvars, WaitGroups, PluginSlots, PluginOwnedSlots>>, Only<P, OverFutexes>>;
 template <PrimitiveName P>
 using SecondLevelBases = Concat<Only<P, Concat<Mutexes, Condvars, PluginSlots>>, Only<P, OverReference>>;
 using OverSecondLevel = Concat<Compose<EventAlgorithms, SecondLevelBases<"event">>,
@@ -100,8 +109,8 @@ using OverSecondLevel = Concat<Compose<EventAlgorithms, SecondLevelBases<"event"
 template <PrimitiveName P>
 using Backends = Concat<FirstLevel<P>, Only<P, OverSecondLevel>, Only<P, FutexFamilyMutants>>;
 }  // namespace backend_map
-static_assert(all_primitive_in(Concat<PluginSlots, backend_map::OverFutexes, backend_map::OverSecondLevel,
-                                      FutexFamilyMutants>{},
+static_assert(all_primitive_in(Concat<PluginSlots, PluginOwnedSlots, backend_map::OverFutexes,
+                                      backend_map::OverSecondLevel, FutexFamilyMutants>{},
                                {"futex", "event", "semaphore", "waitgroup", "mutex", "rwlock", "condvar", "channel"}),
               "every plugin slot, composition and mutant declares a primitive of this family (kPrimitive), or no "
               "list below would hold it");

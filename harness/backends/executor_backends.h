@@ -6,9 +6,11 @@
 #include "executor_fiber/fiber_vt.h"
 #include "executor_os_thread/os_thread_vt.h"
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 
 namespace jostle {
 
-using ExecutorBackends = Concat<TypeList<OsThreadVt, FiberVt>, OsThreadVtMutants, FiberVtMutants>;
+using ExecutorBackends = Concat<TypeList<OsThreadVt, FiberVt>, OsThreadVtMutants, FiberVtMutants,
+           TypeList<PluginExecutor<0>, PluginExecutor<1>>>;
 
 }  // namespace jostle

@@ -3,10 +3,12 @@
 #pragma once
 
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 #include "safepoint_flag/flag_safepoint.h"
 
 namespace jostle {
 
-using SafepointBackends = Concat<TypeList<FlagSafepoint>, FlagSafepointMutants>;
+using SafepointBackends = Concat<TypeList<FlagSafepoint>, FlagSafepointMutants,
+           TypeList<PluginSafepoint<0>, PluginSafepoint<1>>>;
 
 }  // namespace jostle

@@ -3,11 +3,13 @@
 #pragma once
 
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 #include "thread_pthread/pthread_thread.h"
 #include "thread_std/std_thread.h"
 
 namespace jostle {
 
-using ThreadBackends = Concat<TypeList<PthreadThread, StdThread>, PthreadThreadMutants, StdThreadMutants>;
+using ThreadBackends = Concat<TypeList<PthreadThread, StdThread>, PthreadThreadMutants, StdThreadMutants,
+           TypeList<PluginThread<0>, PluginThread<1>, PluginTimedThread<0>, PluginTimedThread<1>>>;
 
 }  // namespace jostle

@@ -3,11 +3,13 @@
 #pragma once
 
 #include "jostle/registry.h"
+#include "plugin/plugin_backends.h"
 #include "waiter_condvar/condvar_waiters.h"
 #include "waiter_futex/futex_waiters.h"
 
 namespace jostle {
 
-using WaiterListBackends = Concat<TypeList<CondvarWaiters, FutexWaiters>, CondvarWaitersMutants, FutexWaitersMutants>;
+using WaiterListBackends = Concat<TypeList<CondvarWaiters, FutexWaiters>, CondvarWaitersMutants, FutexWaitersMutants,
+           TypeList<PluginWaiterList<0>, PluginWaiterList<1>>>;
 
 }  // namespace jostle

@@ -18,7 +18,7 @@
 #include "jostle/harness_main.h"
 #include "jostle/json.h"
 #include "jostle/registry.h"
-#include "plugin/loader.h"
+#include "jostle/plugin_host.h"
 #include "run.h"
 
 #ifndef JOSTLE_PRESET
@@ -123,6 +123,7 @@ void print_instance(const Instance& inst) {
   if (inst.expect == "fail" && !inst.backend->backend.catches_under.empty())
     j.kv("chaos", inst.backend->backend.catches_under);  // this catcher needs amplification to fail reliably
   j.kv("profile", inst.backend->backend.profile).kv("description", inst.def->description);
+  if (!inst.backend->backend.plugin.empty()) j.kv("plugin", inst.backend->backend.plugin);
   j.end_object();
   std::printf("%s\n", j.text().c_str());
 }
@@ -137,8 +138,29 @@ void print_backend(const BackendInfo& b) {
   j.end_array();
   j.kv("difficulty", b.difficulty).kv("source", b.source).kv("description", b.description);
   if (!b.catches_under.empty()) j.kv("catches_under", b.catches_under);
+  if (!b.plugin.empty()) j.kv("plugin", b.plugin);
   j.end_object();
   std::printf("%s\n", j.text().c_str());
+}
+
+// One line per loaded plugin: what it offers and which of its tables this binary's cases run.
+void print_plugins() {
+  for (int s = 0; s < plugin::kSlots; ++s) {
+    const plugin::Slot& slot = plugin::g_slots[s];
+    if (!slot.loaded) continue;
+    Json j;
+    j.begin_object();
+    j.kv("v", 1).kv("type", "plugin").kv("name", slot.name).kv("path", slot.path);
+    j.kv("abi_version", static_cast<std::uint64_t>(slot.abi_version));
+    j.key("tables").begin_array();
+    for (const auto& t : plugin::offered_tables(s)) j.str(t);
+    j.end_array();
+    j.key("unused_tables").begin_array();
+    for (const auto& t : plugin::unused_tables(s)) j.str(t);
+    j.end_array();
+    j.end_object();
+    std::printf("%s\n", j.text().c_str());
+  }
 }
 
 std::string suggest(const std::vector<Instance>& all, std::string_view id) {
@@ -267,7 +289,7 @@ int harness_main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (args.empty()) usage_error("nothing to do: use --list, --list-backends, --run ID, or --help");
   Options opt;
-  bool list = false, list_backends = false;
+  bool list = false, list_backends = false, plugin_info = false;
   std::vector<std::string> plugins;
   auto value = [&](std::size_t& i) -> std::string_view {
     if (i + 1 >= args.size()) usage_error(std::string(args[i]) + " needs a value");
@@ -279,6 +301,8 @@ int harness_main(int argc, char** argv) {
       list = true;
     } else if (a == "--list-backends") {
       list_backends = true;
+    } else if (a == "--plugin-info") {
+      plugin_info = true;
     } else if (a == "--run") {
       opt.run_id = std::string(value(i));
     } else if (a == "--seed") {
@@ -324,7 +348,9 @@ int harness_main(int argc, char** argv) {
       std::printf(
           "usage: %s --list | --list-backends | --run ID [--seed N] [--iterations N] [--duration D]\n"
           "          [--timeout D] [--events PATH | --events-fd N] [--hang-hold D] [--chaos SPEC] [--quiet]\n"
-          "          [--deadlock-after D] [--plugin PATH]...\n"
+          "          [--deadlock-after D] [--plugin PATH]... [--plugin-info]\n"
+          "--plugin PATH loads a plugin library (jostle/plugin.h) from a file path (a bare name is refused);\n"
+          "--plugin-info prints what each loaded plugin offers and which tables this binary runs.\n"
           "--deadlock-after D (default 200ms, 0 = off): report a hang as soon as every thread has slept that long\n"
           "in an untimed futex wait without running (a lost wakeup), instead of at the --timeout deadline.\n"
           "The event protocol is described in docs/protocol.md.\n",
@@ -333,7 +359,7 @@ int harness_main(int argc, char** argv) {
     } else {
       usage_error("unknown option '" + std::string(a) +
                   "' (accepted: --list, --list-backends, --run, --seed, --iterations, --duration, --timeout, "
-                  "--events, --events-fd, --hang-hold, --deadlock-after, --chaos, --plugin, --quiet, --version, --help)");
+                  "--events, --events-fd, --hang-hold, --deadlock-after, --chaos, --plugin, --plugin-info, --quiet, --version, --help)");
     }
   }
   // Plugins load before listing or running: their backends join the registry (harness/backends/plugin).
@@ -350,6 +376,10 @@ int harness_main(int argc, char** argv) {
   }
   if (list_backends) {
     for (const auto& b : all_backends()) print_backend(b);
+    return kExitPass;
+  }
+  if (plugin_info) {
+    print_plugins();
     return kExitPass;
   }
   if (opt.run_id.empty()) usage_error("nothing to do: use --list, --list-backends or --run ID");

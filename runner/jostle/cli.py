@@ -15,8 +15,8 @@ import signal
 import sys
 
 import reports
-from jostle import (__version__, bench, detect, discovery, doctor, engines, gate, query, replay, selection,
-                    selftest, session, shard, soak, store)
+from jostle import (__version__, bench, detect, discovery, doctor, engines, gate, plugin_check, query, replay,
+                    selection, selftest, session, shard, soak, store)
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, InfraError, JostleError, UsageError
 from jostle.plan import Settings
@@ -50,6 +50,16 @@ class _Parser(argparse.ArgumentParser):
         if negative:
             raise UsageError(negative)
         raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _plugin_path(text):
+    # Plugins load from explicit files only: a bare name would make dlopen search the system library path.
+    if "/" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r} is a bare name; give a path to the library file "
+                                         f"(./{text} or an absolute path)")
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    return os.path.abspath(text)
 
 
 def _negative_value(message, argv):
@@ -127,8 +137,9 @@ def _add_build(p):
     _add_preset(p)
     p.add_argument("--build-dir", default=None,
                    help="directory with bin/jostle-* (default: $JOSTLE_BUILD_DIR, else build/PRESET)")
-    p.add_argument("--plugin", action="append", default=[], metavar="PATH",
-                   help="outside backend library, passed to every harness call (repeatable)")
+    p.add_argument("--plugin", action="append", default=[], metavar="PATH", type=_plugin_path,
+                   help="outside backend library (a file path), passed to every harness call (repeatable); "
+                        "selects the plugin's instances unless --backend says otherwise")
 
 
 def _add_selection(p):
@@ -187,6 +198,7 @@ EXAMPLES = {
     "report": "jostle report --out jostle-out   (re-renders junit.xml and report.html, runs nothing)",
     "doctor": "jostle doctor --quick",
     "selftest": "jostle selftest --suite futex --mutants   (what ctest runs per suite)",
+    "plugin": "jostle plugin check ./libmyprims.so   (validate a plugin, probe each table, list its cases)",
 }
 
 
@@ -294,6 +306,13 @@ def build_parser():
     p.add_argument("--session", default="latest", metavar="ID", help="which session to report (default latest)")
     p.add_argument("--to", metavar="DIR", help="write junit.xml and report.html here instead of into the store "
                                                "(for a read-only store)")
+
+    p = _sub(sub, "plugin", "plugin tools: `plugin check PATH` loads a plugin and probes each table")
+    p.add_argument("action", choices=("check",), help="check: validate, probe one iteration per table, list cases")
+    p.add_argument("path", type=_plugin_path, metavar="PATH", help="the plugin library file")
+    _add_preset(p)
+    p.add_argument("--build-dir", default=None,
+                   help="directory with bin/jostle-* (default: $JOSTLE_BUILD_DIR, else build/PRESET)")
 
     p = _sub(sub, "doctor", "what this machine can do: cores, cpuset, perf/rr, sanitizers, tools")
     _add_build(p)
@@ -498,6 +517,10 @@ def cmd_selftest(args):
     return selftest.run(request, args.mutants, args.known_gaps or selftest.known_gaps_path(), _log)
 
 
+def cmd_plugin(args):
+    return plugin_check.check(args.build_dir, args.path)
+
+
 def cmd_doctor(args):
     print(doctor.report(args.build_dir, quick=args.quick), end="")
     return EXIT_OK
@@ -506,7 +529,7 @@ def cmd_doctor(args):
 COMMANDS = {"list": cmd_list, "run": cmd_session, "stress": cmd_session, "gate": cmd_gate, "merge": cmd_merge,
             "soak": cmd_soak, "dashboard": cmd_dashboard, "bench": cmd_bench,
             "replay": cmd_replay, "detect": cmd_detect, "selftest": cmd_selftest,
-            "report": cmd_report, "doctor": cmd_doctor}
+            "report": cmd_report, "doctor": cmd_doctor, "plugin": cmd_plugin}
 
 
 def _interrupt_on_sigterm(_signum, _frame):

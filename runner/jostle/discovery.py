@@ -18,6 +18,7 @@ class Suite:
     version: dict = field(default_factory=dict)
     instances: list = field(default_factory=list)
     backends: list = field(default_factory=list)
+    plugins: list = field(default_factory=list)  # --plugin-info records
 
 
 def repo_root():
@@ -119,6 +120,9 @@ def discover(binaries, plugins=(), env=None):
                                for r in protocol.parse_json_lines(listed, "instance", f"{name} --list")]
             listed = _ask(binary, ["--list-backends", *plugin_args], env)
             suite.backends = protocol.parse_json_lines(listed, "backend", f"{name} --list-backends")
+            if plugin_args:
+                listed = _ask(binary, ["--plugin-info", *plugin_args], env)
+                suite.plugins = protocol.parse_json_lines(listed, "plugin", f"{name} --plugin-info")
         except protocol.ProtocolError as exc:
             raise InfraError(str(exc)) from None
         result.append(suite)

@@ -1,6 +1,7 @@
 """--suite / --backend / --case / --mutants: pick instances, and name close matches when nothing fits."""
 
 import difflib
+import sys
 from fnmatch import fnmatchcase
 
 from jostle import discovery
@@ -29,9 +30,30 @@ def _case_matches(glob, inst):
     return fnmatchcase(inst["case"], glob)
 
 
-def select(suites, backend_globs=(), case_globs=(), mutants=False):
-    """The instances of `suites` (discovery.Suite list) that the selection keeps, in listing order."""
+def plugin_warnings(suites):
+    """One line per plugin table that no case of these suites runs (a table loaded but never run)."""
+    offered, unused = {}, {}
+    for suite in suites:
+        for p in suite.plugins:
+            offered.setdefault(p["name"], set()).update(p.get("tables", []))
+            unused.setdefault(p["name"], set(p.get("tables", [])))
+            unused[p["name"]] &= set(p.get("unused_tables", []))
+    return [f"plugin {name!r} offers the {table} table, but no case of the selected suites runs it"
+            for name in sorted(unused) for table in sorted(unused[name])]
+
+
+def select(suites, backend_globs=(), case_globs=(), mutants=False, plugins=()):
+    """The instances of `suites` (discovery.Suite list) that the selection keeps, in listing order.
+
+    With plugins loaded and no --backend, only the plugins' instances are kept (the built-in backends are
+    already gated by jostle's own CI).
+    """
     everything = [inst for suite in suites for inst in suite.instances]
+    if plugins and not backend_globs:
+        everything = [inst for inst in everything if inst.get("plugin")]
+        if not everything:
+            raise UsageError("the plugins offer no table any case of the selected suites runs "
+                             "(./jostle plugin check PATH shows what they offer)")
     backend_names = {inst["backend"] for inst in everything} | {
         b.get("name") for suite in suites for b in suite.backends if b.get("name")}
     for glob in backend_globs:
@@ -69,7 +91,9 @@ def from_build(build_dir, suites=(), backends=(), cases=(), mutants=False, plugi
     if suites:
         binaries = {name: path for name, path in binaries.items() if name in suites}
     found = discovery.discover(binaries, plugins)
-    return Found(binaries, found, select(found, backends, cases, mutants))
+    for line in plugin_warnings(found):
+        print(f"jostle: warning: {line}", file=sys.stderr)
+    return Found(binaries, found, select(found, backends, cases, mutants, plugins))
 
 
 def for_request(request):

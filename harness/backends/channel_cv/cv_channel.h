@@ -25,7 +25,11 @@ enum class ChannelDefect { none, close_notifies_one, timed_recv_drops_item };
 template <CondvarBackend Cv, ChannelDefect D = ChannelDefect::none>
 class CvChannelT {
  public:
-  static std::string name() { return backend_name<Cv>(); }
+  // Over a plugin's condvar the name is "cv+NAME", so that "NAME" stays free for the plugin's own channel table.
+  static std::string name() {
+    if constexpr (requires { Cv::kPluginSlot; }) return "cv+" + backend_name<Cv>();
+    else return backend_name<Cv>();
+  }
   static bool available() { return backend_available<Cv>(); }
   static constexpr std::string_view kDescription = "bounded ring buffer guarded by the condvar's mutex";
   static constexpr std::string_view kPrimitive = "channel";

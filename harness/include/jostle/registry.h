@@ -48,6 +48,7 @@ struct BackendInfo {
   std::string source;
   std::string catches_under;  // --chaos spec under which `catches` is guaranteed ("" = plain runs)
   bool mutant = false;
+  std::string plugin;  // the loaded plugin this backend forwards to (set by the plugin loader)
   bool (*available)() = nullptr;  // null = always
 };
 

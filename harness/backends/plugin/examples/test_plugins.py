@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """ctest for the plugin ABI: a suite binary with --plugin <example> lists the plugin's instances and passes
-each briefly; with each broken plugin (and a missing file) it prints one line on stderr and exits 3.
+each briefly; with each broken plugin (and a missing file, and a bare library name) it prints one line on stderr
+and exits 3, within a few seconds even when the plugin's entry function hangs.
 
 usage: test_plugins.py BINARY EXAMPLE_SO BROKEN_SO...
 """
 import json
 import subprocess
 import sys
+import time
 
 
 def main():
@@ -35,10 +37,21 @@ def main():
     plain = subprocess.run([binary, "--list"], capture_output=True, text=True).stdout
     if "example" in plain:
         failures.append("example instances listed without --plugin")
-    for bad in broken + ["/nonexistent/libnothing.so"]:
-        proc = subprocess.run([binary, "--plugin", bad, "--list"], capture_output=True, text=True)
+    expected_words = {"broken1": "version 999", "broken2": "null 'lock'", "broken3": "exports no",
+                      "broken4": "struct_size is 8", "broken5": "did not return within",
+                      "broken6": "not a multiple of its alignment", "libm.so.6": "bare name",
+                      "libnothing": "no such file"}
+    for bad in broken + ["/nonexistent/libnothing.so", "libm.so.6"]:
+        started = time.monotonic()
+        proc = subprocess.run([binary, "--plugin", bad, "--list"], capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - started
         lines = proc.stderr.strip().splitlines()
-        print(f"{bad}: exit {proc.returncode}: {proc.stderr.strip()}")
+        print(f"{bad}: exit {proc.returncode} in {took:.1f}s: {proc.stderr.strip()}")
+        for key, words in expected_words.items():
+            if key in bad and words not in proc.stderr:
+                failures.append(f"{bad}: expected the message to say {words!r}")
+        if took > 20:
+            failures.append(f"{bad}: took {took:.0f}s to give up (a hanging entry must be bounded by a few seconds)")
         if proc.returncode != 3 or len(lines) != 1 or not lines[0].startswith("jostle: plugin"):
             failures.append(f"{bad}: expected one 'jostle: plugin ...' line and exit 3, got exit "
                             f"{proc.returncode} and {proc.stderr!r}")

@@ -8,42 +8,37 @@
 // by --list-backends as escaped, never silently passing).
 #pragma once
 
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "jostle/plugin_host.h"
 #include "jostle/typelist.h"
-#include "plugin/loader.h"
 #include "plugin/plugin_backends.h"
 
 namespace jostle::opaque {
 
 inline constexpr int kFutexSlot = plugin::kSlots, kCondvarSlot = plugin::kSlots + 1, kRwLockSlot = plugin::kSlots + 2;
 
-// <dir of the running binary>/../plugins/<lib>, loaded once into `slot`. False when it cannot be.
+// <dir of the running binary>/../plugins/<lib>, loaded once into `slot` (copied and validated like a --plugin
+// library, plugin_host.h). False when it cannot be.
 inline bool load(int slot, const char* lib) {
   plugin::Slot& s = plugin::g_slots[slot];
-  if (s.table != nullptr) return true;
+  if (s.loaded) return true;
   if (!s.path.empty()) return false;  // tried and failed
   char exe[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   std::string dir = n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : std::string();
   dir = dir.substr(0, dir.rfind('/'));
-  s.path = dir + "/../plugins/" + lib;
-  void* handle = ::dlopen(s.path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) return false;
-  auto entry = reinterpret_cast<jostle_plugin_entry_fn>(::dlsym(handle, JOSTLE_PLUGIN_ENTRY_SYMBOL));
-  const jostle_plugin* t = entry ? entry() : nullptr;
-  if (t == nullptr || t->abi_version != JOSTLE_PLUGIN_ABI_VERSION || !plugin::detail::validate(*t).empty()) {
-    ::dlclose(handle);
+  const std::string path = dir + "/../plugins/" + lib;
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr || !plugin::fill_slot(slot, resolved).empty()) {
+    s.path = path;  // remembered as tried
     return false;
   }
-  s.table = t;
-  s.handle = handle;
-  s.name = t->name;
   return true;
 }
 

@@ -63,14 +63,19 @@ static void oc_broadcast(void* p) {
   op_futex_wake(&c->seq, INT_MAX);
 }
 
-static const jostle_mutex_ops om_ops = {sizeof(om_mutex), _Alignof(om_mutex), om_init, om_destroy,
-                                        om_lock,          om_try_lock,        om_unlock};
-static const jostle_condvar_ops oc_ops = {sizeof(oc_cond), _Alignof(oc_cond), oc_init,      oc_destroy, oc_wait,
-                                          oc_timed_wait,   oc_signal,         oc_broadcast, "posix"};
+static const jostle_mutex_ops om_ops = {.size = sizeof(om_mutex), .align = _Alignof(om_mutex), .init = om_init,
+                                        .destroy = om_destroy, .lock = om_lock, .try_lock = om_try_lock,
+                                        .unlock = om_unlock};
+static const jostle_condvar_ops oc_ops = {.size = sizeof(oc_cond), .align = _Alignof(oc_cond), .init = oc_init,
+                                          .destroy = oc_destroy, .wait = oc_wait, .timed_wait = oc_timed_wait,
+                                          .signal = oc_signal, .broadcast = oc_broadcast, .profile = "posix"};
 
 static const jostle_plugin oc_plugin = {
-    JOSTLE_PLUGIN_ABI_VERSION, sizeof(jostle_plugin), "opaque_condvar",
-    "sequence condvar whose waiter snapshots the sequence after unlocking (natural window)",
-    NULL, &om_ops, NULL, &oc_ops, NULL};
+    .abi_version = JOSTLE_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(jostle_plugin),
+    .name = "opaque_condvar",
+    .description = "sequence condvar whose waiter snapshots the sequence after unlocking (natural window)",
+    .mutex = &om_ops,
+    .condvar = &oc_ops};
 
 __attribute__((visibility("default"))) const jostle_plugin* jostle_plugin_entry(void) { return &oc_plugin; }

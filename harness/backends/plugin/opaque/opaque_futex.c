@@ -74,10 +74,13 @@ static int of_wake(uint32_t* word, int n) {
   return woken;
 }
 
-static const jostle_futex_ops of_ops = {of_wait, of_wake};
+static const jostle_futex_ops of_ops = {.wait = of_wait, .wake = of_wake};
 
 static const jostle_plugin of_plugin = {
-    JOSTLE_PLUGIN_ABI_VERSION, sizeof(jostle_plugin), "opaque_futex",
-    "user-space futex emulation with a natural check-then-enqueue window", &of_ops, NULL, NULL, NULL, NULL};
+    .abi_version = JOSTLE_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(jostle_plugin),
+    .name = "opaque_futex",
+    .description = "user-space futex emulation with a natural check-then-enqueue window",
+    .futex = &of_ops};
 
 __attribute__((visibility("default"))) const jostle_plugin* jostle_plugin_entry(void) { return &of_plugin; }

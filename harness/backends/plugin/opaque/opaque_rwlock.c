@@ -62,13 +62,17 @@ static void orw_unlock_shared(void* p) {
   if (atomic_fetch_sub(&l->readers, 1) == 1) op_futex_wake(&l->readers, INT_MAX);
 }
 
-static const jostle_rwlock_ops orw_ops = {sizeof(orw), _Alignof(orw), orw_init, orw_destroy, orw_lock,
-                                          orw_try_lock, orw_unlock, orw_lock_shared, orw_try_lock_shared,
-                                          orw_unlock_shared, NULL, NULL};
+static const jostle_rwlock_ops orw_ops = {.size = sizeof(orw), .align = _Alignof(orw), .init = orw_init,
+                                          .destroy = orw_destroy, .lock = orw_lock, .try_lock = orw_try_lock,
+                                          .unlock = orw_unlock, .lock_shared = orw_lock_shared,
+                                          .try_lock_shared = orw_try_lock_shared,
+                                          .unlock_shared = orw_unlock_shared};
 
 static const jostle_plugin orw_plugin = {
-    JOSTLE_PLUGIN_ABI_VERSION, sizeof(jostle_plugin), "opaque_rwlock",
-    "reader-writer lock whose readers check for a writer before announcing themselves (natural window)",
-    NULL, NULL, &orw_ops, NULL, NULL};
+    .abi_version = JOSTLE_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(jostle_plugin),
+    .name = "opaque_rwlock",
+    .description = "reader-writer lock whose readers check for a writer before announcing themselves (natural window)",
+    .rwlock = &orw_ops};
 
 __attribute__((visibility("default"))) const jostle_plugin* jostle_plugin_entry(void) { return &orw_plugin; }

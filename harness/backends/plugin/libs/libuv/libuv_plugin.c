@@ -29,8 +29,9 @@ static void mx_lock(void* m) { uv_mutex_lock(m); }
 static int mx_try_lock(void* m) { return uv_mutex_trylock(m) == 0; } /* UV_EBUSY or UV_EAGAIN: busy */
 static void mx_unlock(void* m) { uv_mutex_unlock(m); }
 
-static const jostle_mutex_ops uv_mutex_table = {sizeof(uv_mutex_t), _Alignof(uv_mutex_t), mx_init, mx_destroy,
-                                                mx_lock, mx_try_lock, mx_unlock};
+static const jostle_mutex_ops uv_mutex_table = {.size = sizeof(uv_mutex_t), .align = _Alignof(uv_mutex_t),
+                                                .init = mx_init, .destroy = mx_destroy, .lock = mx_lock,
+                                                .try_lock = mx_try_lock, .unlock = mx_unlock};
 
 /* ---- rwlock: uv_rwlock_t (no timed operations in libuv) ---- */
 
@@ -44,8 +45,9 @@ static int rw_try_lock_shared(void* rw) { return uv_rwlock_tryrdlock(rw) == 0; }
 static void rw_unlock_shared(void* rw) { uv_rwlock_rdunlock(rw); }
 
 static const jostle_rwlock_ops uv_rwlock_table = {
-    sizeof(uv_rwlock_t), _Alignof(uv_rwlock_t), rw_init,          rw_destroy,         rw_lock, rw_try_lock,
-    rw_unlock,           rw_lock_shared,         rw_try_lock_shared, rw_unlock_shared, NULL,    NULL};
+    .size = sizeof(uv_rwlock_t), .align = _Alignof(uv_rwlock_t), .init = rw_init, .destroy = rw_destroy,
+    .lock = rw_lock, .try_lock = rw_try_lock, .unlock = rw_unlock, .lock_shared = rw_lock_shared,
+    .try_lock_shared = rw_try_lock_shared, .unlock_shared = rw_unlock_shared};
 
 /* ---- condvar: uv_cond_t with uv_mutex_t; uv_cond_timedwait takes a relative timeout in nanoseconds ---- */
 
@@ -58,9 +60,10 @@ static int cv_timed_wait(void* cv, void* m, int64_t timeout_ns) {
 static void cv_signal(void* cv) { uv_cond_signal(cv); }
 static void cv_broadcast(void* cv) { uv_cond_broadcast(cv); }
 
-static const jostle_condvar_ops uv_cond_table = {sizeof(uv_cond_t), _Alignof(uv_cond_t), cv_init,      cv_destroy,
-                                                 cv_wait,           cv_timed_wait,       cv_signal,    cv_broadcast,
-                                                 "posix"};
+static const jostle_condvar_ops uv_cond_table = {.size = sizeof(uv_cond_t), .align = _Alignof(uv_cond_t),
+                                                 .init = cv_init, .destroy = cv_destroy, .wait = cv_wait,
+                                                 .timed_wait = cv_timed_wait, .signal = cv_signal,
+                                                 .broadcast = cv_broadcast, .profile = "posix"};
 
 /* ---- semaphore: uv_sem_t. libuv has no timed wait: timed_acquire polls uv_sem_trywait with 50 us naps until
  * the deadline (an adapter, not libuv: a permit released during a nap is taken up to 50 us late). ---- */
@@ -87,21 +90,23 @@ static int sem_timed_acquire(void* s, int64_t timeout_ns) {
 }
 static void sem_release(void* s) { uv_sem_post(s); }
 
-static const jostle_semaphore_ops uv_sem_table = {sizeof(uv_sem_t), _Alignof(uv_sem_t), sem_init_,
-                                                  sem_destroy_,      sem_acquire,        sem_try_acquire,
-                                                  sem_timed_acquire, sem_release};
+static const jostle_semaphore_ops uv_sem_table = {.size = sizeof(uv_sem_t), .align = _Alignof(uv_sem_t),
+                                                  .init = sem_init_, .destroy = sem_destroy_,
+                                                  .acquire = sem_acquire, .try_acquire = sem_try_acquire,
+                                                  .timed_acquire = sem_timed_acquire, .release = sem_release};
 
 #define STR2(x) #x
 #define STR(x) STR2(x)
 static const jostle_plugin libuv_plugin = {
-    JOSTLE_PLUGIN_ABI_VERSION,
-    sizeof(jostle_plugin),
-    "libuv",
-    "libuv " STR(UV_VERSION_MAJOR) "." STR(UV_VERSION_MINOR) "." STR(UV_VERSION_PATCH) " uv_mutex, uv_rwlock, uv_cond, uv_sem",
-    NULL, /* no futex */
-    &uv_mutex_table,
-    &uv_rwlock_table,
-    &uv_cond_table,
-    &uv_sem_table};
+    .abi_version = JOSTLE_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(jostle_plugin),
+    .name = "libuv",
+    .description = "libuv " STR(UV_VERSION_MAJOR) "." STR(UV_VERSION_MINOR) "." STR(UV_VERSION_PATCH)
+                   " uv_mutex, uv_rwlock, uv_cond, uv_sem",
+    /* no futex */
+    .mutex = &uv_mutex_table,
+    .rwlock = &uv_rwlock_table,
+    .condvar = &uv_cond_table,
+    .semaphore = &uv_sem_table};
 
 EXPORT const jostle_plugin* jostle_plugin_entry(void) { return &libuv_plugin; }
