@@ -419,7 +419,7 @@ def cmd_session(args):
                              f"this selection")
         _log(f"--last-failed: {len(kept)} instance(s) that failed in session {sid}")
         request = dataclasses.replace(request, found=dataclasses.replace(found, instances=kept))
-    request = dataclasses.replace(request, exitfirst=args.exitfirst)
+    request = dataclasses.replace(request, stop=session.STOP_UNEXPECTED if args.exitfirst else session.STOP_NEVER)
     # Only the cheap check up front: the store is created once the selection proved valid (a usage error
     # leaves nothing behind).
     store.check_out_dir(args.out)

@@ -80,7 +80,7 @@ class SessionRequest:
     progress: str = "auto"
     progress_stream: Any = None           # None: stderr
     capture_stacks: bool = True           # gdb/eu-stack on a hang before the kill
-    exitfirst: bool = False               # -x: start no run after the first unexpected result
+    stop: str = "never"                   # session.STOP_*: after which run no further run starts (-x: "unexpected")
 
     @property
     def plugins(self):
