@@ -209,6 +209,12 @@ class RunRecord:
         return data
 
     @classmethod
+    def from_store(cls, line):
+        """The RunRecord of a store line store.load already checked (so no second check); unknown keys are dropped,
+        missing ones take their defaults."""
+        return cls(**{k: line[k] for k in _RUN_FIELDS.intersection(line)})
+
+    @classmethod
     def from_json(cls, data, where="run record"):
         """A RunRecord from a store line; InfraError (one line, naming the field) when it is not one."""
         if not isinstance(data, dict) or data.get("type", cls.TYPE) != cls.TYPE:
@@ -216,6 +222,9 @@ class RunRecord:
         _validate({"type": cls.TYPE, **data}, where)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_RUN_FIELDS = frozenset(f.name for f in fields(RunRecord))
 
 
 def _validate(data, where):
