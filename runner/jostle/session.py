@@ -1,7 +1,8 @@
 """The session pipeline every command reuses: SessionRequest -> discover -> select -> plan -> execute ->
 classify -> store -> SessionResult. Rendering the reports is the caller's (the CLI's) business.
 
-run, stress, gate (two phases) and soak (chunks) all come through `run`; see records.py for the types.
+run, stress, gate (two phases), soak (chunks) and selftest all come through `run`; the execute -> classify loop
+inside it (`Runs`, with its stop policy) is also what detect's trials run on. See records.py for the types.
 """
 
 import os
@@ -129,9 +130,10 @@ class Runs:
 
     Up to `jobs` runs at once, taken from `take()` (a RunSpec, or None when nothing more is to start); each finished
     run is classified and handed to `record(spec, raw, verdict)`; once a run meets the stop policy (`stopped` then
-    holds that run's (spec, raw, verdict)), no further run starts and the ones in flight finish. `run_one(spec, cancel)` runs one
-    harness process (execute_run unless a test or a command needs otherwise). Use it as a context manager: leaving
-    it kills what still runs (also when the store failed mid-session) and waits for the workers.
+    holds that run's (spec, raw, verdict)), no further run starts and the ones in flight finish.
+    `run_one(spec, cancel)` runs one harness process (execute_run unless a test or a command needs otherwise).
+    Use it as a context manager: leaving it kills what still runs (also when the store failed mid-session) and
+    waits for the workers.
     """
 
     def __init__(self, jobs, run_one=execute_run, stop=STOP_NEVER, expects=None):
