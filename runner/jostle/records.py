@@ -3,6 +3,9 @@
     SessionRequest --session.run--> [RunSpec --execute.run--> RunResult --classify--> Verdict] --> RunRecord
                                   \\-> SessionResult (id, status, counts)
 
+The bracket is session.Runs, the loop detect's trials share; RunRecord.from_store is how the query layer hands
+stored runs to the reports.
+
 This module is neutral ground: the store, the query layer and the reports import it, and it imports
 nothing of the pipeline (a request's settings are a plan.Settings, named in a comment only). It also owns the three
 things every command used to spell out for itself: session ids, seeds (64-bit) and the jobs default.
