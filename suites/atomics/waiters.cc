@@ -177,8 +177,11 @@ JOSTLE_CASE(atomics, wait_timeout_margin)
             // A positive timeout is always async, even one already past when the waiter is enqueued
             // [waiter.async.positive-timeout]; an answer at once has no settlement to wait for.
             JOSTLE_CHECK(ar.async) << "waitAsync(" << t << " ns) answered " << to_string(ar.value) << " at once";
-            if (!ar.async) r = ar.value;
-            else JOSTLE_CHECK(loop.run_until([&] { return done; }, now_ns() + t + kSettle)) << "waitAsync never settled";
+            if (!ar.async) {
+              r = ar.value;
+            } else {
+              JOSTLE_CHECK(loop.run_until([&] { return done; }, now_ns() + t + kSettle)) << "waitAsync never settled";
+            }
           }
           const Nanos lapse = clock.elapsed();
           JOSTLE_CHECK_EQ(to_string(r), std::string("timed-out"));
