@@ -314,10 +314,18 @@ TEST(ChaosPreempt, InterruptsRunningThreadsAndCountsTheWaitsItCutShort) {
   EXPECT_GE(schedule_field(no_restart, "eintr"), seen) << no_restart;
   EXPECT_LE(schedule_field(no_restart, "eintr"), seen + 2) << no_restart;
   // With SA_RESTART the kernel restarts an untimed futex wait: the caller never sees EINTR.
-  const std::string restart = preempted_pair("mode=preempt,interval_us=100,restart=1", seen);
-  EXPECT_EQ(seen, 0) << restart;
-  EXPECT_EQ(schedule_field(restart, "eintr"), 0) << restart;
-  EXPECT_GT(schedule_field(restart, "restarted"), 0) << restart;
+  // Whether an interrupt lands while the sleeper is inside its wait is up to the scheduler: on a loaded machine
+  // (ctest -j beside builds) one 60 ms pair saw 44 interrupts and none in the wait. So: no EINTR ever, and a
+  // restart seen within a few pairs.
+  long long restarted = 0;
+  std::string restart;
+  for (int attempt = 0; attempt < 8 && restarted == 0; ++attempt) {
+    restart = preempted_pair("mode=preempt,interval_us=100,restart=1", seen);
+    EXPECT_EQ(seen, 0) << restart;
+    EXPECT_EQ(schedule_field(restart, "eintr"), 0) << restart;
+    restarted += schedule_field(restart, "restarted");
+  }
+  EXPECT_GT(restarted, 0) << restart;
 #endif
 }
 
