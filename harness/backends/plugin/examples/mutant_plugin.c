@@ -11,7 +11,7 @@
  *                                      (libuv#4773, nodejs/node#26578: timers up to 1 ms early)
  *   cv_claims_keeps      condvar       claims TIMEOUT_KEEPS_SIGNAL, but a timed-out waiter swallows   condvar/cv_timeout_signal_handoff
  *                                      the signal that picked it (POSIX allows it; the claim is false)
- *   cv_broadcast_wakes_one condvar     broadcast() wakes one waiter (a broadcast done as a signal)     condvar/cv_broadcast
+ *   cv_broadcast_wakes_one condvar     broadcast() wakes one waiter (a broadcast done as a signal)     condvar/cv_broadcast_parked
  *   rw_writer_shared     rwlock        lock()/try_lock() take the lock shared: writers overlap        condvar/rwlock_concurrent_access
  *                                      (an inverted mode flag)
  *   cancel_keeps_slot    executor      cancelling a queued task frees its slot only when a carrier    agents/vt_cancel_handoff

@@ -81,7 +81,7 @@ struct MutantPluginCvClaimsKeeps : PluginCondvarKeeps<mutant_plugin::slot(mutant
 struct MutantPluginCvBroadcastWakesOne : PluginCondvar<mutant_plugin::slot(mutant_plugin::kCvBroadcastWakesOne)> {
   static constexpr std::string_view kName = "mutant.condvar.plugin_broadcast_wakes_one";
   static constexpr std::string_view kDescription = "mutant plugin: broadcast() wakes one waiter, not all";
-  static constexpr std::string_view kCatches = "condvar/cv_broadcast";
+  static constexpr std::string_view kCatches = "condvar/cv_broadcast_parked,condvar/cv_broadcasting_wake_all";
   static constexpr std::string_view kDifficulty = "D1";
   static constexpr std::string_view kSource = "a broadcast done as a signal (Zig #12877 shape)";
   JOSTLE_MUTANT_PLUGIN_AVAILABLE(kCvBroadcastWakesOne, "cv_broadcast_wakes_one")
