@@ -58,11 +58,11 @@ def render(model):
         lines.append("unexpected:")
         for inst in gating[:MAX_LISTED]:
             first = inst["failures"][0] if inst["failures"] else None
-            detail = one_line(first.get("message") if first else "every run passed; expected a failure", 160)
+            detail = one_line(first.message if first else "every run passed; expected a failure", 160)
             lines.append(f"  {inst['code']:<9} {one_line(inst['id'])}: {detail}")
             lines.append(f"            {inst['rate_text']}")
             if first:
-                lines.append(f"            {one_line(first.get('repro'), 1000)}")
+                lines.append(f"            {one_line(first.repro, 1000)}")
         if len(gating) > MAX_LISTED:
             lines.append(f"  ... and {len(gating) - MAX_LISTED} more in report.html")
     unsupported = [i for i in model["instances"] if i["code"] == "UNSUPPORTED"]

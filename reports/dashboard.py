@@ -30,13 +30,12 @@ def build(records):
     heads = {r["session"]: r for r in records if r.get("type") == "session"}
     night_of = {sid: _night(h) for sid, h in heads.items()}
     nights = sorted(set(night_of.values()))
-    runs = query.unique_runs([r for r in records if r.get("type") == "run" and r.get("session") in night_of])
+    runs = query.unique_runs(query.run_records(records, night_of))
     by_night = {n: [] for n in nights}
     for r in runs:
-        by_night[night_of[r["session"]]].append(r)
+        by_night[night_of[r.session]].append(r)
     # (instance, night) -> [n, k], over the instances expected to pass (mutant catchers are counted below).
-    cells = query.counts((r for r in runs if r.get("expect") == "pass"),
-                         key=lambda r: (r["instance"], night_of[r["session"]]))
+    cells = query.counts((r for r in runs if r.expect == "pass"), key=lambda r: (r.instance, night_of[r.session]))
     instances = sorted({iid for iid, _ in cells})
     rows = []
     for iid in instances:
@@ -121,12 +120,12 @@ def _mutants(heads, night_of, nights, by_night):
     for night in nights:
         catchers = {}
         for r in by_night[night]:
-            if r.get("expect") != "fail":
+            if r.expect != "fail":
                 continue
-            backend = r["instance"].split("@", 1)[-1].split("/", 1)[0]
-            key = (r.get("suite"), backend)
+            backend = r.instance.split("@", 1)[-1].split("/", 1)[0]
+            key = (r.suite, backend)
             caught = catchers.setdefault(key, False)
-            catchers[key] = caught or r.get("code") in outcome.CATCHING
+            catchers[key] = caught or r.code in outcome.CATCHING
         caught = sorted(f"{s}/{b}" for (s, b), c in catchers.items() if c)
         escaped = sorted(f"{s}/{b}" for (s, b), c in catchers.items() if not c)
         result.append({"night": night, "caught": caught, "escaped": escaped, "ran": len(catchers),

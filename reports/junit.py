@@ -29,35 +29,35 @@ def _time(seconds):
 
 
 def _run_body(run):
-    lines = [f"{run['code']} ({run.get('reason')}): {run.get('message', '')}",
-             f"seed {run.get('seed')}, {(run.get('elapsed_ms') or 0) / 1000:.3f}s, "
-             f"{run.get('iterations_done')} iterations, exit code {run.get('exit_code')}, signal {run.get('signal')}",
-             f"repro: {run.get('repro', '')}"]
-    for check in run.get("checks") or []:
+    lines = [f"{run.code} ({run.reason}): {run.message}",
+             f"seed {run.seed}, {(run.elapsed_ms or 0) / 1000:.3f}s, "
+             f"{run.iterations_done} iterations, exit code {run.exit_code}, signal {run.signal}",
+             f"repro: {run.repro}"]
+    for check in run.checks or []:
         lines.append(f"check {check.get('file')}:{check.get('line')}: {check.get('expr')} {check.get('msg') or ''}")
-    sanitizer = run.get("sanitizer") or {}
+    sanitizer = run.sanitizer or {}
     lines.extend(sanitizer.get("summaries") or [])
-    if run.get("bad_lines"):
-        lines.append("event channel garbage: " + " | ".join(run["bad_lines"][:3]))
-    if run.get("stacks"):
-        lines.append("thread stacks at the deadline:\n" + run["stacks"])
-    elif run.get("stack_note") and run["code"] == "TIMEOUT":
-        lines.append(f"no thread stacks: {run['stack_note']}")
+    if run.bad_lines:
+        lines.append("event channel garbage: " + " | ".join(run.bad_lines[:3]))
+    if run.stacks:
+        lines.append("thread stacks at the deadline:\n" + run.stacks)
+    elif run.stack_note and run.code == "TIMEOUT":
+        lines.append(f"no thread stacks: {run.stack_note}")
     return cap("\n".join(lines), BODY_LIMIT)
 
 
 def _element(parent, tag, run, primary_message=None):
     """One failure-like element for `run`; rerun/flaky elements get Surefire's children."""
-    el = ET.SubElement(parent, tag, {"type": run["code"],
-                                     "message": one_line(primary_message or run.get("message") or run["code"])})
+    el = ET.SubElement(parent, tag, {"type": run.code,
+                                     "message": one_line(primary_message or run.message or run.code)})
     if tag in ("failure", "error"):
         el.text = _run_body(run)
         return el
     ET.SubElement(el, "stackTrace").text = _run_body(run)
-    if run.get("stdout"):
-        ET.SubElement(el, "system-out").text = cap(run["stdout"], OUTPUT_LIMIT)
-    if run.get("stderr"):
-        ET.SubElement(el, "system-err").text = cap(run["stderr"], OUTPUT_LIMIT)
+    if run.stdout:
+        ET.SubElement(el, "system-out").text = cap(run.stdout, OUTPUT_LIMIT)
+    if run.stderr:
+        ET.SubElement(el, "system-err").text = cap(run.stderr, OUTPUT_LIMIT)
     return el
 
 
@@ -92,14 +92,14 @@ def _testcase(parent, inst):
             f"mutant escaped: expected to fail, but {inst['runs']} run(s) passed")}).text = \
             "This instance is a declared catcher of its mutant backend and should have failed."
     else:
-        primary = next((r for r in failures if r["code"] == code), failures[0])
+        primary = next((r for r in failures if r.code == code), failures[0])
         tag = "error" if code in _ERROR_CODES else "failure"
-        _element(case, tag, primary, f"{code}: {primary.get('message') or ''} ({inst['rate_text']})")
+        _element(case, tag, primary, f"{code}: {primary.message or ''} ({inst['rate_text']})")
         failures = [r for r in failures if r is not primary]
     if code not in (None, "XFAIL", "XPASS"):
         flaky = some_passed or code == "FLAKY" or inst["expect"] == "informative"
         for run in failures[:MAX_RUNS_SHOWN]:
-            is_error = run["code"] in _ERROR_CODES
+            is_error = run.code in _ERROR_CODES
             if flaky:
                 _element(case, "flakyError" if is_error else "flakyFailure", run)
             else:

@@ -103,6 +103,15 @@ void blocking_end_slow(const char* /*name*/) {
   pct_blocking_end();
 }
 
+void harness_wait_begin_slow() {
+  if (g_config.mode == Mode::pct) pct_blocking_begin(false);
+}
+void harness_wait_end_slow() {
+  if (g_config.mode != Mode::pct) return;
+  HeldByChaos held;
+  pct_blocking_end(false);
+}
+
 std::string configure(std::string_view spec, std::uint64_t seed) {
   Config c;
   if (std::string err = parse_spec(spec, seed, c); !err.empty()) return err;

@@ -46,6 +46,9 @@ struct Config {
   std::uint64_t spin_bound = 200;  // a thread chosen this many steps in a row while others wait is demoted
   Nanos start_wait = 50 * kMilli;  // how long the first step waits for the declared actors to arrive
   int actors = 0;                  // threads to expect at the first step when no run declares them (tests)
+  // settle=1: a PCT choice first waits for the threads a wake just made runnable to come back (chaos_pct.cc,
+  // settle()): exact replay, at the cost of serializing every wake (the storms run 2x slower).
+  bool settle = false;
   // preempt mode: mean wall time between two interrupts of one thread, and whether interrupted system calls
   // restart (SA_RESTART) or return EINTR.
   Nanos interval = 200 * kMicro;
@@ -102,8 +105,9 @@ bool random_decide(unsigned action);
 
 // chaos_pct.cc
 void pct_point();
-void pct_blocking_begin();
-void pct_blocking_end();
+// enlist=false: a thread not yet in this iteration's schedule stays out of it (the harness's own waits).
+void pct_blocking_begin(bool enlist = true);
+void pct_blocking_end(bool enlist = true);
 void pct_reset();                              // configure: a new run
 void pct_describe(Json& j, bool failing);      // the pct fields of the schedule event
 

@@ -1,7 +1,12 @@
 // PCT mode (Burckhardt et al., ASPLOS 2010) on real threads: per-iteration priorities and change points, thread
 // registration, the first step's wait for the declared actors, and the scheduling step at each point. The token
 // hand-over is in chaos_token.cc; docs/amplification.md says what this can and cannot promise.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 
 #include "chaos_pct.h"
 #include "jostle/chaos.h"
@@ -88,6 +93,15 @@ int enter(PctThread& me) {
   return me.slot;
 }
 
+// Like enter(), for a thread that must not join the schedule: its slot if it already takes part in the
+// current iteration, else -1. Lock held.
+int enrolled(const PctThread& me) {
+  if (me.generation != g_generation.load(std::memory_order_relaxed) || me.iteration != current_iteration() ||
+      g_sched.iteration != me.iteration)
+    return -1;
+  return me.slot;
+}
+
 
 // case declared has registered. Lock held on entry and on return.
 void await_starters(Sched& s) {
@@ -135,6 +149,74 @@ void await_starters(Sched& s) {
 
 }  // namespace
 
+// A thread woken by a futex wake is runnable ('R' in /proc) from the moment the waker's syscall returns until it
+// reaches its BLOCKING_END and asks for the token. A choice made meanwhile depends on how soon the OS runs it:
+// that is what made replay of the lost-wakeup storms statistical. So a choice first waits until every other
+// thread inside a blocking region reads as asleep ('S'/'D') or has left the region, for at most 5 x
+// token_wait of wall time (then `unsettled` counts it: e.g. a plugin that spins inside a lock call).
+namespace {
+
+// /proc/self/task/TID/stat kept open per slot by each settling thread: settle() reads it at every step, and
+// pread on an open fd spares the open and close.
+struct StatFds {
+  pid_t tid[kSlots] = {};
+  int fd[kSlots] = {};
+  char state(int slot, pid_t t) {
+    if (tid[slot] != t) {
+      if (tid[slot] != 0 && fd[slot] >= 0) ::close(fd[slot]);
+      char path[64];
+      std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(t));
+      fd[slot] = ::open(path, O_RDONLY | O_CLOEXEC);
+      tid[slot] = t;
+    }
+    if (fd[slot] < 0) return '?';
+    char buf[160];
+    const ssize_t n = ::pread(fd[slot], buf, sizeof buf - 1, 0);
+    if (n <= 0) return '?';
+    buf[n] = '\0';
+    const char* paren = std::strrchr(buf, ')');  // the state follows the last ')' of the command name
+    return paren && paren[1] == ' ' ? paren[2] : '?';
+  }
+  ~StatFds() {
+    for (int i = 0; i < kSlots; ++i)
+      if (tid[i] != 0 && fd[i] >= 0) ::close(fd[i]);
+  }
+};
+thread_local StatFds t_stat_fds;
+
+}  // namespace
+
+void settle(int self) {
+  if (!g_config.settle) return;
+  Sched& s = g_sched;
+  const Nanos until = now_ns() + 5 * g_config.token_wait;
+  for (;;) {
+    pid_t tids[kSlots];
+    int slots[kSlots];
+    int n = 0;
+    for (int i = 0; i < s.top; ++i) {
+      const Slot& t = g_slots[i];
+      if (i != self && t.registered && t.blocked && t.tid != 0) slots[n] = i, tids[n++] = t.tid;
+    }
+    if (n == 0) return;
+    g_slots[self].settling = true;
+    s.lock.unlock();
+    bool running = false;
+    for (int j = 0; j < n && !running; ++j) {
+      const char st = t_stat_fds.state(slots[j], tids[j]);
+      running = st != 'S' && st != 'D' && st != '?';
+    }
+    if (running) sched_yield();
+    s.lock.lock();
+    g_slots[self].settling = false;
+    if (!running) return;
+    if (now_ns() > until) {
+      ++s.unsettled;
+      return;
+    }
+  }
+}
+
 void pct_point() {
   Sched& s = g_sched;
   s.lock.lock();
@@ -145,15 +227,19 @@ void pct_point() {
   }
   Slot& me = g_slots[slot];
   me.blocked = false;
-  if (s.holder != slot) {
-    me.wants = true;
-    if (s.holder == kNoHolder && s.cur.steps == 0) await_starters(s);
-    acquire_token(slot, s.lock);
-    s.lock.lock();
-    if (s.iteration != t_pct.iteration) {  // cannot happen with harness-joined actors; be safe
-      s.lock.unlock();
-      return;
+  for (;;) {
+    if (s.holder != slot) {
+      me.wants = true;
+      if (s.holder == kNoHolder && s.cur.steps == 0) await_starters(s);
+      acquire_token(slot, s.lock);
+      s.lock.lock();
+      if (s.iteration != t_pct.iteration) {  // cannot happen with harness-joined actors; be safe
+        s.lock.unlock();
+        return;
+      }
     }
+    settle(slot);
+    if (s.holder == slot) break;  // else a waiter forced the token away while we waited for the others
   }
   // A scheduling step: we hold the token.
   ++s.cur.steps;
@@ -187,20 +273,22 @@ void pct_point() {
   wait_for_token(slot);
 }
 
-void pct_blocking_begin() {
+void pct_blocking_begin(bool enlist) {
   Sched& s = g_sched;
   LockGuard g(s.lock);
-  const int slot = enter(t_pct);
+  const int slot = enlist ? enter(t_pct) : enrolled(t_pct);
   if (slot < 0) return;
   g_slots[slot].blocked = true;
   g_slots[slot].wants = false;
+  if (s.holder != slot) return;
+  settle(slot);
   if (s.holder == slot) dispatch();
 }
 
-void pct_blocking_end() {
+void pct_blocking_end(bool enlist) {
   Sched& s = g_sched;
   s.lock.lock();
-  const int slot = enter(t_pct);
+  const int slot = enlist ? enter(t_pct) : enrolled(t_pct);
   if (slot < 0) {
     s.lock.unlock();
     return;
@@ -257,7 +345,7 @@ void pct_reset() {
   g_sched.top = 0;
   g_sched.k_learned = 0;
   g_sched.have_fail = false;
-  g_sched.steals = g_sched.forced = g_sched.demotions = g_sched.late_starts = 0;
+  g_sched.steals = g_sched.forced = g_sched.demotions = g_sched.late_starts = g_sched.unsettled = 0;
   g_sched.steps_max = g_sched.iterations = 0;
   g_sched.n_max = 0;
 }
@@ -270,6 +358,7 @@ void pct_describe(Json& j, bool failing) {
   j.kv("d", g_config.d).kv("iterations", s.iterations);
   j.kv("n_max", s.n_max).kv("steps_max", std::max(s.steps_max, s.cur.steps));
   j.kv("steals", s.steals).kv("forced", s.forced).kv("demotions", s.demotions).kv("late_starts", s.late_starts);
+  j.kv("unsettled", s.unsettled);
   j.key("failing").boolean(failing || s.have_fail);
   j.kv("iteration", snap.iteration).kv("k", snap.k).kv("n", snap.n).kv("steps", snap.steps);
   j.key("change_points").begin_array();

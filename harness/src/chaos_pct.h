@@ -27,6 +27,7 @@ struct Slot {
   bool registered = false;
   bool wants = false;    // waiting for the token
   bool blocked = false;  // inside a BLOCKING region: not runnable as far as the scheduler knows
+  bool settling = false; // in settle(): burns CPU looking at the others, not spinning in the code under test
   std::int64_t prio = 0;
   std::int64_t initial_prio = 0;
   Nanos asleep_since = 0;  // when a waiter first saw this holder asleep in the kernel (0: not seen)
@@ -76,7 +77,7 @@ struct Sched {
   bool have_fail = false;
   Snapshot fail;
   // Totals over the run.
-  std::uint64_t steals = 0, forced = 0, demotions = 0, late_starts = 0, steps_max = 0, iterations = 0;
+  std::uint64_t steals = 0, forced = 0, demotions = 0, late_starts = 0, unsettled = 0, steps_max = 0, iterations = 0;
   int n_max = 0;
 };
 
@@ -89,5 +90,9 @@ int best_waiter(int exclude);  // highest-priority runnable waiter, or kNoHolder
 void dispatch();               // the token is free: hand it to the best waiter, if any
 void wait_for_token(int slot); // lock NOT held on entry or exit
 void acquire_token(int slot, SpinLock& lock);  // lock held on entry; released on return
+// Lock held on entry and on return (released meanwhile): waits until every other thread inside a blocking region
+// is asleep in the kernel or back asking for the token, so that the next choice does not depend on how fast the
+// OS runs a thread that was just woken (chaos_pct.cc).
+void settle(int self);
 
 }  // namespace jostle::chaos::detail

@@ -75,6 +75,9 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
     } else if (k == "clock") {
       if (v != "wall" && v != "cpu") return "chaos clock must be wall or cpu, got '" + std::string(v) + "'";
       c.cpu_clock = v == "cpu";
+    } else if (k == "settle") {
+      if (v != "0" && v != "1") return "chaos settle must be 0 or 1 (1: PCT waits for woken threads before each choice)";
+      c.settle = v == "1";
     } else if (k == "swarm") {
       if (v != "0" && v != "1") return "chaos swarm must be 0 or 1";
       c.swarm = v == "1";
@@ -89,7 +92,7 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
       (k == "k" ? c.k : c.spin_bound) = static_cast<std::uint64_t>(d);
     } else {
       return "unknown chaos setting '" + std::string(k) +
-             "' (accepted: mode, p, actions, sleep_max_us, stall_us, cap, swarm, d, k, token_wait_us, poll_us, start_wait_us, spin_bound, actors, interval_us, restart, clock)";
+             "' (accepted: mode, p, actions, sleep_max_us, stall_us, cap, swarm, d, k, token_wait_us, poll_us, start_wait_us, spin_bound, actors, settle, interval_us, restart, clock)";
     }
   }
   if (c.mode == Mode::pct && !actions_given) c.actions = 0;  // pct: no delays; spurious/timeout only if asked

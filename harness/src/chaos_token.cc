@@ -81,7 +81,8 @@ void wait_for_token(int slot) {
       // cleared `wants` in give(), and without this the token could go nowhere while we spin here for ever.
       me.wants = true;
       if (s.holder == kNoHolder) {
-        dispatch();
+        settle(slot);
+        if (s.holder == kNoHolder) dispatch();
         continue;
       }
       h = s.holder;
@@ -120,7 +121,9 @@ void wait_for_token(int slot) {
     }
     const bool spinning = cpu >= 0 && watched_cpu0 >= 0 ? cpu - watched_cpu0 > g_config.token_wait
                                                         : now - t0 > g_config.token_wait;
-    if (spinning || now - t0 > kWallFallback * g_config.token_wait) {
+    if (ht.settling) {
+      watched = kNoHolder;  // its CPU time is the scheduler's, not the code's
+    } else if (spinning || now - t0 > kWallFallback * g_config.token_wait) {
       ++s.forced;
       if (ht.grant.load(std::memory_order_relaxed) != 0) {
         // Handed the token but not awake yet: it goes back to waiting for the token like everyone else.
@@ -145,7 +148,10 @@ void acquire_token(int slot, SpinLock& lock) {
     return;
   }
   g_slots[slot].wants = true;
-  if (s.holder == kNoHolder) dispatch();
+  if (s.holder == kNoHolder) {
+    settle(slot);  // others woken with us: let them ask too, and priority decide
+    if (s.holder == kNoHolder) dispatch();
+  }
   if (s.holder == slot) {
     g_slots[slot].grant.store(0, std::memory_order_relaxed);
     lock.unlock();

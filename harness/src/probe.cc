@@ -42,6 +42,7 @@ bool await_parked(int actor, const char* phase_name, Nanos timeout) {
     } else {
       sleeping_reads = 0;
     }
+    chaos::HarnessWait wait;
     sleep_ns(200 * kMicro);
   }
   return false;

@@ -175,6 +175,65 @@ TEST(ChaosPct, BlockingHooksAndSpinnersMakeProgress) {
   }
 }
 
+TEST(ChaosPct, HarnessWaitGivesTheTokenUpWithoutASteal) {
+  ChaosOff off;
+  // The main thread takes the token at a point, then joins an actor that needs it. Joining inside a
+  // HarnessWait hands the token over; joining without it left the token with a thread asleep in the kernel
+  // until the actor stole it (a timing-dependent step: the steals that kept PCT kills from replaying).
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    ASSERT_EQ(configure("mode=pct,d=1,actors=1", seed), "");
+    JOSTLE_CHAOS("main.start");
+    std::thread a([&] {
+      jostle::bind_current_thread(0);
+      for (int i = 0; i < 3; ++i) JOSTLE_CHAOS("a.step");
+      jostle::release_actor_slot(0);
+    });
+    {
+      jostle::chaos::HarnessWait wait;
+      a.join();
+    }
+    EXPECT_EQ(jostle::chaos::pct_stats().steals, 0u) << "seed " << seed;
+  }
+}
+
+// A blocks on a futex (annotated) until B wakes it; B then takes steps. With settle=1 each of B's choices waits
+// until A is back asking for the token, so the step trace is a function of the seed alone.
+std::string wake_then_steps_trace(std::uint64_t seed) {
+  EXPECT_EQ(configure("mode=pct,d=2,k=8,actors=2,settle=1", seed), "");
+  std::atomic<std::uint32_t> word{0};
+  std::thread a([&] {
+    jostle::bind_current_thread(0);
+    JOSTLE_CHAOS("a.start");
+    JOSTLE_CHAOS_BLOCKING_BEGIN("a.wait");
+    while (word.load() == 0) jostle::sys::futex_wait(word, 0);
+    JOSTLE_CHAOS_BLOCKING_END("a.wait");
+    for (int i = 0; i < 4; ++i) JOSTLE_CHAOS("a.step");
+    jostle::release_actor_slot(0);
+  });
+  std::thread b([&] {
+    jostle::bind_current_thread(1);
+    JOSTLE_CHAOS("b.start");
+    JOSTLE_CHAOS("b.wake");  // A may be asleep or on its way there: settle waits until it is
+    word.store(1);
+    jostle::sys::futex_wake(word);
+    for (int i = 0; i < 4; ++i) JOSTLE_CHAOS("b.step");
+    jostle::release_actor_slot(1);
+  });
+  a.join();
+  b.join();
+  const auto st = jostle::chaos::pct_stats();
+  EXPECT_EQ(st.steals + st.forced, 0u) << "seed " << seed;
+  return jostle::chaos::pct_trace();
+}
+
+TEST(ChaosPct, SettleMakesAWakeReplayExactly) {
+  ChaosOff off;
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    const std::string first = wake_then_steps_trace(seed);
+    for (int rep = 0; rep < 5; ++rep) EXPECT_EQ(wake_then_steps_trace(seed), first) << "seed " << seed;
+  }
+}
+
 TEST(ChaosPct, HolderSpinningWithoutPointsLosesTheTokenAfterTheBound) {
   ChaosOff off;
   ASSERT_EQ(configure("mode=pct,d=1,token_wait_us=2000", 3), "");

@@ -34,7 +34,7 @@ import time
 import zlib
 from dataclasses import asdict, dataclass, field
 
-from jostle import classify, engines, execute, outcome, selection, store
+from jostle import engines, outcome, selection, session, store
 from jostle.amplify import MODES, Amplification
 from jostle.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
 from jostle.plan import RunSpec
@@ -102,56 +102,73 @@ def trial_seed(base, instance, mode, trial, run):
     return (base * 1000003 + h * 65537 + run) & SEED_MASK
 
 
-def run_without_stacks(spec):
-    """execute.run, minus the gdb stack capture of a hung run (seconds of debugger time per hang)."""
-    return execute.run(spec, hang_hold_s=1, capture_stacks=False)
+def run_without_stacks(spec, cancel=None):
+    """One run, minus the gdb stack capture of a hung run (seconds of debugger time per hang)."""
+    return session.execute_run(spec, cancel, capture_stacks=False, hang_hold_s=1)
 
 
 def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_without_stacks,
               clock=time.monotonic, replays=0, iterations=None, timeout_s=None):
     """Repeat the instance under `mode` until its first caught failure or the budget.
 
-    `timeout_s` (if given) replaces the case's declared watchdog deadline for every run, never raising it.
+    The runs go through the shared loop (session.Runs) one at a time, stopping at the first run that is not a PASS;
+    `run_fn(spec, cancel)` runs one. `timeout_s` (if given) replaces the case's declared watchdog deadline for every
+    run, never raising it.
     """
     amp = Amplification.from_options(mode, None)
     declared_s = (inst.get("timeout_ms") or 30000) / 1000
     if timeout_s:
         declared_s = min(declared_s, timeout_s)
     start = clock()
-    runs = 0
+    started = []          # when each run started
     pass_max = 0.0
-    while True:
+
+    def take():
         remaining = budget_s - (clock() - start)
         if remaining <= 0:
-            return Trial(False, budget_s, runs, pass_max_s=pass_max)
-        seed = trial_seed(base_seed, inst["id"], mode, trial, runs)
-        run_timeout_s = min(declared_s, max(remaining, 1.0))
-        spec = RunSpec(instance=inst["id"], suite=inst["suite"], binary=binary, seed=seed, batch=runs,
-                       iterations=iterations or inst.get("iterations"), duration_s=None, timeout_s=run_timeout_s,
-                       amplify=amp.for_run(seed))
-        t0 = clock()
-        raw = run_fn(spec)
-        runs += 1
-        verdict = classify.classify(raw)
-        code, message = verdict.code, verdict.message
-        if code in outcome.CATCHING:
-            hang = raw.event("hang")
-            deadlock = hang is not None and hang.get("reason") == "deadlock"
-            if code == "TIMEOUT" and run_timeout_s < declared_s and not deadlock:
-                # Cut short by the budget: not the hang the case declares, so not a kill. (A deadlock report is
-                # no deadline: every thread asleep for good is a kill whatever the watchdog was set to.)
-                return Trial(False, budget_s, runs, pass_max_s=pass_max)
-            schedule = raw.event("schedule")
-            t = Trial(True, clock() - start, runs, code, message, seed, repro_line(spec, build), schedule,
-                      pass_max_s=pass_max)
-            if replays and spec.amplify.drawn in ("pct", "preempt"):
-                t.replays_tried = replays
-                t.replays = sum(1 for _ in range(replays) if classify.classify(run_fn(spec)).code in outcome.CATCHING)
-            return t
-        if code in ("ERROR", "UNSUPPORTED"):
-            return Trial(False, clock() - start, runs, code, message, seed, repro_line(spec, build),
-                         pass_max_s=pass_max)
-        pass_max = max(pass_max, clock() - t0)
+            return None
+        seed = trial_seed(base_seed, inst["id"], mode, trial, len(started))
+        started.append(clock())
+        return RunSpec(instance=inst["id"], suite=inst["suite"], binary=binary, seed=seed, batch=len(started) - 1,
+                       iterations=iterations or inst.get("iterations"), duration_s=None,
+                       timeout_s=min(declared_s, max(remaining, 1.0)), amplify=amp.for_run(seed))
+
+    def record(spec, _raw, verdict):
+        nonlocal pass_max
+        if verdict.code == "PASS":
+            pass_max = max(pass_max, clock() - started[spec.batch])
+
+    with session.Runs(1, run_fn, session.STOP_DECIDED) as runs:
+        runs.drive(take, record)
+    runs_done = len(started)
+    if runs.stopped is None:
+        return Trial(False, budget_s, runs_done, pass_max_s=pass_max)
+    spec, raw, verdict = runs.stopped
+    if verdict.code in outcome.CATCHING:
+        hang = raw.event("hang")
+        deadlock = hang is not None and hang.get("reason") == "deadlock"
+        if verdict.code == "TIMEOUT" and spec.timeout_s < declared_s and not deadlock:
+            # Cut short by the budget: not the hang the case declares, so not a kill. (A deadlock report is
+            # no deadline: every thread asleep for good is a kill whatever the watchdog was set to.)
+            return Trial(False, budget_s, runs_done, pass_max_s=pass_max)
+        t = Trial(True, clock() - start, runs_done, verdict.code, verdict.message, spec.seed, repro_line(spec, build),
+                  raw.event("schedule"), pass_max_s=pass_max)
+        if replays and spec.amplify.drawn in ("pct", "preempt"):
+            t.replays_tried = replays
+            t.replays = replayed_catches(spec, replays, run_fn)
+        return t
+    return Trial(False, clock() - start, runs_done, verdict.code, verdict.message, spec.seed, repro_line(spec, build),
+                 pass_max_s=pass_max)
+
+
+def replayed_catches(spec, replays, run_fn):
+    """How many of `replays` reruns of exactly `spec` (its seed, its schedule) are caught again."""
+    left = [spec] * replays
+    caught = []
+    with session.Runs(1, run_fn) as runs:
+        runs.drive(lambda: left.pop() if left else None,
+                   lambda _spec, _raw, verdict: caught.append(verdict.code in outcome.CATCHING))
+    return sum(caught)
 
 
 def load_baseline(path=BASELINE):

@@ -36,9 +36,9 @@ RERUN_RESERVE_SHARE = 0.15
 
 
 def crash_signature(run):
-    """CRASH/TIMEOUT runs: the instance, the code, and how it ended (signal or reason)."""
-    how = f"signal {run['signal']}" if run.get("signal") else run.get("reason")
-    return f"{run['code']}:{run['instance']}:{how}"
+    """CRASH/TIMEOUT runs (RunRecords): the instance, the code, and how it ended (signal or reason)."""
+    how = f"signal {run.signal}" if run.signal else run.reason
+    return f"{run.code}:{run.instance}:{how}"
 
 
 class Baseline:
@@ -46,12 +46,12 @@ class Baseline:
 
     def __init__(self, records=(), path=None):
         self.path = path
-        runs = query.unique_runs([r for r in records if r.get("type") == "run" and r.get("code") != "UNSUPPORTED"])
+        runs = query.unique_runs([r for r in query.run_records(records) if r.code != "UNSUPPORTED"])
         self.sessions = sum(1 for r in records if r.get("type") == "session")
         self.runs = len(runs)
         self.counts = {iid: tuple(nk) for iid, nk in query.counts(runs).items()}
         self.sanitizer = {e["signature"] for e in sanitizers.collect(runs)}
-        self.crashes = {crash_signature(r) for r in runs if r["code"] in ("CRASH", "TIMEOUT")}
+        self.crashes = {crash_signature(r) for r in runs if r.code in ("CRASH", "TIMEOUT")}
 
     @classmethod
     def load(cls, path, warn=None):
@@ -71,7 +71,7 @@ def judge(inst, baseline, alpha):
         if inst["code"] == "XPASS":
             reasons.append("mutant escaped: its declared catcher passed every run")
         elif inst["code"] == "ERROR":
-            reasons.append("error: no verdict on the mutant (" + (inst["failures"][0].get("message") or "") + ")")
+            reasons.append("error: no verdict on the mutant (" + (inst["failures"][0].message or "") + ")")
         return ("fail" if reasons else "pass"), reasons
     if not inst["failed_runs"]:
         return "pass", reasons
@@ -79,11 +79,11 @@ def judge(inst, baseline, alpha):
     for entry in sanitizers.collect(runs):
         if entry["signature"] not in baseline.sanitizer:
             reasons.append(f"new sanitizer signature {entry['id']}: {entry['tool']} {entry['type']}")
-    for sig in sorted({crash_signature(r) for r in runs if r["code"] in ("CRASH", "TIMEOUT")}):
+    for sig in sorted({crash_signature(r) for r in runs if r.code in ("CRASH", "TIMEOUT")}):
         if sig not in baseline.crashes:
             reasons.append(f"new {'hang' if sig.startswith('TIMEOUT') else 'crash'} signature: {sig}")
-    if any(r["code"] == "ERROR" for r in runs):
-        reasons.append("error: " + next(r.get("message") or "" for r in runs if r["code"] == "ERROR"))
+    if any(r.code == "ERROR" for r in runs):
+        reasons.append("error: " + next(r.message or "" for r in runs if r.code == "ERROR"))
     n, k = inst["runs"], inst["failed_runs"]
     base = baseline.counts.get(inst["id"])
     if k == n:
@@ -157,7 +157,7 @@ def evaluate(model, baseline, alpha=DEFAULT_ALPHA, flaky="block", reruns=None):
                               "kind": kind, "runs": inst["runs"], "failed_runs": inst["failed_runs"],
                               "reruns": reruns.get(inst["id"], 0),
                               "rate": inst["rate_text"], "reasons": reasons,
-                              "repro": inst["failures"][0].get("repro") if inst["failures"] else inst.get("last_repro"),
+                              "repro": inst["failures"][0].repro if inst["failures"] else inst.get("last_repro"),
                               "advice": mutant_advice(inst) if inst["code"] == "XPASS" else None})
     blocking = [d["instance"] for d in decisions if d["verdict"] == "fail"]
     model["gating"] = blocking

@@ -1,4 +1,7 @@
-"""The query layer: plain store records -> the plain models every report (and the gate's judgement) reads.
+"""The query layer: store records -> the models every report (and the gate's judgement) reads.
+
+Runs come out typed: every run a model holds (an instance's `failures`) is a records.RunRecord, read by attribute;
+`run_records` is the one road from store lines to them.
 
 Rates are counted and their Wilson intervals computed here only (`counts`, `rate`): the session
 summary, the dashboard's nights, the gate's baseline and bench trends all come through this module.
@@ -11,6 +14,13 @@ from fnmatch import fnmatchcase
 
 from jostle import outcome, sanitizers, stats
 from jostle.errors import EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, InfraError
+from jostle.records import RunRecord
+
+
+def run_records(records, sessions=None):
+    """The run lines of `records` (of these session ids only, when given) as RunRecords, in store order."""
+    return [RunRecord.from_store(r) for r in records
+            if r.get("type") == "run" and (sessions is None or r["session"] in sessions)]
 
 
 def sessions(records):
@@ -34,15 +44,15 @@ BENCH_REGRESSION = 0.10
 BENCH_HISTORY = 5
 
 
-def counts(runs, key=lambda r: r["instance"]):
+def counts(runs, key=lambda r: r.instance):
     """{key(run): [n, k]}: runs that count (UNSUPPORTED does not) and failing runs among them."""
     result = {}
     for r in runs:
-        if r.get("code") == "UNSUPPORTED":
+        if r.code == "UNSUPPORTED":
             continue
         cell = result.setdefault(key(r), [0, 0])
         cell[0] += 1
-        cell[1] += r.get("code") in outcome.RUN_FAILURES
+        cell[1] += r.code in outcome.RUN_FAILURES
     return result
 
 
@@ -92,11 +102,11 @@ def _quarantined(instance_id, patterns):
 
 def _instance_summary(inst, runs, config):
     confidence = config.get("confidence") or 0.95
-    codes = [r["code"] for r in runs]
+    codes = [r.code for r in runs]
     quarantined = _quarantined(inst["id"], config.get("quarantine") or [])
     code, gating = outcome.aggregate(inst.get("expect", "pass"), codes, quarantined)
-    counted = [r for r in runs if r["code"] != "UNSUPPORTED"]
-    failing = [r for r in counted if r["code"] in outcome.RUN_FAILURES]
+    counted = [r for r in runs if r.code != "UNSUPPORTED"]
+    failing = [r for r in counted if r.code in outcome.RUN_FAILURES]
     n, k = tally(runs)
     summary_rate = rate(n, k, confidence)
     histogram = {}
@@ -116,17 +126,17 @@ def _instance_summary(inst, runs, config):
         "wilson": summary_rate["wilson"],
         "upper": summary_rate["upper"],
         "rate_text": summary_rate["text"],
-        "outcomes": stats.merge_outcomes(r.get("outcomes") for r in runs),
-        "metrics": stats.merge_metrics(r.get("metrics") for r in runs),
-        "iterations_done": sum(r.get("iterations_done") or 0 for r in runs),
-        "elapsed_s": sum(r.get("elapsed_ms") or 0 for r in runs) / 1000,
+        "outcomes": stats.merge_outcomes(r.outcomes for r in runs),
+        "metrics": stats.merge_metrics(r.metrics for r in runs),
+        "iterations_done": sum(r.iterations_done or 0 for r in runs),
+        "elapsed_s": sum(r.elapsed_ms or 0 for r in runs) / 1000,
         "failures": failing,
-        "last_repro": runs[-1].get("repro") if runs else None,   # replays an escaped mutant's (passing) run
-        "unsupported_reason": next((r.get("message") for r in runs if r["code"] == "UNSUPPORTED"), None),
+        "last_repro": runs[-1].repro if runs else None,   # replays an escaped mutant's (passing) run
+        "unsupported_reason": next((r.message for r in runs if r.code == "UNSUPPORTED"), None),
         "target": None,
         # Only a sweep without any failing run rules something out.
-        "pct_sweep": None if failing else stats.pct_sweep(r.get("schedule") for r in counted
-                                                          if r["code"] in ("PASS", "XPASS")),
+        "pct_sweep": None if failing else stats.pct_sweep(r.schedule for r in counted
+                                                          if r.code in ("PASS", "XPASS")),
     }
     target = config.get("target_rate")
     if target:
@@ -164,9 +174,8 @@ def _mutant_summaries(backends, instances):
 def run_key(run):
     """What makes a run unique: the instance, its seed and the amplification it drew. A rerun of the same
     seed into the same store (a resumed soak, `run --seed N` twice) is the same observation again."""
-    amplify = run.get("amplify") or {}
-    return (run.get("instance"), str(run.get("seed")), amplify.get("drawn") or amplify.get("mode"),
-            amplify.get("chaos"))
+    amplify = run.amplify or {}
+    return (run.instance, str(run.seed), amplify.get("drawn") or amplify.get("mode"), amplify.get("chaos"))
 
 
 def unique_runs(runs):
@@ -175,7 +184,7 @@ def unique_runs(runs):
     result = []
     for run in runs:
         key = run_key(run)
-        if run.get("seed") is None:
+        if run.seed is None:
             result.append(run)      # without a seed two runs cannot be told apart: both count
         elif key not in seen:
             seen.add(key)
@@ -206,8 +215,12 @@ def combine(records, session_ids):
     config["quarantine"] = sorted({q for h in heads for q in h.get("config", {}).get("quarantine") or []})
     head.update(instances=instances, backends=backends, config=config,
                 warnings=[w for h in heads for w in h.get("warnings", [])])
-    runs = [dict(r, session=head["session"], seq=n)
-            for n, r in enumerate(unique_runs(r for r in records if r.get("type") == "run" and r["session"] in ids), 1)]
+    # The pooled records stay store lines (dicts); which of them count is decided on their RunRecords.
+    lines = [r for r in records if r.get("type") == "run" and r["session"] in ids]
+    typed = run_records(lines)
+    kept = {id(run) for run in unique_runs(typed)}
+    runs = [dict(line, session=head["session"], seq=n)
+            for n, line in enumerate((line for line, run in zip(lines, typed) if id(run) in kept), 1)]
     result = [head, *runs]
     if all(sid in ends for sid in ids):
         statuses = [ends[sid].get("status") for sid in ids]
@@ -256,16 +269,16 @@ def build(records, session=None):
     sid = pick_session(records, session)
     head = next(r for r in records if r.get("type") == "session" and r["session"] == sid)
     end = next((r for r in records if r.get("type") == "session_end" and r["session"] == sid), None)
-    runs = [r for r in records if r.get("type") == "run" and r["session"] == sid]
+    runs = run_records(records, {sid})
     config = head.get("config", {})
     by_instance = {}
     for run in runs:
-        by_instance.setdefault(run["instance"], []).append(run)
+        by_instance.setdefault(run.instance, []).append(run)
     listed = head.get("instances", [])
     known = {inst["id"] for inst in listed}
     # Runs of instances the session header does not list (a hand-merged store) still get reported.
-    extra = [{"id": iid, "suite": rs[0].get("suite"), "case": iid, "backend": "?",
-              "expect": rs[0].get("expect", "pass")} for iid, rs in by_instance.items() if iid not in known]
+    extra = [{"id": iid, "suite": rs[0].suite, "case": iid, "backend": "?", "expect": rs[0].expect}
+             for iid, rs in by_instance.items() if iid not in known]
     instances = [_instance_summary(inst, by_instance.get(inst["id"], []), config) for inst in listed + extra]
     totals = {name: 0 for name in outcome.ORDER}
     for inst in instances:
@@ -273,10 +286,10 @@ def build(records, session=None):
             totals[inst["code"]] += 1
     status = end.get("status") if end else "incomplete"
     gating = [i["id"] for i in instances if i["gating"]]
-    tool_errors = [r for r in runs if r.get("reason") == "sanitizer-tool"]
+    tool_errors = [r for r in runs if r.reason == "sanitizer-tool"]
     warnings = head.get("warnings", []) + (end.get("warnings", []) if end else [])
     if tool_errors:
-        warnings.append(f"{len(tool_errors)} run(s) could not be checked: {tool_errors[0].get('message')}: "
+        warnings.append(f"{len(tool_errors)} run(s) could not be checked: {tool_errors[0].message}: "
                         + sanitizers.TOOL_ERROR_ADVICE)
     if status in ("interrupted", "incomplete"):
         exit_code = EXIT_INTERRUPTED
@@ -297,7 +310,7 @@ def build(records, session=None):
         "totals": totals,
         "not_run": sum(1 for i in instances if i["code"] is None),
         "runs": len(runs),
-        "failing_runs": sum(1 for r in runs if r["code"] in outcome.RUN_FAILURES),
+        "failing_runs": sum(1 for r in runs if r.code in outcome.RUN_FAILURES),
         "gating": gating,
         "signatures": sanitizers.collect(runs),
         "suppressions": sanitizers.collect_suppressions(runs),

@@ -3,6 +3,9 @@
     SessionRequest --session.run--> [RunSpec --execute.run--> RunResult --classify--> Verdict] --> RunRecord
                                   \\-> SessionResult (id, status, counts)
 
+The bracket is session.Runs, the loop detect's trials share; RunRecord.from_store is how the query layer hands
+stored runs to the reports.
+
 This module is neutral ground: the store, the query layer and the reports import it, and it imports
 nothing of the pipeline (a request's settings are a plan.Settings, named in a comment only). It also owns the three
 things every command used to spell out for itself: session ids, seeds (64-bit) and the jobs default.
@@ -80,7 +83,7 @@ class SessionRequest:
     progress: str = "auto"
     progress_stream: Any = None           # None: stderr
     capture_stacks: bool = True           # gdb/eu-stack on a hang before the kill
-    exitfirst: bool = False               # -x: start no run after the first unexpected result
+    stop: str = "never"                   # session.STOP_*: after which run no further run starts (-x: "unexpected")
 
     @property
     def plugins(self):
@@ -209,6 +212,12 @@ class RunRecord:
         return data
 
     @classmethod
+    def from_store(cls, line):
+        """The RunRecord of a store line store.load already checked (so no second check); unknown keys are dropped,
+        missing ones take their defaults."""
+        return cls(**{k: line[k] for k in _RUN_FIELDS.intersection(line)})
+
+    @classmethod
     def from_json(cls, data, where="run record"):
         """A RunRecord from a store line; InfraError (one line, naming the field) when it is not one."""
         if not isinstance(data, dict) or data.get("type", cls.TYPE) != cls.TYPE:
@@ -216,6 +225,9 @@ class RunRecord:
         _validate({"type": cls.TYPE, **data}, where)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_RUN_FIELDS = frozenset(f.name for f in fields(RunRecord))
 
 
 def _validate(data, where):

@@ -295,14 +295,14 @@ TOOL_ERROR_ADVICE = ("the sanitizer itself failed, not the code under test; run 
 
 
 def collect(runs):
-    """Sanitizer signatures over store run records: one full sample each, with counts and instances.
+    """Sanitizer signatures over RunRecords: one full sample each, with counts and instances.
 
     Returns [{signature, id, tool, type, summary, count, runs, instances, sample, first_seen}],
     most frequent first; `count` is reports, `runs` the runs that had one.
     """
     found = {}
     for run in runs:
-        sanitizer = run.get("sanitizer") or {}
+        sanitizer = run.sanitizer or {}
         reports = sanitizer.get("reports")
         if reports is None and sanitizer.get("tool") and not sanitizer.get("tool_error"):
             # Records written before signatures existed: tool and type are all there is.
@@ -318,20 +318,20 @@ def collect(runs):
                                       "type": report["type"], "summary": report.get("summary"),
                                       "stacks": report.get("stacks", []), "count": 0, "runs": 0,
                                       "instances": [], "sample": report.get("text", ""),
-                                      "sample_repro": run.get("repro"), "first_seen": run.get("finished")}
+                                      "sample_repro": run.repro, "first_seen": run.finished}
             entry["count"] += 1
             if sig not in seen_here:
                 entry["runs"] += 1
                 seen_here.add(sig)
-            if run.get("instance") not in entry["instances"]:
-                entry["instances"].append(run.get("instance"))
+            if run.instance not in entry["instances"]:
+                entry["instances"].append(run.instance)
     return sorted(found.values(), key=lambda e: (-e["count"], e["signature"]))
 
 
 def collect_suppressions(runs):
-    """{'kind:pattern': hits} summed over run records."""
+    """{'kind:pattern': hits} summed over RunRecords."""
     total = {}
     for run in runs:
-        for key, count in (run.get("suppressed") or {}).items():
+        for key, count in (run.suppressed or {}).items():
             total[key] = total.get(key, 0) + count
     return total

@@ -81,9 +81,10 @@ def judge_correct(model):
     failures = []
     for inst in model["instances"]:
         if inst["gating"] or inst["code"] is None:
-            first = inst["failures"][0] if inst["failures"] else {}
-            failures.append(f"{inst['id']}: {inst['code'] or 'not run'}: {first.get('message') or ''}"
-                            + (f"\n  {first['repro']}" if first.get("repro") else ""))
+            first = inst["failures"][0] if inst["failures"] else None
+            message, repro = (first.message, first.repro) if first else (None, None)
+            failures.append(f"{inst['id']}: {inst['code'] or 'not run'}: {message or ''}"
+                            + (f"\n  {repro}" if repro else ""))
     return failures, len(model["instances"])
 
 

@@ -1,7 +1,8 @@
 """The session pipeline every command reuses: SessionRequest -> discover -> select -> plan -> execute ->
 classify -> store -> SessionResult. Rendering the reports is the caller's (the CLI's) business.
 
-run, stress, gate (two phases) and soak (chunks) all come through `run`; see records.py for the types.
+run, stress, gate (two phases), soak (chunks) and selftest all come through `run`; the execute -> classify loop
+inside it (`Runs`, with its stop policy) is also what detect's trials run on. See records.py for the types.
 """
 
 import os
@@ -96,12 +97,95 @@ def run_record(session_id, seq, spec, raw, verdict, build, expect):
     )
 
 
-def _safe_run(spec, cancel, capture_stacks, raw_dir=None):
+# Stop policies: after which finished run a session (or a detect trial) starts no further run. The runs in
+# flight finish either way.
+STOP_NEVER = "never"              # the whole plan runs
+STOP_UNEXPECTED = "unexpected"    # -x: a failing run of an instance expected to pass
+STOP_DECIDED = "decided"          # detect: the first run that is not a PASS (a catch, or an ERROR/UNSUPPORTED)
+STOP_POLICIES = (STOP_NEVER, STOP_UNEXPECTED, STOP_DECIDED)
+# What a session's end record and log say when its policy stopped it.
+STOP_NOTES = {STOP_UNEXPECTED: "-x: stopped after the first unexpected result",
+              STOP_DECIDED: "stopped after the first run that was not a PASS"}
+
+
+def stops(policy, code, expect):
+    """Whether a finished run with this run-level code ends the starting of runs under `policy`."""
+    if policy == STOP_UNEXPECTED:
+        return code in outcome.RUN_FAILURES and expect == "pass"
+    if policy == STOP_DECIDED:
+        return code != "PASS"
+    return False
+
+
+def execute_run(spec, cancel, capture_stacks=True, raw_dir=None, hang_hold_s=execute.HANG_HOLD_S):
     """execute.run, with a runner bug in one worker turned into that run's ERROR instead of a hang."""
     try:
-        return execute.run(spec, cancel, capture_stacks=capture_stacks, raw_dir=raw_dir)
+        return execute.run(spec, cancel, hang_hold_s=hang_hold_s, capture_stacks=capture_stacks, raw_dir=raw_dir)
     except Exception as exc:  # noqa: BLE001 - reported as the run's ERROR, with its text
         return execute.empty_result(discovery.command_words(spec.binary), f"runner error: {type(exc).__name__}: {exc}")
+
+
+class Runs:
+    """The execute -> classify loop every command's runs go through (session.run's sessions, detect's trials).
+
+    Up to `jobs` runs at once, taken from `take()` (a RunSpec, or None when nothing more is to start); each finished
+    run is classified and handed to `record(spec, raw, verdict)`; once a run meets the stop policy (`stopped` then
+    holds that run's (spec, raw, verdict)), no further run starts and the ones in flight finish.
+    `run_one(spec, cancel)` runs one harness process (execute_run unless a test or a command needs otherwise).
+    Use it as a context manager: leaving it kills what still runs (also when the store failed mid-session) and
+    waits for the workers.
+    """
+
+    def __init__(self, jobs, run_one=execute_run, stop=STOP_NEVER, expects=None):
+        if stop not in STOP_POLICIES:
+            raise ValueError(f"unknown stop policy {stop!r}")
+        self.jobs = jobs
+        self.run_one = run_one
+        self.stop = stop
+        self.expects = expects or {}
+        self.cancel = threading.Event()
+        self.running = {}
+        self.stopped = None
+        self._pool = ThreadPoolExecutor(max_workers=jobs)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.cancel.set()
+        self._pool.shutdown(wait=True)
+
+    def drive(self, take, record, tick=None):
+        """Start and finish runs until `take` has nothing more (or the stop policy stopped it) and none runs;
+        `tick()` after every wait. A KeyboardInterrupt leaves the runs in flight to `interrupt`."""
+        while True:
+            while len(self.running) < self.jobs and self.stopped is None:
+                spec = take()
+                if spec is None:
+                    break
+                self.running[self._pool.submit(self.run_one, spec, self.cancel)] = spec
+            if not self.running:
+                return
+            finished, _ = wait(self.running, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in finished:
+                self._finish(self.running.pop(future), future.result(), record)
+            if tick:
+                tick()
+
+    def interrupt(self, record):
+        """Kill the runs in flight; the ones that finished all the same (not marked interrupted) are recorded."""
+        self.cancel.set()
+        for future, spec in list(self.running.items()):
+            raw = future.result()
+            if not raw.interrupted:
+                self._finish(spec, raw, record)
+        self.running.clear()
+
+    def _finish(self, spec, raw, record):
+        verdict = classify.classify(raw)
+        if self.stopped is None and stops(self.stop, verdict.code, self.expects.get(spec.instance, "pass")):
+            self.stopped = (spec, raw, verdict)
+        record(spec, raw, verdict)
 
 
 def _on_sigterm(_signum, _frame):
@@ -173,16 +257,19 @@ def run(request, log):
     instances = found.instances
     expects = {inst["id"]: inst["expect"] for inst in instances}
     progress = Progress(total=plan.total, stream=request.progress_stream or sys.stderr, mode=request.progress)
-    cancel = threading.Event()
     seq = 0
     failing = 0
     notes = 0
     status = "complete"
-    stop = None           # -x/--exitfirst: why no further run starts
+    stop = None           # why no further run starts (the stop policy, e.g. -x)
 
-    def record(spec, raw):
+    def run_one(spec, cancel):
+        return execute_run(spec, cancel, request.capture_stacks, os.path.join(request.out, RAW_DIR))
+
+    runs = Runs(settings.jobs, run_one, request.stop, expects)
+
+    def record(spec, raw, verdict):
         nonlocal seq, notes, failing, stop
-        verdict = classify.classify(raw)
         seq += 1
         writer.append(run_record(session_id, seq, spec, raw, verdict, build, expects[spec.instance]).to_json())
         failed = verdict.code in outcome.RUN_FAILURES
@@ -190,52 +277,35 @@ def run(request, log):
         plan.observe(spec, failed, caught=verdict.code in outcome.CATCHING, elapsed_s=raw.elapsed_s)
         progress.total = plan.total      # a rated mutant that escaped a run gets another one
         progress.finished_run(failed)
+        if runs.stopped is not None and stop is None:
+            stop = f"{STOP_NOTES[request.stop]} ({verdict.code} {spec.instance})"
+            log(stop + "; the runs in flight finish")
         if failed and expects[spec.instance] == "pass":
-            if request.exitfirst and stop is None:
-                stop = f"-x: stopped after the first unexpected result ({verdict.code} {spec.instance})"
-                log(stop + "; the runs in flight finish")
             notes += 1
             if notes <= LIVE_FAILURE_NOTES:
                 progress.note(one_line(f"{verdict.code}: {spec.instance} seed={spec.seed}: {verdict.message}", 400))
             elif notes == LIVE_FAILURE_NOTES + 1:
                 progress.note("further failures are in the summary and the reports")
 
+    def tick():
+        progress.running = len(runs.running)
+        progress.tick()
+
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
     plan.start()
     progress.deadline = plan.deadline
-    running = {}
-    pool = ThreadPoolExecutor(max_workers=settings.jobs)
     try:
-        while True:
-            while len(running) < settings.jobs and stop is None:
-                spec = plan.take()
-                if spec is None:
-                    break
-                running[pool.submit(_safe_run, spec, cancel, request.capture_stacks,
-                                    os.path.join(request.out, RAW_DIR))] = spec
-            progress.running = len(running)
-            if not running:
-                break
-            finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
-            for future in finished:
-                record(running.pop(future), future.result())
-            progress.running = len(running)
-            progress.tick()
-    except KeyboardInterrupt:
-        status = "interrupted"
-        # From here on a second Ctrl-C would only lose data; finishing up takes moments.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        cancel.set()
-        for future, spec in running.items():
-            raw = future.result()
-            if not raw.interrupted:
-                record(spec, raw)
-        log("interrupted: finished runs are in the store; rendering the reports")
+        with runs:
+            try:
+                runs.drive(plan.take, record, tick)
+            except KeyboardInterrupt:
+                status = "interrupted"
+                # From here on a second Ctrl-C would only lose data; finishing up takes moments.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                runs.interrupt(record)
+                log("interrupted: finished runs are in the store; rendering the reports")
     finally:
-        # Also reached when the store fails mid-session: running processes must not be waited out.
-        cancel.set()
-        pool.shutdown(wait=True)
         signal.signal(signal.SIGTERM, previous_sigterm)
         progress.running = 0
         progress.close()

@@ -34,7 +34,7 @@ def _runner(clock, fail_on_run, cost_s=1.0):
     """A run_fn whose k-th call (from 1) fails when fail_on_run(k, spec) is true; each run costs cost_s."""
     calls = []
 
-    def run_fn(spec):
+    def run_fn(spec, _cancel=None):
         calls.append(spec)
         clock.t += cost_s
         return _raw("fail" if fail_on_run(len(calls), spec) else "pass", spec.seed)
@@ -156,7 +156,7 @@ def test_short_watchdog_makes_a_hang_a_kill_and_is_never_raised():
     clock = FakeClock()
     seen = []
 
-    def run_fn(spec):
+    def run_fn(spec, _cancel=None):
         seen.append(spec.timeout_s)
         clock.t += spec.timeout_s
         return dataclasses.replace(
@@ -174,7 +174,7 @@ def test_short_watchdog_makes_a_hang_a_kill_and_is_never_raised():
 def test_deadlock_report_is_a_kill_even_when_the_budget_shortened_the_watchdog():
     clock = FakeClock()
 
-    def run_fn(spec, reason="deadlock"):
+    def run_fn(spec, _cancel=None, reason="deadlock"):
         clock.t += 0.2
         return dataclasses.replace(
             execute.empty_result(["jostle-x"]), exit_code=4, hang_seen=True,
@@ -185,7 +185,7 @@ def test_deadlock_report_is_a_kill_even_when_the_budget_shortened_the_watchdog()
     assert t.killed and t.runs == 1 and t.seconds == pytest.approx(0.2)
     clock.t = 0.0
     t = detect.run_trial(INST, "/b/jostle-futex", "chaos", 0, 10, 1, "release",
-                         lambda spec: run_fn(spec, "deadline"), clock)
+                         lambda spec, _cancel: run_fn(spec, reason="deadline"), clock)
     assert not t.killed, "a deadline hang under a budget-shortened watchdog is no kill"
 
 

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from jostle import detect, gate, stats
+from jostle.records import RunRecord
 from reports import markdown as gate_summary
 
 from fakebuild import jostle
@@ -30,15 +31,15 @@ def test_fisher_edges():
 
 
 def _inst(iid, runs, expect="pass", quarantined=False):
-    failing = [r for r in runs if r["code"] != "PASS"]
-    code = "PASS" if not failing else ("FLAKY" if len(failing) < len(runs) else failing[0]["code"])
+    failing = [RunRecord.from_store(r) for r in runs if r["code"] != "PASS"]
+    code = "PASS" if not failing else ("FLAKY" if len(failing) < len(runs) else failing[0].code)
     return {"id": iid, "expect": expect, "code": code, "runs": len(runs), "failed_runs": len(failing),
             "failures": failing, "rate_text": f"{len(failing)}/{len(runs)}", "quarantined": quarantined}
 
 
 def _runs(iid, n, k, code="FAIL", **extra):
-    return [dict({"instance": iid, "code": code if i < k else "PASS", "reason": "check", "signal": None, "seed": i},
-                 **extra)
+    return [dict({"session": "S", "seq": i + 1, "instance": iid, "code": code if i < k else "PASS", "reason": "check",
+                  "signal": None, "seed": i}, **extra)
             for i in range(n)]
 
 
@@ -119,7 +120,8 @@ def test_gate_bad_input_is_one_line(build_dir, tmp_path, args, message):
 
 
 def _pooled(iid, codes, expect="pass"):
-    runs = [{"instance": iid, "code": c, "reason": "check", "signal": None, "elapsed_ms": 400} for c in codes]
+    runs = [{"session": "S", "seq": seq, "instance": iid, "code": c, "reason": "check", "signal": None,
+             "elapsed_ms": 400} for seq, c in enumerate(codes, 1)]
     inst = _inst(iid, runs, expect)
     return dict(inst, elapsed_s=0.4 * len(runs), runs_total=len(runs),
                 rate_text=stats.describe_rate(inst["failed_runs"], len(runs)))
@@ -132,7 +134,8 @@ def test_a_new_failure_on_few_runs_is_confirmed_before_the_verdict():
     model = {"instances": [one, many, mutant]}
     assert [i["id"] for i in gate.to_confirm(model, gate.Baseline(), 0.001)] == ["s/c@b"]
     # Known on the baseline (fails every run there too): nothing to confirm.
-    known = gate.Baseline([{"type": "run", "instance": "s/c@b", "code": "FAIL", "reason": "check", "signal": None}])
+    known = gate.Baseline([{"type": "run", "session": "S", "seq": 1, "instance": "s/c@b", "code": "FAIL",
+                           "reason": "check", "signal": None}])
     assert gate.to_confirm({"instances": [one]}, known, 0.001) == []
     # As many reruns as fit: 0.4 s per run, 2 jobs, one instance; never more than the cap, never fewer than 1.
     assert gate.rerun_count([one], 100, 2) == gate.MAX_RERUNS

@@ -9,6 +9,7 @@ import pytest
 
 from jostle import sanitizers
 from jostle.errors import UsageError
+from jostle.records import RunRecord
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -96,9 +97,9 @@ def test_ubsan_message_numbers_are_masked():
 def test_collect_counts_runs_and_instances():
     report = {"tool": "tsan", "kind": "data race", "summaries": [], "tool_error": None,
               "reports": sanitizers.parse_reports(TSAN_RACE)}
-    runs = [{"instance": "a", "sanitizer": report}, {"instance": "b", "sanitizer": report},
-            {"instance": "a", "sanitizer": report}, {"instance": "c", "sanitizer": None,
-                                                      "suppressed": {"race:x": 2}}]
+    runs = [RunRecord(session="S", seq=seq, code="SANITIZER", instance=iid, sanitizer=report)
+            for seq, iid in enumerate("aba", 1)]
+    runs.append(RunRecord(session="S", seq=4, code="PASS", instance="c", suppressed={"race:x": 2}))
     (entry,) = sanitizers.collect(runs)
     assert entry["count"] == 3 and entry["runs"] == 3 and entry["instances"] == ["a", "b"]
     assert "WARNING: ThreadSanitizer" in entry["sample"]

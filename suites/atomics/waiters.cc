@@ -57,9 +57,11 @@ JOSTLE_CASE(atomics, wait_results)
     .primitive("waiter_list")
     .describe("wait/waitAsync/notify results on one thread: not-equal, converted expected value, timeout 0, "
               "timed-out no earlier than the timeout, [[CanBlock]] false and unshared buffers refused, notify "
-              "on an unshared buffer returns 0 after validating the index, argument conversions")
+              "on an unshared buffer returns 0 after validating the index, a positive timeout already past still "
+              "async, argument conversions")
     .clauses({"waiter.wait.not-equal", "waiter.wait.timeout-lower-bound", "waiter.wait.can-block",
-              "waiter.wait.unshared", "waiter.notify.unshared", "waiter.async.own-loop"})
+              "waiter.wait.unshared", "waiter.notify.unshared", "waiter.async.own-loop",
+              "waiter.async.positive-timeout"})
     .iterations(5)
     .timeout(20 * kSecond)
     .body<WaiterListBackends>([]<WaiterListBackend W>(Context& ctx) {
@@ -106,6 +108,19 @@ JOSTLE_CASE(atomics, wait_results)
       JOSTLE_CHECK_EQ(to_string(got), std::string("timed-out"));
       check_lapse(got, clock.elapsed(), clock.blamed(), t, "waitAsync");
       JOSTLE_CHECK(where == std::this_thread::get_id()) << "settled off the waiter's own loop";
+      // A 1 ns timeout has passed by the time the waiter is enqueued: still async, settled timed-out by the
+      // loop (only timeout 0 answers at once).
+      settled = 0;
+      ar = list.wait_async(i32, 2, 0, 1, loop, [&](WaitStatus s) {
+        ++settled;
+        got = s;
+      });
+      JOSTLE_CHECK(ar.async) << "waitAsync with a 1 ns timeout answered " << to_string(ar.value)
+                             << " at once; only timeout 0 may [waiter.async.positive-timeout]";
+      if (ar.async) {
+        JOSTLE_CHECK(loop.run_until([&] { return settled > 0; }, now_ns() + kSettle)) << "1 ns waitAsync never settled";
+        JOSTLE_CHECK_EQ(to_string(got), std::string("timed-out"));
+      }
       JOSTLE_CHECK_EQ(list.notify(i32, 2, NotifyCount::all()), 0u) << "nobody is left to notify";
       // Unshared buffers: wait and waitAsync throw, notify validates the index and then returns 0.
       SharedBuffer plain = SharedBuffer::create(16, 0, Sharing::unshared);
@@ -155,11 +170,18 @@ JOSTLE_CASE(atomics, wait_timeout_margin)
             bool done = false;
             r = WaitStatus::ok;
             clock = probe::BlameClock();
-            list.wait_async(i32, idx, 0, t, loop, [&](WaitStatus s) {
+            const WaitAsyncResult ar = list.wait_async(i32, idx, 0, t, loop, [&](WaitStatus s) {
               r = s;
               done = true;
             });
-            JOSTLE_CHECK(loop.run_until([&] { return done; }, now_ns() + t + kSettle)) << "waitAsync never settled";
+            // A positive timeout is always async, even one already past when the waiter is enqueued
+            // [waiter.async.positive-timeout]; an answer at once has no settlement to wait for.
+            JOSTLE_CHECK(ar.async) << "waitAsync(" << t << " ns) answered " << to_string(ar.value) << " at once";
+            if (!ar.async) {
+              r = ar.value;
+            } else {
+              JOSTLE_CHECK(loop.run_until([&] { return done; }, now_ns() + t + kSettle)) << "waitAsync never settled";
+            }
           }
           const Nanos lapse = clock.elapsed();
           JOSTLE_CHECK_EQ(to_string(r), std::string("timed-out"));

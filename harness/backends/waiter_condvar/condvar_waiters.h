@@ -70,6 +70,18 @@ struct MutantClockDecides : CondvarWaitersT<waiter_defect::clock_decides> {
   static constexpr std::string_view kSource = "timeout-vs-notify race decided by the clock, not under the list lock";
 };
 
-using CondvarWaitersMutants = TypeList<MutantLifoNotify, MutantWaitersEarlyTimeout, MutantClockDecides>;
+struct MutantLateSyncTimeout : CondvarWaitersT<waiter_defect::late_sync_timeout> {
+  static constexpr std::string_view kName = "mutant.waiter_list.late_sync_timeout";
+  static constexpr std::string_view kDescription =
+      "waitAsync with a positive timeout answers timed-out at once (not async) when its deadline passed before "
+      "the enqueue";
+  static constexpr std::string_view kCatches = "atomics/wait_results";
+  static constexpr std::string_view kDifficulty = "D1";
+  static constexpr std::string_view kSource =
+      "this list's own former deadline check in waitAsync (a settlement the caller awaited never came)";
+};
+
+using CondvarWaitersMutants =
+    TypeList<MutantLifoNotify, MutantWaitersEarlyTimeout, MutantClockDecides, MutantLateSyncTimeout>;
 
 }  // namespace jostle

@@ -23,6 +23,7 @@ enum : unsigned {
   early_timeout = 1u << 3,       // the deadline is computed 1 ms short
   spurious_from_write = 1u << 4, // on_write (every store/RMW on the cell) releases the cell's waiters
   clock_decides = 1u << 5,       // a waiter past its deadline reports timed-out even if notify removed it
+  late_sync_timeout = 1u << 6,   // waitAsync answers timed-out at once when its deadline passed before the enqueue
 };
 }
 
@@ -86,7 +87,13 @@ class WaiterListCore {
     {
       std::unique_lock<Lock> lk = lock_list();
       if (load(cell) != expected) return {false, WaitStatus::not_equal};
-      if (now_ns() >= deadline) return {false, WaitStatus::timed_out};
+      // Only timeout 0 answers at once. A positive timeout whose deadline passed before this enqueue (the
+      // agent was descheduled, or waited for the list lock) is still async and settles timed-out from the
+      // loop: a caller that awaits the settlement of an async wait would otherwise wait for nothing.
+      if (timeout <= 0) return {false, WaitStatus::timed_out};
+      if constexpr ((Defects & waiter_defect::late_sync_timeout) != 0) {
+        if (now_ns() >= deadline) return {false, WaitStatus::timed_out};
+      }
       link(*node);
       node->keep = node;  // the list's reference while linked
     }

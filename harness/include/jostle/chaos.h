@@ -54,6 +54,8 @@ bool spurious_slow(const char* name);
 bool timeout_slow(const char* name);
 void blocking_begin_slow(const char* name);
 void blocking_end_slow(const char* name);
+void harness_wait_begin_slow();
+void harness_wait_end_slow();
 
 inline void point(const char* name) {
   if (__builtin_expect(g_enabled.load(std::memory_order_relaxed), false)) point_slow(name);
@@ -70,6 +72,22 @@ inline void blocking_begin(const char* name) {
 inline void blocking_end(const char* name) {
   if (__builtin_expect(g_enabled.load(std::memory_order_relaxed), false)) blocking_end_slow(name);
 }
+
+// Harness-internal: around the harness's own waits (joining actors, a probe's poll sleep). Under PCT a thread that
+// takes part in this iteration's schedule gives the token up meanwhile, as in a BLOCKING region, instead of
+// holding it asleep until another thread steals it (a steal makes the schedule depend on timing). A thread that
+// never reached a point stays out of the schedule. A no-op in the other modes.
+class HarnessWait {
+ public:
+  HarnessWait() {
+    if (__builtin_expect(g_enabled.load(std::memory_order_relaxed), false)) harness_wait_begin_slow();
+  }
+  ~HarnessWait() {
+    if (__builtin_expect(g_enabled.load(std::memory_order_relaxed), false)) harness_wait_end_slow();
+  }
+  HarnessWait(const HarnessWait&) = delete;
+  HarnessWait& operator=(const HarnessWait&) = delete;
+};
 
 // Parses and installs a spec such as "p=0.01,actions=yield+spin+sleep,stall_us=2000" or "mode=pct,d=3".
 // Returns an empty string on success, otherwise a one-line description of what was wrong. An empty spec or

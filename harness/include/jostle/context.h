@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "jostle/chaos.h"
 #include "jostle/clock.h"
 #include "jostle/gate.h"
 #include "jostle/probe.h"
@@ -121,6 +122,7 @@ class ActorGroup {
   ~ActorGroup() { join(); }
 
   void join() {
+    chaos::HarnessWait wait;  // the main thread may hold the PCT token
     for (auto& t : threads_)
       if (t.joinable()) t.join();
   }

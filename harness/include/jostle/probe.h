@@ -12,6 +12,7 @@
 
 #include <cstring>
 
+#include "jostle/chaos.h"
 #include "jostle/clock.h"
 #include "jostle/watchdog.h"
 
@@ -50,6 +51,7 @@ bool await(Pred pred, Nanos timeout = 5 * kSecond) {
   const Nanos deadline = now_ns() + timeout;
   while (!pred()) {
     if (now_ns() > deadline) return false;
+    chaos::HarnessWait wait;
     sleep_ns(50 * kMicro);
   }
   return true;

@@ -24,10 +24,10 @@
 //   timeout 0: not_equal or timed_out without blocking.
 //
 // w.wait_async(view, i, expected, timeout, loop, settle) -> WaitAsyncResult
-//   Same checks minus [[CanBlock]]. {async=false, not_equal} or {async=false, timed_out} (timeout 0) at once;
-//   otherwise {async=true} and the waiter joins the same FIFO. Later `settle(ok | timed_out)` runs exactly
-//   once, as a job on `loop`, i.e. on the thread that runs that agent's loop  [waiter.async.own-loop]
-//   (timed_out no earlier than the deadline). `loop` must outlive its pending waiters.
+//   Same checks minus [[CanBlock]]. {async=false, not_equal} or {async=false, timed_out} (timeout 0 only) at
+//   once; otherwise {async=true} (also if the deadline passed before the enqueue [waiter.async.positive-timeout])
+//   and the waiter joins the FIFO; `settle(ok | timed_out)` runs once, as a job on `loop` [waiter.async.own-loop]
+//   (timed_out no earlier than the deadline), on that agent's loop thread. `loop` must outlive its waiters.
 //
 // w.notify(view, i, count) -> std::uint64_t
 //   i >= length -> range_error (index and count are evaluated first); an unshared buffer -> 0
