@@ -7,11 +7,12 @@
 #include "async_loop/epoll_loop.h"
 #include "async_pipe/pipe_async.h"
 #include "jostle/registry.h"
+#include "plugin/examples/mutant_plugin_backends.h"
 #include "plugin/plugin_backends.h"
 
 namespace jostle {
 
 using AsyncBackends = Concat<TypeList<EventfdAsync, PipeAsync>, EventfdAsyncMutants, PipeAsyncMutants,
-           TypeList<PluginAsync<0>, PluginAsync<1>>>;
+           TypeList<PluginAsync<0>, PluginAsync<1>>, MutantPluginsAsync>;
 
 }  // namespace jostle

@@ -6,12 +6,13 @@
 #include "atomics_locked/locked_ops.h"
 #include "atomics_std/std_ops.h"
 #include "jostle/registry.h"
+#include "plugin/examples/mutant_plugin_backends.h"
 #include "plugin/plugin_backends.h"
 
 namespace jostle {
 
 using AtomicsBackends =
     Concat<TypeList<StdOps, BuiltinOps, WordCasOps, LockedOps, GilOps>, StdOpsMutants, BuiltinOpsMutants,
-           TypeList<PluginAtomics<0>, PluginAtomics<1>, PluginLockedAtomics<0>, PluginLockedAtomics<1>>>;
+           TypeList<PluginAtomics<0>, PluginAtomics<1>, PluginLockedAtomics<0>, PluginLockedAtomics<1>>, MutantPluginsAtomics>;
 
 }  // namespace jostle

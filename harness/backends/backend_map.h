@@ -34,6 +34,7 @@
 #include "mutex_pthread/pthread_mutex.h"
 #include "mutex_spin/spin_mutex.h"
 #include "mutex_std/std_mutex.h"
+#include "plugin/examples/mutant_plugin_backends.h"
 #include "plugin/opaque/opaque_backends.h"
 #include "plugin/plugin_backends.h"
 #include "rwlock_futex/futex_rwlock.h"
@@ -86,7 +87,7 @@ using CondvarAlgorithms = Algorithms<CvChannel>;
 using FutexFamilyMutants =
     Concat<LinuxFutexMutants, ParkingFutexMutants, FutexEventMutants, FutexSemaphoreMutants, FutexWaitGroupMutants,
            EventWaitGroupMutants, FutexMutexMutants, SpinMutexMutants, FutexEpochCondvarMutants, QueueCondvarMutants,
-           FutexRwLockMutants, CvChannelMutants, OpaqueMutants>;
+           FutexRwLockMutants, CvChannelMutants, OpaqueMutants, MutantPluginsFutexFamily>;
 
 // ---- Derived: what the cases instantiate over (do not edit) --------------------------------------------------
 

@@ -6,11 +6,12 @@
 #include "executor_fiber/fiber_vt.h"
 #include "executor_os_thread/os_thread_vt.h"
 #include "jostle/registry.h"
+#include "plugin/examples/mutant_plugin_backends.h"
 #include "plugin/plugin_backends.h"
 
 namespace jostle {
 
 using ExecutorBackends = Concat<TypeList<OsThreadVt, FiberVt>, OsThreadVtMutants, FiberVtMutants,
-           TypeList<PluginExecutor<0>, PluginExecutor<1>>>;
+           TypeList<PluginExecutor<0>, PluginExecutor<1>>, MutantPluginsExecutor>;
 
 }  // namespace jostle

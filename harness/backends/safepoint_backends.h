@@ -3,12 +3,13 @@
 #pragma once
 
 #include "jostle/registry.h"
+#include "plugin/examples/mutant_plugin_backends.h"
 #include "plugin/plugin_backends.h"
 #include "safepoint_flag/flag_safepoint.h"
 
 namespace jostle {
 
 using SafepointBackends = Concat<TypeList<FlagSafepoint>, FlagSafepointMutants,
-           TypeList<PluginSafepoint<0>, PluginSafepoint<1>>>;
+           TypeList<PluginSafepoint<0>, PluginSafepoint<1>>, MutantPluginsSafepoint>;
 
 }  // namespace jostle

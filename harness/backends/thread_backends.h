@@ -3,6 +3,7 @@
 #pragma once
 
 #include "jostle/registry.h"
+#include "plugin/examples/mutant_plugin_backends.h"
 #include "plugin/plugin_backends.h"
 #include "thread_pthread/pthread_thread.h"
 #include "thread_std/std_thread.h"
@@ -10,6 +11,6 @@
 namespace jostle {
 
 using ThreadBackends = Concat<TypeList<PthreadThread, StdThread>, PthreadThreadMutants, StdThreadMutants,
-           TypeList<PluginThread<0>, PluginThread<1>, PluginTimedThread<0>, PluginTimedThread<1>>>;
+           TypeList<PluginThread<0>, PluginThread<1>, PluginTimedThread<0>, PluginTimedThread<1>>, MutantPluginsThread>;
 
 }  // namespace jostle

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "jostle/registry.h"
+#include "plugin/examples/mutant_plugin_backends.h"
 #include "plugin/plugin_backends.h"
 #include "waiter_condvar/condvar_waiters.h"
 #include "waiter_futex/futex_waiters.h"
@@ -10,6 +11,6 @@
 namespace jostle {
 
 using WaiterListBackends = Concat<TypeList<CondvarWaiters, FutexWaiters>, CondvarWaitersMutants, FutexWaitersMutants,
-           TypeList<PluginWaiterList<0>, PluginWaiterList<1>>>;
+           TypeList<PluginWaiterList<0>, PluginWaiterList<1>>, MutantPluginsWaiterList>;
 
 }  // namespace jostle

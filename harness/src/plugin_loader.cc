@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,7 +17,7 @@
 
 namespace jostle::plugin {
 
-Slot g_slots[kSlots + kOpaqueSlots];
+Slot g_slots[kAllSlots];
 
 namespace {
 
@@ -42,163 +43,123 @@ std::string check_object(const char* what, std::size_t size, std::size_t align) 
   return {};
 }
 
-#define REQUIRE_FN(tbl, what, field) \
-  if ((tbl).field == nullptr) return std::string("the " what " table has a null '" #field "' (required)")
-#define REQUIRE_OBJ(tbl, what)                                                      \
-  if (auto obj_err = check_object(what, (tbl).size, (tbl).align); !obj_err.empty()) return obj_err; \
-  REQUIRE_FN(tbl, what, init);                                                      \
-  REQUIRE_FN(tbl, what, destroy)
+// One function a table must offer: its field name and whether the plugin set it.
+struct Fn {
+  const char* name;
+  bool set;
+};
+#define JOSTLE_FN(tbl, field) Fn{#field, (tbl).field != nullptr}
 
-std::string validate(const Slot& s) {
+// The first missing function of `fns`, as the one-line reason; empty when every one is set.
+std::string missing(const char* what, std::initializer_list<Fn> fns) {
+  for (const Fn& f : fns)
+    if (!f.set) return std::string("the ") + what + " table has a null '" + f.name + "' (required)";
+  return {};
+}
+
+// A table of objects the harness stores: a sane size and alignment, init and destroy, then `fns`.
+template <class T>
+std::string missing_obj(const char* what, const T& tbl, std::initializer_list<Fn> fns) {
+  if (auto e = check_object(what, tbl.size, tbl.align); !e.empty()) return e;
+  if (auto e = missing(what, {JOSTLE_FN(tbl, init), JOSTLE_FN(tbl, destroy)}); !e.empty()) return e;
+  return missing(what, fns);
+}
+
+// The checks a table's required functions do not express (optional pairs, flags, declared constants).
+std::string extra_checks(const Slot& s) {
   const jostle_plugin& t = s.table;
-  if (!valid_name(t.name)) return "its name is missing or not [A-Za-z0-9_]{1,32}";
-  if (const auto& f = s.futex; t.futex) {
-    REQUIRE_FN(f, "futex", wait);
-    REQUIRE_FN(f, "futex", wake);
-  }
   if (const auto& m = s.mutex; t.mutex) {
-    REQUIRE_OBJ(m, "mutex");
     if (m.node_size != 0) {
       if (auto e = check_object("mutex node", m.node_size, m.node_align); !e.empty()) return e;
-      REQUIRE_FN(m, "mutex", lock_node);
-      REQUIRE_FN(m, "mutex", try_lock_node);
-      REQUIRE_FN(m, "mutex", unlock_node);
-    } else {
-      REQUIRE_FN(m, "mutex", lock);
-      REQUIRE_FN(m, "mutex", try_lock);
-      REQUIRE_FN(m, "mutex", unlock);
-      if (m.lock_node || m.try_lock_node || m.unlock_node || m.timed_lock_node)
-        return "the mutex table has *_node functions but node_size 0 (declare the node's size and alignment)";
+    } else if (m.lock_node || m.try_lock_node || m.unlock_node || m.timed_lock_node) {
+      return "the mutex table has *_node functions but node_size 0 (declare the node's size and alignment)";
     }
   }
-  if (const auto& r = s.rwlock; t.rwlock) {
-    REQUIRE_OBJ(r, "rwlock");
-    REQUIRE_FN(r, "rwlock", lock);
-    REQUIRE_FN(r, "rwlock", try_lock);
-    REQUIRE_FN(r, "rwlock", unlock);
-    REQUIRE_FN(r, "rwlock", lock_shared);
-    REQUIRE_FN(r, "rwlock", try_lock_shared);
-    REQUIRE_FN(r, "rwlock", unlock_shared);
-    if ((r.timed_lock == nullptr) != (r.timed_lock_shared == nullptr))
-      return "the rwlock table offers only one of timed_lock and timed_lock_shared (offer both or neither)";
-  }
+  if (const auto& r = s.rwlock; t.rwlock && (r.timed_lock == nullptr) != (r.timed_lock_shared == nullptr))
+    return "the rwlock table offers only one of timed_lock and timed_lock_shared (offer both or neither)";
   if (const auto& c = s.condvar; t.condvar) {
     if (t.mutex == nullptr) return "it offers a condvar without the mutex table the condvar works with";
     if (s.mutex.lock == nullptr || s.mutex.unlock == nullptr)
       return "it offers a condvar, but its mutex table has no plain lock/unlock (a condvar needs them)";
-    REQUIRE_OBJ(c, "condvar");
-    REQUIRE_FN(c, "condvar", wait);
-    REQUIRE_FN(c, "condvar", timed_wait);
-    REQUIRE_FN(c, "condvar", signal);
-    REQUIRE_FN(c, "condvar", broadcast);
     if (c.profile != nullptr && std::string_view(c.profile) != "posix" && std::string_view(c.profile) != "strict")
       return "the condvar table's profile is neither \"posix\" nor \"strict\"";
     if ((c.flags & ~JOSTLE_CONDVAR_TIMEOUT_KEEPS_SIGNAL) != 0) return "the condvar table sets unknown flag bits";
   }
-  if (const auto& x = s.semaphore; t.semaphore) {
-    REQUIRE_OBJ(x, "semaphore");
-    REQUIRE_FN(x, "semaphore", acquire);
-    REQUIRE_FN(x, "semaphore", try_acquire);
-    REQUIRE_FN(x, "semaphore", timed_acquire);
-    REQUIRE_FN(x, "semaphore", release);
-  }
-  if (const auto& e = s.event; t.event) {
-    REQUIRE_OBJ(e, "event");
-    REQUIRE_FN(e, "event", set);
-    REQUIRE_FN(e, "event", reset);
-    REQUIRE_FN(e, "event", is_set);
-    REQUIRE_FN(e, "event", wait);
-    REQUIRE_FN(e, "event", timed_wait);
-  }
-  if (const auto& g = s.waitgroup; t.waitgroup) {
-    REQUIRE_OBJ(g, "waitgroup");
-    REQUIRE_FN(g, "waitgroup", start);
-    REQUIRE_FN(g, "waitgroup", finish);
-    REQUIRE_FN(g, "waitgroup", wait);
-    REQUIRE_FN(g, "waitgroup", is_done);
-    REQUIRE_FN(g, "waitgroup", reset);
-  }
-  if (const auto& m = s.owned_mutex; t.owned_mutex) {
-    REQUIRE_OBJ(m, "owned_mutex");
-    REQUIRE_FN(m, "owned_mutex", lock);
-    REQUIRE_FN(m, "owned_mutex", try_lock);
-    REQUIRE_FN(m, "owned_mutex", unlock);
-  }
-  if (const auto& c = s.channel; t.channel) {
-    REQUIRE_OBJ(c, "channel");
-    REQUIRE_FN(c, "channel", send);
-    REQUIRE_FN(c, "channel", try_send);
-    REQUIRE_FN(c, "channel", timed_send);
-    REQUIRE_FN(c, "channel", recv);
-    REQUIRE_FN(c, "channel", try_recv);
-    REQUIRE_FN(c, "channel", timed_recv);
-    REQUIRE_FN(c, "channel", close);
-  }
-  if (const auto& th = s.thread; t.thread) {
-    REQUIRE_FN(th, "thread", spawn);
-    REQUIRE_FN(th, "thread", join);
-    REQUIRE_FN(th, "thread", detach);
-    REQUIRE_FN(th, "thread", set_name);
-    REQUIRE_FN(th, "thread", get_name);
-    REQUIRE_FN(th, "thread", set_name_self);
-    REQUIRE_FN(th, "thread", get_name_self);
-    REQUIRE_FN(th, "thread", current_id);
-    REQUIRE_FN(th, "thread", yield);
-    REQUIRE_FN(th, "thread", sleep);
-    REQUIRE_FN(th, "thread", cpu_count);
-    REQUIRE_FN(th, "thread", stats);
-    if (th.max_name_len != 15)
-      return "the thread table declares max_name_len " + std::to_string(th.max_name_len) +
-             " (the thread cases check Linux's limit: 15 bytes plus the NUL)";
-  }
-  if (const auto& x = s.executor; t.executor) {
-    REQUIRE_OBJ(x, "executor");
-    REQUIRE_FN(x, "executor", close);
-    REQUIRE_FN(x, "executor", slots);
-    REQUIRE_FN(x, "executor", spawn_on);
-    REQUIRE_FN(x, "executor", join);
-    REQUIRE_FN(x, "executor", join_timeout);
-    REQUIRE_FN(x, "executor", cancel);
-    REQUIRE_FN(x, "executor", release);
-    REQUIRE_FN(x, "executor", cancelled);
-    REQUIRE_FN(x, "executor", sleep);
-    REQUIRE_FN(x, "executor", park);
-    REQUIRE_FN(x, "executor", unpark);
-  }
-  if (const auto& w = s.waiter_list; t.waiter_list) {
-    REQUIRE_OBJ(w, "waiter_list");
-    REQUIRE_FN(w, "waiter_list", wait);
-    REQUIRE_FN(w, "waiter_list", wait_async);
-    REQUIRE_FN(w, "waiter_list", notify);
-    REQUIRE_FN(w, "waiter_list", waiter_count);
-  }
-  if (const auto& a = s.atomics; t.atomics) {
-    REQUIRE_FN(a, "atomics", load);
-    REQUIRE_FN(a, "atomics", store);
-    REQUIRE_FN(a, "atomics", rmw);
-    REQUIRE_FN(a, "atomics", compare_exchange);
-    REQUIRE_FN(a, "atomics", is_lock_free);
-  }
-  if (const auto& x = s.safepoint; t.safepoint) {
-    REQUIRE_OBJ(x, "safepoint");
-    REQUIRE_FN(x, "safepoint", attach);
-    REQUIRE_FN(x, "safepoint", detach);
-    REQUIRE_FN(x, "safepoint", poll);
-    REQUIRE_FN(x, "safepoint", stop_the_world);
-    REQUIRE_FN(x, "safepoint", resume);
-  }
-  if (const auto& a = s.async; t.async) {
-    REQUIRE_OBJ(a, "async");
-    REQUIRE_FN(a, "async", notify);
-    REQUIRE_FN(a, "async", fd);
-    REQUIRE_FN(a, "async", arm);
-    REQUIRE_FN(a, "async", drain);
-  }
+  if (t.thread && s.thread.max_name_len != 15)
+    return "the thread table declares max_name_len " + std::to_string(s.thread.max_name_len) +
+           " (the thread cases check Linux's limit: 15 bytes plus the NUL)";
+  return {};
+}
+
+std::string validate(const Slot& s) {
+  const jostle_plugin& t = s.table;
+  if (!valid_name(t.name)) return "its name is missing or not [A-Za-z0-9_]{1,32}";
+  // Mutex order matters for the message: the condvar check below needs the mutex's plain functions.
+  const auto& m = s.mutex;
+  const auto& r = s.rwlock;
+  const auto& c = s.condvar;
+  const auto& x = s.semaphore;
+  const auto& e = s.event;
+  const auto& g = s.waitgroup;
+  const auto& o = s.owned_mutex;
+  const auto& ch = s.channel;
+  const auto& th = s.thread;
+  const auto& vt = s.executor;
+  const auto& w = s.waiter_list;
+  const auto& a = s.atomics;
+  const auto& sp = s.safepoint;
+  const auto& as = s.async;
+  const bool nodes = m.node_size != 0;
+  // One row per table: offered, then its required functions. Unoffered tables yield "".
+  const std::string errors[] = {
+      !t.futex ? "" : missing("futex", {JOSTLE_FN(s.futex, wait), JOSTLE_FN(s.futex, wake)}),
+      !t.mutex ? "" : nodes ? missing_obj("mutex", m, {JOSTLE_FN(m, lock_node), JOSTLE_FN(m, try_lock_node),
+                                                        JOSTLE_FN(m, unlock_node)})
+                            : missing_obj("mutex", m, {JOSTLE_FN(m, lock), JOSTLE_FN(m, try_lock), JOSTLE_FN(m, unlock)}),
+      !t.rwlock ? "" : missing_obj("rwlock", r, {JOSTLE_FN(r, lock), JOSTLE_FN(r, try_lock), JOSTLE_FN(r, unlock),
+                                                 JOSTLE_FN(r, lock_shared), JOSTLE_FN(r, try_lock_shared),
+                                                 JOSTLE_FN(r, unlock_shared)}),
+      !t.condvar ? "" : missing_obj("condvar", c, {JOSTLE_FN(c, wait), JOSTLE_FN(c, timed_wait), JOSTLE_FN(c, signal),
+                                                   JOSTLE_FN(c, broadcast)}),
+      !t.semaphore ? "" : missing_obj("semaphore", x, {JOSTLE_FN(x, acquire), JOSTLE_FN(x, try_acquire),
+                                                       JOSTLE_FN(x, timed_acquire), JOSTLE_FN(x, release)}),
+      !t.event ? "" : missing_obj("event", e, {JOSTLE_FN(e, set), JOSTLE_FN(e, reset), JOSTLE_FN(e, is_set),
+                                               JOSTLE_FN(e, wait), JOSTLE_FN(e, timed_wait)}),
+      !t.waitgroup ? "" : missing_obj("waitgroup", g, {JOSTLE_FN(g, start), JOSTLE_FN(g, finish), JOSTLE_FN(g, wait),
+                                                       JOSTLE_FN(g, is_done), JOSTLE_FN(g, reset)}),
+      !t.owned_mutex ? "" : missing_obj("owned_mutex", o, {JOSTLE_FN(o, lock), JOSTLE_FN(o, try_lock),
+                                                           JOSTLE_FN(o, unlock)}),
+      !t.channel ? "" : missing_obj("channel", ch, {JOSTLE_FN(ch, send), JOSTLE_FN(ch, try_send),
+                                                    JOSTLE_FN(ch, timed_send), JOSTLE_FN(ch, recv),
+                                                    JOSTLE_FN(ch, try_recv), JOSTLE_FN(ch, timed_recv),
+                                                    JOSTLE_FN(ch, close)}),
+      !t.thread ? "" : missing("thread", {JOSTLE_FN(th, spawn), JOSTLE_FN(th, join), JOSTLE_FN(th, detach),
+                                          JOSTLE_FN(th, set_name), JOSTLE_FN(th, get_name),
+                                          JOSTLE_FN(th, set_name_self), JOSTLE_FN(th, get_name_self),
+                                          JOSTLE_FN(th, current_id), JOSTLE_FN(th, yield), JOSTLE_FN(th, sleep),
+                                          JOSTLE_FN(th, cpu_count), JOSTLE_FN(th, stats)}),
+      !t.executor ? "" : missing_obj("executor", vt, {JOSTLE_FN(vt, close), JOSTLE_FN(vt, slots),
+                                                      JOSTLE_FN(vt, spawn_on), JOSTLE_FN(vt, join),
+                                                      JOSTLE_FN(vt, join_timeout), JOSTLE_FN(vt, cancel),
+                                                      JOSTLE_FN(vt, release), JOSTLE_FN(vt, cancelled),
+                                                      JOSTLE_FN(vt, sleep), JOSTLE_FN(vt, park), JOSTLE_FN(vt, unpark)}),
+      !t.waiter_list ? "" : missing_obj("waiter_list", w, {JOSTLE_FN(w, wait), JOSTLE_FN(w, wait_async),
+                                                           JOSTLE_FN(w, notify), JOSTLE_FN(w, waiter_count)}),
+      !t.atomics ? "" : missing("atomics", {JOSTLE_FN(a, load), JOSTLE_FN(a, store), JOSTLE_FN(a, rmw),
+                                            JOSTLE_FN(a, compare_exchange), JOSTLE_FN(a, is_lock_free)}),
+      !t.safepoint ? "" : missing_obj("safepoint", sp, {JOSTLE_FN(sp, attach), JOSTLE_FN(sp, detach),
+                                                        JOSTLE_FN(sp, poll), JOSTLE_FN(sp, stop_the_world),
+                                                        JOSTLE_FN(sp, resume)}),
+      !t.async ? "" : missing_obj("async", as, {JOSTLE_FN(as, notify), JOSTLE_FN(as, fd), JOSTLE_FN(as, arm),
+                                                JOSTLE_FN(as, drain)}),
+      extra_checks(s),
+  };
+  for (const std::string& err : errors)
+    if (!err.empty()) return err;
   if (offered_tables(static_cast<int>(&s - g_slots)).empty()) return "it offers no primitive at all";
   return {};
 }
-#undef REQUIRE_OBJ
-#undef REQUIRE_FN
+#undef JOSTLE_FN
 
 // Copies a sub-table: the prefix a version-1 table has (v1_size), or the whole current struct; the rest stays 0.
 template <class T>

@@ -25,6 +25,9 @@ namespace jostle::plugin {
 inline constexpr int kSlots = 2;
 // Slots after the --plugin ones, each holding one opaque mutant library (harness/backends/plugin/opaque/).
 inline constexpr int kOpaqueSlots = 3;
+// Slots after those, each holding one mutant plugin (harness/backends/plugin/examples/mutant_plugin_backends.h).
+inline constexpr int kMutantPluginSlots = 16;
+inline constexpr int kAllSlots = kSlots + kOpaqueSlots + kMutantPluginSlots;
 
 struct Slot {
   bool loaded = false;
@@ -51,7 +54,7 @@ struct Slot {
   jostle_async_ops async{};
 };
 
-extern Slot g_slots[kSlots + kOpaqueSlots];
+extern Slot g_slots[kAllSlots];
 
 inline const jostle_plugin& table(int slot) { return g_slots[slot].table; }
 
@@ -63,7 +66,7 @@ inline constexpr int kEntryTimeoutSeconds = 5;
 std::string load(const std::string& path);
 
 // Loads the library at the absolute path `abs` into `slot` (copied and validated like load()'s) without
-// exposing any registered entry: for the opaque mutants, whose backends name their slot themselves. Returns an
+// exposing any registered entry: for the opaque mutants and the mutant plugins, whose backends name their slot themselves. Returns an
 // empty string on success, else the reason.
 std::string fill_slot(int slot, const std::string& abs);
 

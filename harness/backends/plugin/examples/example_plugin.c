@@ -844,11 +844,13 @@ static void ex_sp_poll(void* p, uint64_t id) {
   if (!atomic_load_explicit(&s->requested, memory_order_acquire)) return;
   pthread_mutex_lock(&s->m);
   if (atomic_load_explicit(&s->requested, memory_order_relaxed)) {
+    /* Counted per stopped phase: resume() zeroes the count. Were the mutator to decrement it on its way out, a
+     * stop() right after resume() could see the previous phase's count, before the mutators woke, and return
+     * while they still run. */
     const uint64_t e = s->epoch;
     ++s->stopped;
     pthread_cond_broadcast(&s->changed);
     while (s->epoch == e) pthread_cond_wait(&s->changed, &s->m);
-    --s->stopped;
   }
   pthread_mutex_unlock(&s->m);
 }
@@ -863,6 +865,7 @@ static void ex_sp_resume(void* p) {
   ex_sp* s = p;
   pthread_mutex_lock(&s->m);
   atomic_store_explicit(&s->requested, 0, memory_order_release);
+  s->stopped = 0;
   ++s->epoch;
   pthread_cond_broadcast(&s->changed);
   pthread_mutex_unlock(&s->m);
@@ -900,6 +903,287 @@ static void ex_as_drain(void* p) {
 static const jostle_async_ops ex_async_ops = {sizeof(ex_async), _Alignof(ex_async), ex_as_init, ex_as_destroy,
                                               ex_as_notify,     ex_as_fd,           ex_as_arm,  ex_as_drain};
 
+/* ---- virtual-thread executor: a detached pthread per running task, a FIFO of admitted tasks beyond
+ * max_carriers, one mutex per executor guarding every task's state, and a condvar per task (its end, its permit,
+ * its cancel request) ---- */
+
+typedef struct ex_vt ex_vt;
+typedef struct ex_task {
+  ex_vt* ex;
+  jostle_vt_body body;
+  struct ex_task* next; /* in the queue */
+  pthread_cond_t changed;
+  int refs;             /* the harness's (until release) and the executor's (until the task ended) */
+  int state;            /* 0 queued, 1 running, 2 ended */
+  int queued;           /* in the executor's queue (not yet handed to a carrier) */
+  int result, joined, cancel_req, permit;
+  int64_t value;
+} ex_task;
+struct ex_vt {
+  pthread_mutex_t m;
+  pthread_cond_t changed; /* a slot freed, the executor closed, a carrier exited */
+  jostle_executor_policy policy;
+  int admitted, running, threads, closed;
+  ex_task *head, *tail;
+};
+
+static _Thread_local ex_task* ex_vt_current;
+
+static void ex_cond_init_mono(pthread_cond_t* c) {
+  pthread_condattr_t a;
+  pthread_condattr_init(&a);
+  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+  pthread_cond_init(c, &a);
+  pthread_condattr_destroy(&a);
+}
+/* A relative timeout as an absolute CLOCK_MONOTONIC deadline; -1 for none (JOSTLE_VT_FOREVER or beyond a year). */
+static int64_t ex_vt_deadline(int64_t ns) { return ns >= (int64_t)365 * 86400 * 1000000000 ? -1 : mono_now() + ns; }
+/* Waits on c until signalled or the deadline (-1: none); 0 when the deadline passed. */
+static int ex_cond_wait_until(pthread_cond_t* c, pthread_mutex_t* m, int64_t deadline) {
+  if (deadline < 0) return pthread_cond_wait(c, m), 1;
+  if (mono_now() >= deadline) return 0;
+  struct timespec ts = {(time_t)(deadline / 1000000000), (long)(deadline % 1000000000)};
+  pthread_cond_timedwait(c, m, &ts);
+  return 1;
+}
+
+static int ex_vt_init(void* p, const jostle_executor_policy* pol) {
+  if (pol->max_carriers < 1 || pol->min_carriers < 0 || pol->min_carriers > pol->max_carriers ||
+      pol->queue_limit < 1 || pol->timeout_ns < 0)
+    return JOSTLE_INVALID;
+  ex_vt* ex = p;
+  memset(ex, 0, sizeof *ex);
+  pthread_mutex_init(&ex->m, NULL);
+  ex_cond_init_mono(&ex->changed);
+  ex->policy = *pol;
+  return JOSTLE_OK;
+}
+static void ex_vt_close(void* p) {
+  ex_vt* ex = p;
+  pthread_mutex_lock(&ex->m);
+  ex->closed = 1;
+  pthread_cond_broadcast(&ex->changed);
+  while (ex->threads > 0) pthread_cond_wait(&ex->changed, &ex->m); /* they drain the queue before exiting */
+  pthread_mutex_unlock(&ex->m);
+}
+static void ex_vt_destroy(void* p) {
+  ex_vt* ex = p;
+  pthread_cond_destroy(&ex->changed);
+  pthread_mutex_destroy(&ex->m);
+}
+static void ex_vt_slots(void* p, int32_t* in_use, int32_t* free_slots, int32_t* limit) {
+  ex_vt* ex = p;
+  pthread_mutex_lock(&ex->m);
+  *in_use = ex->admitted;
+  *free_slots = ex->policy.queue_limit - ex->admitted;
+  *limit = ex->policy.queue_limit;
+  pthread_mutex_unlock(&ex->m);
+}
+/* Under ex->m: drops one reference; the last one frees the task. */
+static void ex_task_unref(ex_task* t) {
+  if (--t->refs == 0) {
+    pthread_cond_destroy(&t->changed);
+    free(t);
+  }
+}
+/* Under ex->m: the task's terminal state, its slot given back. */
+static void ex_task_end(ex_task* t, int result, int64_t value) {
+  t->state = 2;
+  t->result = result;
+  t->value = value;
+  pthread_cond_broadcast(&t->changed);
+  --t->ex->admitted;
+  pthread_cond_broadcast(&t->ex->changed);
+}
+static void* ex_vt_carrier(void* arg) {
+  ex_task* t = arg;
+  ex_vt* ex = t->ex;
+  pthread_mutex_lock(&ex->m);
+  while (t) {
+    if (t->state == 0 && t->cancel_req) { /* cancelled before it started: it never starts */
+      const jostle_vt_body body = t->body;
+      ex_task_end(t, JOSTLE_CANCELLED, 0);
+      pthread_mutex_unlock(&ex->m);
+      body.drop(body.arg);
+      pthread_mutex_lock(&ex->m);
+    } else if (t->state == 0) {
+      t->state = 1;
+      pthread_mutex_unlock(&ex->m);
+      int64_t value = 0;
+      ex_vt_current = t;
+      const int rc = t->body.run(t->body.arg, &value);
+      ex_vt_current = NULL;
+      t->body.drop(t->body.arg);
+      pthread_mutex_lock(&ex->m);
+      ex_task_end(t, rc, value);
+    }
+    ex_task_unref(t);
+    t = ex->head;
+    if (t) {
+      ex->head = t->next;
+      if (!ex->head) ex->tail = NULL;
+      t->queued = 0;
+    } else {
+      --ex->running;
+    }
+  }
+  --ex->threads; /* the last touch of the executor: close() may destroy it once this reaches 0 */
+  pthread_cond_broadcast(&ex->changed);
+  pthread_mutex_unlock(&ex->m);
+  return NULL;
+}
+static int ex_vt_spawn_on(void* p, jostle_vt_body body, void** task) {
+  ex_vt* ex = p;
+  pthread_mutex_lock(&ex->m);
+  const int64_t deadline = ex_vt_deadline(ex->policy.timeout_ns);
+  int rc = JOSTLE_OK;
+  for (;;) {
+    if (ex->closed) { rc = JOSTLE_CLOSED; break; }
+    if (ex->admitted < ex->policy.queue_limit) break;
+    if (ex->policy.on_saturation == JOSTLE_SATURATION_BUSY) { rc = JOSTLE_BUSY; break; }
+    /* Every slot release broadcasts, so a submitter that gives up here strands nobody behind it. */
+    if (!ex_cond_wait_until(&ex->changed, &ex->m, deadline)) { rc = JOSTLE_TIMEDOUT; break; }
+  }
+  ex_task* t = rc == JOSTLE_OK ? calloc(1, sizeof *t) : NULL;
+  if (rc == JOSTLE_OK && !t) rc = JOSTLE_BUSY;
+  if (rc != JOSTLE_OK) {
+    pthread_mutex_unlock(&ex->m);
+    body.drop(body.arg);
+    return rc;
+  }
+  ++ex->admitted;
+  t->ex = ex;
+  t->body = body;
+  t->refs = 2;
+  ex_cond_init_mono(&t->changed);
+  *task = t;
+  int queue = ex->running >= ex->policy.max_carriers;
+  if (!queue) {
+    pthread_t tid;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    ++ex->running;
+    ++ex->threads;
+    if (pthread_create(&tid, &attr, ex_vt_carrier, t) != 0) { /* wait for a running carrier instead */
+      --ex->running;
+      --ex->threads;
+      queue = 1;
+    }
+    pthread_attr_destroy(&attr);
+  }
+  if (queue) {
+    t->queued = 1;
+    if (ex->tail) ex->tail->next = t; else ex->head = t;
+    ex->tail = t;
+  }
+  pthread_mutex_unlock(&ex->m);
+  return JOSTLE_OK;
+}
+static int ex_vt_join_until(void* task, int64_t deadline, int64_t* value) {
+  ex_task* t = task;
+  pthread_mutex_lock(&t->ex->m);
+  while (t->state != 2)
+    if (!ex_cond_wait_until(&t->changed, &t->ex->m, deadline)) break;
+  int rc = JOSTLE_TIMEDOUT;
+  if (t->state == 2) {
+    rc = t->joined ? JOSTLE_CLOSED : t->result;
+    if (!t->joined && rc == JOSTLE_OK) *value = t->value;
+    t->joined = 1;
+  }
+  pthread_mutex_unlock(&t->ex->m);
+  return rc;
+}
+static int ex_vt_join(void* task, int64_t* value) { return ex_vt_join_until(task, -1, value); }
+static int ex_vt_join_timeout(void* task, int64_t ns, int64_t* value) {
+  return ns < 0 ? JOSTLE_INVALID : ex_vt_join_until(task, ex_vt_deadline(ns), value);
+}
+#ifndef EX_VT_CANCEL_KEEPS_SLOT
+#define EX_VT_CANCEL_KEEPS_SLOT 0
+#endif
+static void ex_vt_cancel(void* task) {
+  ex_task* t = task;
+  ex_vt* ex = t->ex;
+  jostle_vt_body dropped = {0};
+  pthread_mutex_lock(&ex->m);
+  t->cancel_req = 1;
+  pthread_cond_broadcast(&t->changed); /* a sleeping or parked body returns JOSTLE_CANCELLED */
+  /* Queued: it never starts and its slot is free at once. Handed to a new carrier but not started: the carrier
+   * ends it. */
+  if (t->queued && !EX_VT_CANCEL_KEEPS_SLOT) {
+    ex_task** at = &ex->head;
+    ex_task* prev = NULL;
+    while (*at != t) prev = *at, at = &(*at)->next;
+    *at = t->next;
+    if (ex->tail == t) ex->tail = prev;
+    t->queued = 0;
+    dropped = t->body;
+    ex_task_end(t, JOSTLE_CANCELLED, 0);
+    ex_task_unref(t); /* the executor's reference */
+  }
+  pthread_mutex_unlock(&ex->m);
+  if (dropped.drop) dropped.drop(dropped.arg);
+}
+static void ex_vt_release(void* task) {
+  ex_task* t = task;
+  ex_vt* ex = t->ex;
+  pthread_mutex_lock(&ex->m);
+  ex_task_unref(t);
+  pthread_mutex_unlock(&ex->m);
+}
+static int ex_vt_cancelled(void) {
+  ex_task* t = ex_vt_current;
+  if (!t) return 0;
+  pthread_mutex_lock(&t->ex->m);
+  const int c = t->cancel_req;
+  pthread_mutex_unlock(&t->ex->m);
+  return c;
+}
+static int ex_vt_sleep(int64_t ns) {
+  if (ns < 0) return JOSTLE_INVALID;
+  ex_task* t = ex_vt_current;
+  const int64_t deadline = mono_now() + ns;
+  if (!t) {
+    for (int64_t left; (left = deadline - mono_now()) > 0;) {
+      struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+      nanosleep(&ts, NULL);
+    }
+    return JOSTLE_OK;
+  }
+  pthread_mutex_lock(&t->ex->m);
+  while (!t->cancel_req && ex_cond_wait_until(&t->changed, &t->ex->m, deadline)) {
+  }
+  const int rc = t->cancel_req ? JOSTLE_CANCELLED : JOSTLE_OK;
+  pthread_mutex_unlock(&t->ex->m);
+  return rc;
+}
+static int ex_vt_park(int64_t ns) {
+  ex_task* t = ex_vt_current;
+  if (ns < 0 || !t) return JOSTLE_INVALID;
+  const int64_t deadline = ex_vt_deadline(ns);
+  pthread_mutex_lock(&t->ex->m);
+  int rc;
+  for (;;) {
+    if (t->permit) { t->permit = 0; rc = JOSTLE_OK; break; }
+    if (t->cancel_req) { rc = JOSTLE_CANCELLED; break; }
+    if (!ex_cond_wait_until(&t->changed, &t->ex->m, deadline)) { rc = JOSTLE_TIMEDOUT; break; }
+  }
+  pthread_mutex_unlock(&t->ex->m);
+  return rc;
+}
+static void ex_vt_unpark(void* task) {
+  ex_task* t = task;
+  pthread_mutex_lock(&t->ex->m);
+  t->permit = 1;
+  pthread_cond_broadcast(&t->changed);
+  pthread_mutex_unlock(&t->ex->m);
+}
+
+static const jostle_executor_ops ex_executor = {sizeof(ex_vt),      _Alignof(ex_vt),  ex_vt_init,    ex_vt_destroy,
+                                                ex_vt_close,        ex_vt_slots,      ex_vt_spawn_on, ex_vt_join,
+                                                ex_vt_join_timeout, ex_vt_cancel,     ex_vt_release, ex_vt_cancelled,
+                                                ex_vt_sleep,        ex_vt_park,       ex_vt_unpark};
+
 static const jostle_plugin ex_plugin = {
     .abi_version = JOSTLE_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(jostle_plugin),
@@ -915,6 +1199,7 @@ static const jostle_plugin ex_plugin = {
     .owned_mutex = &ex_owned_mutex,
     .channel = &ex_channel,
     .thread = &ex_thread,
+    .executor = &ex_executor,
     .waiter_list = &ex_waiter_list,
     .atomics = &ex_atomics,
     .safepoint = &ex_safepoint,

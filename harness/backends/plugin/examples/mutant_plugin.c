@@ -1,7 +1,8 @@
 /* In-tree mutant plugins: the example plugin with one historical defect injected into one sub-table, built once
- * per MUTANT_KIND by CMake (libjostle-plugin-mutant-KIND.so). Each offers only the table it breaks, so that the
- * plugin's own instances are exactly the ones the defect concerns; harness/tests/plugin_mutants.py checks that
- * the declared catcher fails on each (docs/mutants.md, section "Plugin ABI").
+ * per MUTANT_KIND by CMake (libjostle-plugin-mutant-KIND.so). Each offers only the table it breaks. Each is a
+ * first-class mutant: mutant_plugin_backends.h declares its name (mutant.<primitive>.plugin_<defect>), catchers
+ * and source, and loads the library through the plugin ABI; the mutant gate and docs/mutants.md's index read
+ * those declarations like every other mutant's.
  *
  *   kind                 table         defect (source)                                              catcher
  *   futex_wake_zero      futex         wake(n) passes n = 0 to FUTEX_WAKE, which wakes one           futex/wake_n_exact
@@ -10,6 +11,11 @@
  *                                      (libuv#4773, nodejs/node#26578: timers up to 1 ms early)
  *   cv_claims_keeps      condvar       claims TIMEOUT_KEEPS_SIGNAL, but a timed-out waiter swallows   condvar/cv_timeout_signal_handoff
  *                                      the signal that picked it (POSIX allows it; the claim is false)
+ *   cv_broadcast_wakes_one condvar     broadcast() wakes one waiter (a broadcast done as a signal)     condvar/cv_broadcast_parked
+ *   rw_writer_shared     rwlock        lock()/try_lock() take the lock shared: writers overlap        condvar/rwlock_concurrent_access
+ *                                      (an inverted mode flag)
+ *   cancel_keeps_slot    executor      cancelling a queued task frees its slot only when a carrier    agents/vt_cancel_handoff
+ *                                      reaches it (golang/go #37852)
  *   sem_timeout_swallows semaphore     a timed-out acquire takes a permit that a release made        futex/semaphore_conservation
  *                                      available at the deadline (wasmtime PR #5871)
  *   event_not_latched    event         set() wakes the sleepers but does not latch                   futex/event_set_before_wait
@@ -24,6 +30,9 @@
  *   async_drain_on_arm   async         arm() drains "stale" readiness: a notify before the wait is    futex/async_notify_first
  *                                      armed is lost (libxev "async: notify first")
  */
+#if defined(MUTANT_cancel_keeps_slot)
+#define EX_VT_CANCEL_KEEPS_SLOT 1 /* the example's executor leaves a cancelled queued task for a carrier to reach */
+#endif
 #define jostle_plugin_entry example_plugin_entry_unused
 #include "example_plugin.c"
 #undef jostle_plugin_entry
@@ -53,10 +62,36 @@ static const jostle_condvar_ops mu_condvar = {sizeof(ex_cv), _Alignof(ex_cv), ex
                                               JOSTLE_CONDVAR_TIMEOUT_KEEPS_SIGNAL /* the defect: a false claim */};
 #define MU_FIELDS .mutex = &ex_mutex_ops, .condvar = &mu_condvar
 
+#elif defined(MUTANT_cv_broadcast_wakes_one)
+static void mu_cv_broadcast(void* p) {
+  ex_cv* cv = p;
+  atomic_fetch_add_explicit(&cv->seq, 1, memory_order_release);
+  ex_futex_wake((uint32_t*)&cv->seq, 1); /* the defect: a broadcast done as a signal */
+}
+static const jostle_condvar_ops mu_condvar = {sizeof(ex_cv), _Alignof(ex_cv), ex_cv_init, ex_cv_destroy, ex_cv_wait,
+                                              ex_cv_timed_wait, ex_cv_signal, mu_cv_broadcast, "posix", 0};
+#define MU_FIELDS .mutex = &ex_mutex_ops, .condvar = &mu_condvar
+
+#elif defined(MUTANT_rw_writer_shared)
+/* the defect: the exclusive side takes the lock in shared mode (an inverted mode flag), so writers overlap */
+static void mu_rw_lock(void* p) { pthread_rwlock_rdlock(p); }
+static int mu_rw_try_lock(void* p) { return pthread_rwlock_tryrdlock(p) == 0; }
+static const jostle_rwlock_ops mu_rwlock = {sizeof(pthread_rwlock_t), _Alignof(pthread_rwlock_t), ex_rw_init,
+                                            ex_rw_destroy, mu_rw_lock, mu_rw_try_lock, ex_rw_unlock,
+                                            ex_rw_lock_shared, ex_rw_try_lock_shared, ex_rw_unlock,
+                                            ex_rw_timed_lock, ex_rw_timed_lock_shared};
+#define MU_FIELDS .rwlock = &mu_rwlock
+
+#elif defined(MUTANT_cancel_keeps_slot)
+#define MU_FIELDS .executor = &ex_executor
+
 #elif defined(MUTANT_sem_timeout_swallows)
 static int mu_sem_timed_acquire(void* p, int64_t timeout_ns) {
   const int rc = ex_sem_timed_acquire(p, timeout_ns);
-  if (rc == JOSTLE_TIMEDOUT) (void)ex_sem_try_acquire(p); /* the defect: the last look takes a permit, yet times out */
+  if (rc == JOSTLE_TIMEDOUT) {
+    usleep(500); /* the timeout path's clean-up (a dequeue, a lock): the window in which a release lands */
+    (void)ex_sem_try_acquire(p); /* the defect: the last look takes a permit, yet times out */
+  }
   return rc;
 }
 static const jostle_semaphore_ops mu_semaphore = {sizeof(ex_sem), _Alignof(ex_sem), ex_sem_init, ex_sem_destroy,
