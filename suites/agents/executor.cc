@@ -274,6 +274,9 @@ JOSTLE_CASE(agents, vt_saturation)
     .threads(2)
     .iterations(4)
     .timeout(60 * kSecond)
+    .outcome("late-handoff", Grade::acceptable,
+             "the filler's slot was freed less than 200 ms before the second submitter's deadline (inconclusive "
+             "round: a slow schedule, not a stranded submitter)")
     .body<ExecutorBackends>([]<ExecutorBackend E>(Context& ctx) {
       auto parked_filler = [] { return E::park(30 * kSecond) == VtStatus::ok ? std::int64_t{1} : -1; };
       {
@@ -307,16 +310,19 @@ JOSTLE_CASE(agents, vt_saturation)
       }
       {
         // X4: S1 and S2 both blocked on a full executor; S1 times out first; the slot freed after that must
-        // admit S2 (0.5 s of margin before S2's own deadline).
+        // admit S2 (0.5 s of margin before S2's own deadline). A slot freed too close to that deadline (the main
+        // thread or the filler descheduled for most of the margin) proves nothing either way: inconclusive.
         const Nanos limit = kSecond;
         typename E::Executor ex(policy(1, 1, Saturation::timeout, limit));
         typename E::Task f, t1, t2;
         JOSTLE_REQUIRE(E::spawn_on(ex, f, parked_filler) == VtStatus::ok);
         std::atomic<std::uint32_t> s1_done{0};
+        std::atomic<Nanos> s2_start{0};
         VtStatus s1 = VtStatus::ok, s2 = VtStatus::ok;
         const Nanos t0 = now_ns();
         ActorGroup g = ctx.spawn(2, [&](int i) {
           if (i == 1) sleep_ns(t0 + limit / 2 - now_ns());
+          if (i == 1) s2_start.store(now_ns());
           phase("spawn");
           (i == 0 ? s1 : s2) = E::spawn_on(ex, i == 0 ? t1 : t2, [] { return std::int64_t{9}; });
           phase(i == 0 ? "timed-out" : "admitted");
@@ -324,9 +330,15 @@ JOSTLE_CASE(agents, vt_saturation)
         });
         JOSTLE_REQUIRE(await_flag(s1_done));
         JOSTLE_CHECK(s1 == VtStatus::timeout) << "S1: " << to_string(s1);
+        const Nanos freed_at = now_ns();
         E::unpark(f);  // the filler finishes: its slot must go to S2, still blocked
         g.join();
-        JOSTLE_CHECK(s2 == VtStatus::ok) << "S2 stranded behind a submitter that timed out: " << to_string(s2);
+        const bool late = s2 == VtStatus::timeout && s2_start.load() + limit - freed_at < 200 * kMilli;
+        if (late) {
+          ctx.record("late-handoff");
+        } else {
+          JOSTLE_CHECK(s2 == VtStatus::ok) << "S2 stranded behind a submitter that timed out: " << to_string(s2);
+        }
         if (s2 == VtStatus::ok) {
           JOSTLE_CHECK(E::join(t2).value == 9);
         }
