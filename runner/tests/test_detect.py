@@ -152,6 +152,32 @@ def test_quick_form_fails_when_a_reliable_mutant_escapes(tmp_path, monkeypatch):
     assert f"| `{INST['id']}` | D2 | 1/1 " in text and "| chaos | 1 | 1 | 1 |" in text
 
 
+def test_quick_form_retries_an_escape_with_twice_the_budget_before_calling_it_escaped(tmp_path, monkeypatch):
+    baseline = tmp_path / "b.json"
+    baseline.write_text(json.dumps({"reliably_killed": {INST["id"]: {"mode": "chaos", "budget_s": 3}},
+                                    "undetectable": {}}))
+    suite = types.SimpleNamespace(name="futex", backends=[{"name": "mutant.m", "difficulty": "D2"}])
+    monkeypatch.setattr(detect.selection, "from_build",
+                        lambda *a: Found({"futex": "/b/jostle-futex"}, [suite], [dict(INST, backend="mutant.m")]))
+    args = types.SimpleNamespace(modes="chaos", quick=True, baseline=str(baseline), budget_per_mutant=60.0,
+                                 trials=1, replays=0, out=str(tmp_path / "out"), seed=5, markdown=None, **SELECT)
+    monkeypatch.setattr(detect.time, "monotonic", FakeClock())
+    clock = detect.time.monotonic
+    # The first trial (3 runs of 1 s) escapes; the 5th run, inside the 6 s retry, kills it: not an escape.
+    logs = []
+    run_fn = _runner(clock, lambda k, s: k == 5)
+    assert detect.run(args, logs.append, run_fn).exit_code == 0
+    assert len(run_fn.calls) == 5
+    assert any(line.startswith("SLOW:") for line in logs), logs
+    assert not any("ESCAPED" in line for line in logs)
+    # Never killed: three trials (3 s, 6 s, 6 s of runs), then ESCAPED and exit 1.
+    logs = []
+    run_fn = _runner(clock, lambda k, s: False)
+    assert detect.run(args, logs.append, run_fn).exit_code == 1
+    assert len(run_fn.calls) == 3 + 6 + 6
+    assert any("ESCAPED" in line for line in logs)
+
+
 def test_short_watchdog_makes_a_hang_a_kill_and_is_never_raised():
     clock = FakeClock()
     seen = []
