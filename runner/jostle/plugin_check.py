@@ -9,6 +9,7 @@ that returns early, a wake that is lost).
 
 import json
 import subprocess
+import sys
 
 from jostle import discovery
 from jostle.errors import EXIT_INFRA, EXIT_OK, UsageError
@@ -42,8 +43,12 @@ def _ask(binary, args):
         return subprocess.CompletedProcess(args, 124, "", f"{binary} did not answer within 60 s")
 
 
-def check(build_dir, path, out=print):
-    """Returns the exit code: 0 all probes passed, 1 a probe failed, 3 the plugin does not load."""
+def _to_stderr(line):
+    print(line, file=sys.stderr)
+
+
+def check(build_dir, path, out=print, err=_to_stderr):
+    """Returns the exit code: 0 all probes passed, 1 a probe failed, 3 the plugin does not load (said on `err`)."""
     binaries = discovery.find_binaries(build_dir)
     if not binaries:
         raise UsageError(f"no suite binaries under {build_dir}/bin (build first: cmake --build --preset release)")
@@ -51,7 +56,7 @@ def check(build_dir, path, out=print):
     for suite, binary in sorted(binaries.items()):
         proc = _ask(binary, ["--plugin", path, "--plugin-info"])
         if proc.returncode != 0:
-            out(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else
+            err(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else
                 f"jostle: {suite}: --plugin-info exited {proc.returncode}")
             return EXIT_INFRA
         loaded = True
@@ -64,7 +69,7 @@ def check(build_dir, path, out=print):
             if inst.get("plugin"):
                 per_table.setdefault(inst["primitive"], []).append((suite, binary, inst))
     if not loaded or not info:
-        out("jostle: the plugin loaded nowhere")
+        err("jostle: the plugin loaded nowhere")
         return EXIT_INFRA
     out(f"plugin {info['name']!r} (ABI version {info['abi_version']}) from {info['path']}")
     out(f"offers: {', '.join(info['tables'])}")

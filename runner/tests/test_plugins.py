@@ -106,5 +106,15 @@ def test_plugin_check_of_a_broken_plugin_is_one_line(tmp_path):
     broken = os.path.join(BUILD, "plugins", "libjostle-plugin-broken2.so")
     done = jostle("plugin", "check", broken, "--build-dir", BUILD)
     assert done.returncode == 3
-    assert "null 'lock'" in done.stdout + done.stderr
+    assert "null 'lock'" in done.stderr and "null 'lock'" not in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+@real
+def test_plugin_check_of_a_file_that_is_no_library_says_so_on_stderr(tmp_path):
+    fake = tmp_path / "libfake.so"
+    fake.write_text("not an ELF file\n")
+    done = jostle("plugin", "check", str(fake), "--build-dir", BUILD)
+    assert done.returncode == 3
+    assert "cannot load the library" in done.stderr and done.stdout.strip() == ""
     assert "Traceback" not in done.stderr
