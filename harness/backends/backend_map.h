@@ -58,8 +58,8 @@ using WaitGroups = TypeList<StdWaitGroup>;
 // The reference futex: second-level compositions use the futex-built backends over it only (see above).
 using ReferenceFutex = LinuxFutex;
 
-// Plugin slots (plugin/plugin_backends.h): placeholders until `--plugin` fills a slot; then every algorithm
-// over them runs on the plugin's primitive like on ours.
+// Plugin slots (plugin/plugin_backends.h): registered but unavailable until `--plugin` fills one; then every
+// algorithm over them runs on the plugin's primitive like on ours.
 // Each table's capability variants (ABI v2) are separate types; the loader exposes the one the table selects.
 using PluginSlots =
     TypeList<PluginFutex<0>, PluginFutex<1>, PluginMutex<0>, PluginMutex<1>, PluginTimedMutex<0>, PluginTimedMutex<1>,

@@ -253,7 +253,7 @@ def run(args, log, run_fn=run_without_stacks):
                 # The quick form's retries: a reliably killed mutant that escapes one trial (a slow, loaded CI
                 # machine; one unlucky seed) gets QUICK_RETRIES more, each with twice the budget. It only
                 # counts as escaped when every one escapes: a case that stopped catching it escapes them all.
-                trial_budget = budget_s * (2 if t else 1)
+                trial_budget = budget_s * (2 if args.quick and t else 1)
                 trial = run_trial(inst, binaries[inst["suite"]], mode, t, trial_budget, base_seed, build, run_fn,
                                   replays=args.replays, iterations=iterations, timeout_s=timeout_s)
                 cell.trials.append(trial)

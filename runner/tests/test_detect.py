@@ -176,6 +176,11 @@ def test_quick_form_retries_an_escape_with_twice_the_budget_before_calling_it_es
     assert detect.run(args, logs.append, run_fn).exit_code == 1
     assert len(run_fn.calls) == 3 + 6 + 6
     assert any("ESCAPED" in line for line in logs)
+    # Outside the quick form, every trial keeps the budget it was given, and there are no retries.
+    full = types.SimpleNamespace(**dict(vars(args), quick=False, trials=2, budget_per_mutant=3.0))
+    run_fn = _runner(clock, lambda k, s: False)
+    assert detect.run(full, logs.append, run_fn).exit_code == 0
+    assert len(run_fn.calls) == 3 + 3
 
 
 def test_short_watchdog_makes_a_hang_a_kill_and_is_never_raised():

@@ -1,5 +1,5 @@
 // Backends that forward to a loaded plugin (jostle/plugin.h), one set per slot and capability variant. Until a
-// plugin fills the slot they carry a placeholder name ("__plugin0_mutex_timed__") and are unavailable; the
+// plugin fills the slot they carry an unfilled-slot name ("__plugin0_mutex_timed__") and are unavailable; the
 // loader (harness/src/plugin_loader.cc) renames the registered entries of the variants the table offers.
 // Each operation is one indirect call through the slot's copy of the table. Long because: one adapter per ABI table.
 #pragma once
@@ -65,7 +65,7 @@ struct Lit {
 };
 
 template <int S, Lit V>
-struct Placeholder {
+struct UnfilledSlotName {
   static_assert(S >= 0 && S < 10, "one-digit slot numbers");
   static constexpr std::size_t kLen = 8 + 1 + 1 + (sizeof(V.s) - 1) + 2;
   static constexpr std::array<char, kLen + 1> make() {
@@ -84,7 +84,7 @@ struct Placeholder {
 };
 
 template <int S, Lit V>
-inline constexpr std::string_view placeholder = Placeholder<S, V>::value;
+inline constexpr std::string_view unfilled_slot_name = UnfilledSlotName<S, V>::value;
 
 inline Nanos non_negative(Nanos t) { return t < 0 ? 0 : t; }
 
@@ -134,7 +134,7 @@ namespace plugin_detail {
 template <int S>
 struct PluginFutex {
   static constexpr std::string_view kPrimitive = "futex";
-  static constexpr std::string_view kName = plugin_detail::placeholder<S, "futex">;
+  static constexpr std::string_view kName = plugin_detail::unfilled_slot_name<S, "futex">;
   static constexpr std::string_view kDescription = "a plugin's futex wait/wake";
   static constexpr bool kCountsWakes = false;
   static bool available() { return false; }  // the loader makes registered entries available
@@ -216,8 +216,8 @@ class PluginMutexT {
  public:
   static constexpr std::string_view kPrimitive = "mutex";
   static constexpr std::string_view kName = Mode == plugin_detail::MutexMode::timed
-                                                ? plugin_detail::placeholder<S, "mutex_timed">
-                                                : plugin_detail::placeholder<S, "mutex">;
+                                                ? plugin_detail::unfilled_slot_name<S, "mutex_timed">
+                                                : plugin_detail::unfilled_slot_name<S, "mutex">;
   static constexpr std::string_view kDescription = "a plugin's mutex";
   static bool available() { return false; }
 
@@ -284,8 +284,8 @@ template <int S, bool Recursive>
 class PluginOwnedMutexT {
  public:
   static constexpr std::string_view kPrimitive = "mutex";
-  static constexpr std::string_view kName = Recursive ? plugin_detail::placeholder<S, "owned_mutex_recursive">
-                                                      : plugin_detail::placeholder<S, "owned_mutex_errorcheck">;
+  static constexpr std::string_view kName = Recursive ? plugin_detail::unfilled_slot_name<S, "owned_mutex_recursive">
+                                                      : plugin_detail::unfilled_slot_name<S, "owned_mutex_errorcheck">;
   static constexpr std::string_view kDescription =
       Recursive ? "a plugin's recursive mutex" : "a plugin's error-checking mutex";
   static constexpr bool kRecursive = Recursive;
@@ -332,7 +332,7 @@ template <int S>
 class PluginRwLock {
  public:
   static constexpr std::string_view kPrimitive = "rwlock";
-  static constexpr std::string_view kName = plugin_detail::placeholder<S, "rwlock">;
+  static constexpr std::string_view kName = plugin_detail::unfilled_slot_name<S, "rwlock">;
   static constexpr std::string_view kDescription = "a plugin's reader-writer lock";
   static bool available() { return false; }
   // Timed operations are optional in the ABI; cases that need them ask first.
@@ -379,7 +379,7 @@ class PluginCondvarT {
  public:
   static constexpr std::string_view kPrimitive = "condvar";
   static constexpr std::string_view kName =
-      Keeps ? plugin_detail::placeholder<S, "condvar_keeps"> : plugin_detail::placeholder<S, "condvar">;
+      Keeps ? plugin_detail::unfilled_slot_name<S, "condvar_keeps"> : plugin_detail::unfilled_slot_name<S, "condvar">;
   static constexpr std::string_view kDescription = "a plugin's condition variable with its own mutex";
   // Registered as strict so strict-only cases keep an entry; the loader sets the profile the plugin declares
   // and leaves strict-only entries unavailable for a posix plugin.
@@ -416,7 +416,7 @@ template <int S>
 class PluginSemaphore {
  public:
   static constexpr std::string_view kPrimitive = "semaphore";
-  static constexpr std::string_view kName = plugin_detail::placeholder<S, "semaphore">;
+  static constexpr std::string_view kName = plugin_detail::unfilled_slot_name<S, "semaphore">;
   static constexpr std::string_view kDescription = "a plugin's counting semaphore";
   static bool available() { return false; }
 
@@ -452,7 +452,7 @@ template <int S>
 class PluginEvent {
  public:
   static constexpr std::string_view kPrimitive = "event";
-  static constexpr std::string_view kName = plugin_detail::placeholder<S, "event">;
+  static constexpr std::string_view kName = plugin_detail::unfilled_slot_name<S, "event">;
   static constexpr std::string_view kDescription = "a plugin's reset event";
   static bool available() { return false; }
 
@@ -481,7 +481,7 @@ class PluginWaitGroupT {
  public:
   static constexpr std::string_view kPrimitive = "waitgroup";
   static constexpr std::string_view kName =
-      Timed ? plugin_detail::placeholder<S, "waitgroup_timed"> : plugin_detail::placeholder<S, "waitgroup">;
+      Timed ? plugin_detail::unfilled_slot_name<S, "waitgroup_timed"> : plugin_detail::unfilled_slot_name<S, "waitgroup">;
   static constexpr std::string_view kDescription = "a plugin's wait group";
   static bool available() { return false; }
 
@@ -518,7 +518,7 @@ template <int S>
 class PluginChannel {
  public:
   static constexpr std::string_view kPrimitive = "channel";
-  static constexpr std::string_view kName = plugin_detail::placeholder<S, "channel">;
+  static constexpr std::string_view kName = plugin_detail::unfilled_slot_name<S, "channel">;
   static constexpr std::string_view kDescription = "a plugin's bounded channel";
   static bool available() { return false; }
 
@@ -563,7 +563,7 @@ template <int S, bool Timed>
 struct PluginThreadT {
   static constexpr std::string_view kPrimitive = "thread";
   static constexpr std::string_view kName =
-      Timed ? plugin_detail::placeholder<S, "thread_timed"> : plugin_detail::placeholder<S, "thread">;
+      Timed ? plugin_detail::unfilled_slot_name<S, "thread_timed"> : plugin_detail::unfilled_slot_name<S, "thread">;
   static constexpr std::string_view kDescription = "a plugin's threads";
   // The thread cases check Linux's limit; the loader refuses a thread table that declares another one.
   static constexpr std::size_t kMaxNameLen = 15;
@@ -610,7 +610,7 @@ using PluginTimedThread = PluginThreadT<S, true>;
 template <int S>
 struct PluginExecutor {
   static constexpr std::string_view kPrimitive = "executor";
-  static constexpr std::string_view kName = plugin_detail::placeholder<S, "executor">;
+  static constexpr std::string_view kName = plugin_detail::unfilled_slot_name<S, "executor">;
   static constexpr std::string_view kDescription = "a plugin's virtual-thread executor";
   static bool available() { return false; }
 
@@ -720,7 +720,7 @@ template <int S>
 class PluginWaiterList {
  public:
   static constexpr std::string_view kPrimitive = "waiter_list";
-  static constexpr std::string_view kName = plugin_detail::placeholder<S, "waiter_list">;
+  static constexpr std::string_view kName = plugin_detail::unfilled_slot_name<S, "waiter_list">;
   static constexpr std::string_view kDescription = "a plugin's waiter list (Atomics.wait/notify/waitAsync)";
   static bool available() { return false; }
 
@@ -806,7 +806,7 @@ template <int S, bool Native>
 struct PluginAtomicsT {
   static constexpr std::string_view kPrimitive = "atomics";
   static constexpr std::string_view kName =
-      Native ? plugin_detail::placeholder<S, "atomics"> : plugin_detail::placeholder<S, "atomics_locked">;
+      Native ? plugin_detail::unfilled_slot_name<S, "atomics"> : plugin_detail::unfilled_slot_name<S, "atomics_locked">;
   static constexpr std::string_view kDescription = "a plugin's Atomics operations";
   static constexpr bool kNativeAtomics = Native;
   static bool available() { return false; }
@@ -879,7 +879,7 @@ template <int S>
 class PluginSafepoint {
  public:
   static constexpr std::string_view kPrimitive = "safepoint";
-  static constexpr std::string_view kName = plugin_detail::placeholder<S, "safepoint">;
+  static constexpr std::string_view kName = plugin_detail::unfilled_slot_name<S, "safepoint">;
   static constexpr std::string_view kDescription = "a plugin's stop-the-world safepoints";
   static bool available() { return false; }
   using MutatorId = std::uint64_t;
@@ -905,7 +905,7 @@ template <int S>
 class PluginAsync {
  public:
   static constexpr std::string_view kPrimitive = "async";
-  static constexpr std::string_view kName = plugin_detail::placeholder<S, "async">;
+  static constexpr std::string_view kName = plugin_detail::unfilled_slot_name<S, "async">;
   static constexpr std::string_view kDescription = "a plugin's cross-thread async notifier (pollable fd)";
   static bool available() { return false; }
 
