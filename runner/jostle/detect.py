@@ -24,7 +24,8 @@ killing in 0.5 s against a `none` that never killed in 90 s of exposure is repor
 `--quick` is the CI form: only the mutants of the checked-in baseline (detect_baseline.json) that
 are known to be reliably killed, one trial each in their recorded mode and budget; one that escapes gets
 up to two more trials at twice the budget (a loaded machine, an unlucky seed), and exit 1 if every trial
-of one escapes. The baseline also lists the mutants known to be undetectable here, with the reason.
+of one escapes. The baseline also lists the mutants known to be undetectable here, and those killed in some trials
+only (`unreliable`: too rare for one CI trial), each with the reason.
 """
 
 import argparse
@@ -187,9 +188,12 @@ def load_baseline(path=BASELINE):
     for key in ("reliably_killed", "undetectable"):
         if not isinstance(data.get(key), dict):
             raise UsageError(f"detect baseline {path}: '{key}' must be an object")
-    for inst, reason in data["undetectable"].items():
-        if not isinstance(reason, str) or len(reason) < 10:
-            raise UsageError(f"detect baseline {path}: undetectable {inst!r} needs a reason")
+    if not isinstance(data.setdefault("unreliable", {}), dict):
+        raise UsageError(f"detect baseline {path}: 'unreliable' must be an object")
+    for key in ("undetectable", "unreliable"):
+        for inst, reason in data[key].items():
+            if not isinstance(reason, str) or len(reason) < 10:
+                raise UsageError(f"detect baseline {path}: {key} {inst!r} needs a reason")
     return data
 
 
@@ -225,7 +229,7 @@ def run(args, log, run_fn=run_without_stacks):
                 plan.append((inst, [entry.get("mode", "chaos")], float(entry.get("budget_s", args.budget_per_mutant)), 1,
                              entry.get("iterations"), entry.get("timeout_s")))
         unrated = [i["id"] for i in mutants if i["id"] not in baseline["reliably_killed"]
-                   and i["id"] not in baseline["undetectable"]]
+                   and i["id"] not in baseline["undetectable"] and i["id"] not in baseline["unreliable"]]
         for inst_id in unrated:
             log(f"note: {inst_id} is in neither list of the detect baseline (new mutant? rate it)")
     else:

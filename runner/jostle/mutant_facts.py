@@ -4,8 +4,9 @@
 
   - docs/mutants.md's index table (between the BEGIN/END markers);
   - the rows of the detect baseline (runner/jostle/detect_baseline.json): one per declared catcher instance
-    (`expect: fail`), each in `reliably_killed` (measured), `undetectable` (with a reason) or `unrated` (new,
-    to be measured with `jostle detect --instance ID`).
+    (`expect: fail`), each in `reliably_killed` (measured), `unreliable` (killed in some trials only: measured,
+    with the figures), `undetectable` (with a reason) or `unrated` (new, to be measured with
+    `jostle detect --instance ID`).
 
   python3 -m jostle.mutant_facts --check [--build-dir DIR]   exit 1 listing every drift, one line each
   python3 -m jostle.mutant_facts --write [--build-dir DIR]   regenerate the index and the baseline's rows
@@ -108,16 +109,17 @@ def regenerate_baseline(baseline, ids):
     want = set(ids)
     new = dict(baseline)
     stale = []
-    for key in ("reliably_killed", "undetectable", "unrated", "hang_detected"):
+    for key in ("reliably_killed", "unreliable", "undetectable", "unrated", "hang_detected"):
         rows = baseline.get(key, {})
         stale += [i for i in rows if i not in want and key != "hang_detected"]
         new[key] = {i: v for i, v in rows.items() if i in want}
-    rated = set(new["reliably_killed"]) | set(new["undetectable"])
+    rated = set(new["reliably_killed"]) | set(new["undetectable"]) | set(new["unreliable"])
     added = [i for i in ids if i not in rated and i not in new["unrated"]]
     for i in added:
         new["unrated"][i] = UNRATED_NOTE
-    if not new["unrated"]:
-        del new["unrated"]
+    for key in ("unrated", "unreliable"):
+        if not new[key]:
+            del new[key]
     return new, sorted(set(stale)), added
 
 

@@ -69,6 +69,14 @@ def test_baseline_rows_follow_the_catcher_instances():
     assert again == new and not stale and not added
 
 
+def test_unreliable_rows_count_as_rated_and_are_kept():
+    baseline = {"hang_detected": {}, "reliably_killed": {}, "undetectable": {},
+                "unreliable": {"rare@mutant.a.b": "killed 1 of 2 trials"}}
+    new, stale, added = mf.regenerate_baseline(baseline, ["rare@mutant.a.b"])
+    assert new["unreliable"] == {"rare@mutant.a.b": "killed 1 of 2 trials"}
+    assert "unrated" not in new and not stale and not added
+
+
 def test_problems_report_each_drift_once():
     s = suite()
     mutants, ids = mf.collect([s])
