@@ -30,8 +30,9 @@ void destruct(void* p) noexcept {
 
 inline std::chrono::nanoseconds ns(int64_t t) { return std::chrono::nanoseconds(t); }
 
-// M: lock(), try_lock() -> bool, unlock().
-template <class M>
+// M: lock(), try_lock() -> bool, unlock(); with kTimed, also try_lock_for(nanoseconds) -> bool (the table's
+// optional timed_lock).
+template <class M, bool kTimed = false>
 constexpr jostle_mutex_ops mutex_table() {
   jostle_mutex_ops t{};  // value-initialized: the ABI's later (optional) fields stay null
   t.size = sizeof(M);
@@ -41,6 +42,11 @@ constexpr jostle_mutex_ops mutex_table() {
   t.lock = [](void* m) noexcept { as<M>(m).lock(); };
   t.try_lock = [](void* m) noexcept -> int { return as<M>(m).try_lock() ? 1 : 0; };
   t.unlock = [](void* m) noexcept { as<M>(m).unlock(); };
+  if constexpr (kTimed) {
+    t.timed_lock = [](void* m, int64_t timeout) noexcept -> int {
+      return as<M>(m).try_lock_for(ns(timeout)) ? JOSTLE_OK : JOSTLE_TIMEDOUT;
+    };
+  }
   return t;
 }
 

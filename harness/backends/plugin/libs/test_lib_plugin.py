@@ -3,8 +3,12 @@
 what the library should, and run every instance of the plugin's own backend once, briefly (one iteration: a
 load-and-smoke gate in seconds; the full gate and the stress runs are recorded in the doc).
 
-usage: test_lib_plugin.py PLUGIN_SO NAME PRIMITIVES BINARY...
+usage: test_lib_plugin.py PLUGIN_SO NAME EXPECTED BINARY...
        test_lib_plugin.py --skip REASON      (the library is absent: print the reason, exit 77 = ctest skip)
+
+EXPECTED is a comma-separated list of what the plugin must offer: a primitive (mutex, async, thread...) needs at
+least one instance of it on the plugin's backend; a case id (condvar/mutex_owner_semantics) names a case that
+only an optional table or function brings (the owned mutex, the mutex's timed_lock) and must be listed.
 """
 import json
 import subprocess
@@ -33,12 +37,16 @@ def main(argv):
     if argv[:1] == ["--skip"]:
         print("SKIP:", " ".join(argv[1:]))
         return SKIP
-    plugin, name, primitives, binaries = argv[0], argv[1], set(argv[2].split(",")), argv[3:]
+    plugin, name, expected, binaries = argv[0], argv[1], set(argv[2].split(",")), argv[3:]
+    primitives = {e for e in expected if "/" not in e}
+    cases = expected - primitives
     mine = []
     for binary in binaries:
         mine += [(binary, inst) for inst in listing(binary, plugin) if inst["backend"] == name]
     offered = {inst["primitive"] for _, inst in mine}
+    listed = {inst["id"].split("@")[0] for _, inst in mine}
     failures = [f"offers no {p} instance (expected from the library)" for p in sorted(primitives - offered)]
+    failures += [f"{c} is not listed for it (expected from the library)" for c in sorted(cases - listed)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda bi: run_once(bi[0], plugin, bi[1]), mine))
     for inst_id, code, out in results:

@@ -1,5 +1,6 @@
-/* libuv's thread primitives through the jostle plugin ABI: uv_mutex_t, uv_rwlock_t, uv_cond_t (with uv_mutex_t)
- * and uv_sem_t. Each jostle object is the libuv object itself; the harness allocates sizeof(uv_*_t).
+/* libuv's thread primitives through the jostle plugin ABI: uv_mutex_t, uv_rwlock_t, uv_cond_t (with uv_mutex_t),
+ * uv_sem_t, and uv_async_t as the cross-thread async notifier. Each lock object is the libuv object itself; the
+ * harness allocates sizeof(uv_*_t).
  *
  * libuv aborts on a failed pthread call inside lock/unlock/wait, so those wrappers have nothing to report; the
  * init functions return an error code that we cannot pass back (the ABI's init returns void): a failed init
@@ -95,6 +96,71 @@ static const jostle_semaphore_ops uv_sem_table = {.size = sizeof(uv_sem_t), .ali
                                                   .acquire = sem_acquire, .try_acquire = sem_try_acquire,
                                                   .timed_acquire = sem_timed_acquire, .release = sem_release};
 
+/* ---- async notifier: uv_async_t on a private uv_loop_t per notifier ----
+ * The ABI's loop side is a pollable fd. libuv's is the loop itself: uv_backend_fd(loop) (its epoll fd) is
+ * readable while one of the loop's watchers is ready, here only the loop's async wakeup eventfd, which
+ * uv_async_send writes. So: notify = uv_async_send; fd = uv_backend_fd; drain = uv_run(UV_RUN_NOWAIT), which reads
+ * the wakeup fd to empty, clears the handle's pending flag and runs the uv callback (which only counts).
+ * Coalescing is libuv's: uv_async_send does nothing while the handle is pending (set by the first send, cleared
+ * by the loop just before the callback), so a burst before a drain is one callback and a send after the clear
+ * wakes the loop again. libuv's documentation makes the same promise ("calls to uv_async_send are coalesced";
+ * "it's guaranteed to be called at least once after uv_async_send returns").
+ * Precisely (libuv 1.44, src/unix/async.c): the loop reads the wakeup eventfd empty and only then clears each
+ * handle's pending flag, waiting for a sender that is between its 0->1 and 1->2 steps. A send that begins after
+ * that read but before the clear writes the eventfd and is delivered by the callback of the same drain; the
+ * eventfd stays readable, so the next poll drains once more with no uv callback (a stale readiness, at most one
+ * per send that overlaps a drain). The harness runs its callback after every drain, so it can see one extra
+ * callback there: async_last_not_lost bounds callbacks by notifies, which that keeps. The drains and uv
+ * callbacks counted below show the difference: JOSTLE_UV_ASYNC_STATS=1 prints them at destroy.
+ * One harness loop thread runs drain; notify comes from any thread (uv_async_send is the one thread-safe libuv
+ * call). The harness's storage holds the loop and the handle and never moves them. */
+
+typedef struct {
+  uv_loop_t loop;
+  uv_async_t async;
+  unsigned long drains, callbacks; /* loop thread only: drains run, uv callbacks run (drains - callbacks: stale) */
+} uv_notifier;
+
+static void as_cb(uv_async_t* h) { ++((uv_notifier*)h->data)->callbacks; }
+
+static int as_init(void* p) {
+  uv_notifier* n = p;
+  int rc = uv_loop_init(&n->loop);
+  if (rc != 0) return -rc; /* libuv errors are negated errnos */
+  rc = uv_async_init(&n->loop, &n->async, as_cb);
+  if (rc != 0) {
+    must(uv_loop_close(&n->loop), "uv_loop_close");
+    return -rc;
+  }
+  n->async.data = n;
+  n->drains = n->callbacks = 0;
+  /* libuv adds a watcher's fd to its epoll set lazily, in the next poll: until the loop ran once, the wakeup
+   * eventfd is not in it and uv_backend_fd never becomes readable (a send before the first run would be lost
+   * to a poller; found by futex/async_notify_first). One non-blocking run registers it. */
+  uv_run(&n->loop, UV_RUN_NOWAIT);
+  return 0;
+}
+static void as_destroy(void* p) {
+  uv_notifier* n = p;
+  if (getenv("JOSTLE_UV_ASYNC_STATS") != NULL)
+    fprintf(stderr, "libuv async: %lu drains, %lu uv callbacks\n", n->drains, n->callbacks);
+  uv_close((uv_handle_t*)&n->async, NULL);
+  uv_run(&n->loop, UV_RUN_DEFAULT); /* runs the close; returns once no handle is left */
+  must(uv_loop_close(&n->loop), "uv_loop_close");
+}
+static void as_notify(void* p) { must(uv_async_send(&((uv_notifier*)p)->async), "uv_async_send"); }
+static int as_fd(void* p) { return uv_backend_fd(&((uv_notifier*)p)->loop); }
+static void as_arm(void* p) { (void)p; /* the handle is active from init: a send before arming is kept */ }
+static void as_drain(void* p) {
+  uv_notifier* n = p;
+  ++n->drains;
+  uv_run(&n->loop, UV_RUN_NOWAIT);
+}
+
+static const jostle_async_ops uv_async_table = {.size = sizeof(uv_notifier), .align = _Alignof(uv_notifier),
+                                                .init = as_init, .destroy = as_destroy, .notify = as_notify,
+                                                .fd = as_fd, .arm = as_arm, .drain = as_drain};
+
 #define STR2(x) #x
 #define STR(x) STR2(x)
 static const jostle_plugin libuv_plugin = {
@@ -102,11 +168,12 @@ static const jostle_plugin libuv_plugin = {
     .struct_size = sizeof(jostle_plugin),
     .name = "libuv",
     .description = "libuv " STR(UV_VERSION_MAJOR) "." STR(UV_VERSION_MINOR) "." STR(UV_VERSION_PATCH)
-                   " uv_mutex, uv_rwlock, uv_cond, uv_sem",
+                   " uv_mutex, uv_rwlock, uv_cond, uv_sem, uv_async",
     /* no futex */
     .mutex = &uv_mutex_table,
     .rwlock = &uv_rwlock_table,
     .condvar = &uv_cond_table,
-    .semaphore = &uv_sem_table};
+    .semaphore = &uv_sem_table,
+    .async = &uv_async_table};
 
 EXPORT const jostle_plugin* jostle_plugin_entry(void) { return &libuv_plugin; }
