@@ -44,7 +44,7 @@ from jostle.records import SEED_MASK, new_id, now_iso, random_seed
 from jostle.replay import repro_line
 from jostle.units import parse_duration
 
-DEFAULT_MODES = ("none", "os", "chaos", "pct", "preempt")
+DEFAULT_MODES = ("none", "os", "chaos", "pct", "preempt", "steer")
 QUICK_RETRIES = 2      # --quick: extra trials (twice the budget each) before a reliably killed mutant counts as escaped
 BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "detect_baseline.json")
 
