@@ -9,8 +9,8 @@
 //
 // Steered (steer=P): a second per-thread timer, one-shot on CLOCK_MONOTONIC, armed at the entry of a call into
 // outside code (steer_enter, at the plugin ABI boundary) with probability P, to expire inside the call: at a delay
-// uniform within the call site's learnt typical duration (SteerSite: an EWMA of the measured durations of the
-// calls that were not interrupted). steer_exit disarms it. Its signal carries a tag in si_value, so the handler
+// uniform within the call site's learnt typical duration (SteerSite: an EWMA of the CPU time of the site's calls
+// that were not interrupted: a blocking call's running part, not its time asleep). steer_exit disarms it. Its signal carries a tag in si_value, so the handler
 // tells a steered interrupt from an untargeted one, and a steered signal that arrives after the call (disarmed
 // too late) does nothing.
 #include <signal.h>
@@ -140,12 +140,12 @@ void on_signal(int /*sig*/, siginfo_t* info, void* uctx) {
   }
   const bool steered = info != nullptr && info->si_code == SI_TIMER && info->si_value.sival_int == kSteerTag;
   if (steered) {
-    if (!t.steer_armed) {  // the call it was aimed at is over
+    if (!__atomic_exchange_n(&t.steer_armed, false, __ATOMIC_SEQ_CST)) {  // the call it was aimed at is over
       g_steer_late.fetch_add(1, std::memory_order_relaxed);
       errno = saved_errno;
       return;
     }
-    t.steer_armed = false;
+    t.in_chaos->fetch_sub(1, std::memory_order_acq_rel);  // the pending interrupt is here (steer_enter_slow)
     t.steer_fired = true;
     g_steer_fired.fetch_add(1, std::memory_order_relaxed);
   }
@@ -195,6 +195,17 @@ void on_signal(int /*sig*/, siginfo_t* info, void* uctx) {
   }
   if (t.armed && !steered) arm(t);  // a steered interrupt is one-shot; the untargeted timer runs on its own
   errno = saved_errno;
+}
+
+// The calling thread's CPU time. A call's typical duration is learnt on this clock, not the wall clock: a call
+// that blocks (a wait, a contended lock) runs only briefly, and its wall duration is mostly time asleep in the
+// kernel. An interrupt aimed there lands on a sleeping thread, whose wait the kernel then restarts and which
+// returns at once if the word changed meanwhile: a spurious return that a strict-profile case reports (it made
+// futex/wake_n_exact@example fail under a wall-clock estimate: docs/detection.md, "Steered preempt").
+Nanos thread_cpu_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<Nanos>(ts.tv_sec) * kSecond + ts.tv_nsec;
 }
 
 timer_t* make_timer(clockid_t clock, int tag, timer_t& out) {
@@ -320,23 +331,28 @@ std::int64_t steer_enter_slow(SteerSite& site) {
     const Nanos cost = g_arm_cost.load(std::memory_order_relaxed);
     itimerspec its{};
     its.it_value = to_timespec(t0 + cost + static_cast<Nanos>(pick % static_cast<std::uint64_t>(est + 1)));
-    t.steer_armed = true;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+    // Held by chaos until the interrupt came or the call ended: the parked probe must not confirm the thread
+    // parked in the plugin while an interrupt is on its way. A signal that reaches a thread asleep in a wait
+    // makes the kernel restart the wait, and a restarted wait returns at once if the word changed since: a
+    // confirmed-parked waiter that returns without a wake (it made futex/wake_n_exact@example fail).
+    t.in_chaos->fetch_add(1, std::memory_order_acq_rel);
+    __atomic_store_n(&t.steer_armed, true, __ATOMIC_SEQ_CST);
     ::timer_settime(t.steer_timer, TIMER_ABSTIME, &its, nullptr);
     const Nanos spent = now_ns() - t0;
     g_arm_cost.store(cost == 0 ? spent : cost + (spent - cost) / 8, std::memory_order_relaxed);
     g_steer_armed.fetch_add(1, std::memory_order_relaxed);
   }
-  const Nanos started = now_ns();
+  const Nanos started = thread_cpu_ns();
   return started > 0 ? started : 1;
 }
 
 void steer_exit_slow(SteerSite& site, std::int64_t started) {
-  const Nanos took = now_ns() - started;
+  const Nanos took = thread_cpu_ns() - started;
   PreemptThread& t = t_pre;
-  if (t.steer_armed) {
-    t.steer_armed = false;  // a signal that still comes finds this and does nothing
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+  // One atomic exchange (a single instruction against this thread's own handler): either the handler took the
+  // armed state and released the hold, or this does; a signal that still comes finds false and does nothing.
+  if (__atomic_exchange_n(&t.steer_armed, false, __ATOMIC_SEQ_CST)) {
+    t.in_chaos->fetch_sub(1, std::memory_order_acq_rel);
     itimerspec off{};
     ::timer_settime(t.steer_timer, 0, &off, nullptr);
   }
