@@ -317,14 +317,20 @@ std::int64_t steer_enter_slow(SteerSite& site) {
   PreemptThread& t = t_pre;
   // Only the outermost call of a target thread, and only while this run's preemption is on.
   if (!t.armed || !t.steer_timer_ok || t.in_call || t.epoch != g_epoch.load(std::memory_order_relaxed)) return 0;
+  const Nanos est = site.est_ns.load(std::memory_order_relaxed);
+  const auto threshold = static_cast<std::uint64_t>(g_config.steer * 18446744073709551615.0);
+  const std::uint64_t coin = next_u64(t.steer_rng), pick = next_u64(t.steer_rng);  // two draws per call, always
+  const bool aim = est > 0 && (g_config.steer >= 1.0 || coin < threshold);
+  // Learning: every call until the site has an estimate, then one call in 16 (drawn), never an aimed call (its
+  // interrupt stretches it). The CPU clock is read by system calls, so sampling is what keeps steering cheap on
+  // the calls it leaves alone: those return untracked after two draws.
+  const bool learn = !aim && (est == 0 || (pick >> 60) == 0);
+  if (!aim && !learn) return 0;
   g_steer_calls.fetch_add(1, std::memory_order_relaxed);
   t.steer_fired = false;
   t.in_call = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  const Nanos est = site.est_ns.load(std::memory_order_relaxed);
-  const auto threshold = static_cast<std::uint64_t>(g_config.steer * 18446744073709551615.0);
-  const std::uint64_t coin = next_u64(t.steer_rng), pick = next_u64(t.steer_rng);  // two draws per call, always
-  if (est > 0 && (g_config.steer >= 1.0 || coin < threshold)) {
+  if (aim) {
     // Expire at a point uniform within the call's typical duration, counted from when timer_settime has returned
     // (its own cost is learnt too), on the absolute clock so that the draw is not shifted by the arming itself.
     const Nanos t0 = now_ns();
@@ -341,13 +347,14 @@ std::int64_t steer_enter_slow(SteerSite& site) {
     const Nanos spent = now_ns() - t0;
     g_arm_cost.store(cost == 0 ? spent : cost + (spent - cost) / 8, std::memory_order_relaxed);
     g_steer_armed.fetch_add(1, std::memory_order_relaxed);
+    return 1;  // tracked, not measured
   }
   const Nanos started = thread_cpu_ns();
-  return started > 0 ? started : 1;
+  return started > 1 ? started : 2;
 }
 
 void steer_exit_slow(SteerSite& site, std::int64_t started) {
-  const Nanos took = thread_cpu_ns() - started;
+  const Nanos took = started > 1 ? thread_cpu_ns() - started : 0;
   PreemptThread& t = t_pre;
   // One atomic exchange (a single instruction against this thread's own handler): either the handler took the
   // armed state and released the hold, or this does; a signal that still comes finds false and does nothing.
