@@ -134,18 +134,20 @@ Where where_interrupted(void* uctx) {
 void on_signal(int /*sig*/, siginfo_t* info, void* uctx) {
   const int saved_errno = errno;
   PreemptThread& t = t_pre;
+  const bool steered = info != nullptr && info->si_code == SI_TIMER && info->si_value.sival_int == kSteerTag;
+  // A steered interrupt releases its hold first (steer_enter_slow), even when preemption stopped meanwhile.
+  const bool aimed = steered && __atomic_exchange_n(&t.steer_armed, false, __ATOMIC_SEQ_CST);
+  if (aimed) t.in_chaos->fetch_sub(1, std::memory_order_acq_rel);
   if (!t.armed || !g_on.load(std::memory_order_relaxed) || t.epoch != g_epoch.load(std::memory_order_relaxed)) {
     errno = saved_errno;
     return;
   }
-  const bool steered = info != nullptr && info->si_code == SI_TIMER && info->si_value.sival_int == kSteerTag;
   if (steered) {
-    if (!__atomic_exchange_n(&t.steer_armed, false, __ATOMIC_SEQ_CST)) {  // the call it was aimed at is over
+    if (!aimed) {  // the call it was aimed at is over
       g_steer_late.fetch_add(1, std::memory_order_relaxed);
       errno = saved_errno;
       return;
     }
-    t.in_chaos->fetch_sub(1, std::memory_order_acq_rel);  // the pending interrupt is here (steer_enter_slow)
     t.steer_fired = true;
     g_steer_fired.fetch_add(1, std::memory_order_relaxed);
   }
