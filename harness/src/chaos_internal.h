@@ -54,6 +54,9 @@ struct Config {
   Nanos interval = 200 * kMicro;
   bool restart = true;
   bool cpu_clock = false;  // clock=cpu: the interval counts the thread's CPU time (tick resolution), not wall time
+  // preempt mode, steer=P: probability that a call into outside code arms a one-shot interrupt inside the call
+  // (0: off). interval=0 turns the untargeted interrupts off, leaving only the steered ones.
+  double steer = 0.0;
   std::uint64_t seed = 1;
   std::string spec;
 };

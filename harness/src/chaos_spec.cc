@@ -56,6 +56,11 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
         else return "unknown chaos action '" + std::string(a) + "' (accepted: " + kActionNames + ")";
       }
       if (c.actions == 0) return std::string("chaos actions must name at least one of ") + kActionNames;
+    } else if (k == "interval_us" && v == "0") {
+      c.interval = 0;  // preempt: no untargeted interrupts (only steered ones, with steer=P)
+    } else if (k == "steer") {
+      if (!parse_double(v, d) || d < 0 || d > 1) return "chaos steer must be a probability in [0,1], got '" + std::string(v) + "'";
+      c.steer = d;
     } else if (k == "sleep_max_us" || k == "stall_us" || k == "token_wait_us" || k == "poll_us" ||
                k == "start_wait_us" || k == "interval_us") {
       if (!parse_double(v, d) || d < 1 || d > 1e7) return "chaos " + std::string(k) + " must be 1..10000000";
@@ -92,7 +97,7 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
       (k == "k" ? c.k : c.spin_bound) = static_cast<std::uint64_t>(d);
     } else {
       return "unknown chaos setting '" + std::string(k) +
-             "' (accepted: mode, p, actions, sleep_max_us, stall_us, cap, swarm, d, k, token_wait_us, poll_us, start_wait_us, spin_bound, actors, settle, interval_us, restart, clock)";
+             "' (accepted: mode, p, actions, sleep_max_us, stall_us, cap, swarm, d, k, token_wait_us, poll_us, start_wait_us, spin_bound, actors, settle, interval_us, restart, clock, steer)";
     }
   }
   if (c.mode == Mode::pct && !actions_given) c.actions = 0;  // pct: no delays; spurious/timeout only if asked
@@ -101,6 +106,8 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
     if (c.actions & ~(kYield | kSleep))
       return "chaos mode=preempt takes actions yield and sleep only (a signal handler cannot spin, stall or fake a "
              "return)";
+  } else if (c.steer > 0 || c.interval == 0) {
+    return "chaos steer and interval_us=0 are preempt options (mode=preempt,steer=P)";
   }
   out = c;
   return {};

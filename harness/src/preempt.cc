@@ -6,6 +6,13 @@
 // signals that thread only (SIGEV_THREAD_ID); the handler acts and re-arms the timer with a fresh random delay.
 // The handler is async-signal-safe: it touches only the thread's own trivially constructible thread_local
 // state, lock-free atomics, sched_yield, nanosleep, clock_gettime and timer_settime, and it restores errno.
+//
+// Steered (steer=P): a second per-thread timer, one-shot on CLOCK_MONOTONIC, armed at the entry of a call into
+// outside code (steer_enter, at the plugin ABI boundary) with probability P, to expire inside the call: at a delay
+// uniform within the call site's learnt typical duration (SteerSite: an EWMA of the CPU time of the site's calls
+// that were not interrupted: a blocking call's running part, not its time asleep). steer_exit disarms it. Its signal carries a tag in si_value, so the handler
+// tells a steered interrupt from an untargeted one, and a steered signal that arrives after the call (disarmed
+// too late) does nothing.
 #include <signal.h>
 #include <time.h>
 #include <ucontext.h>
@@ -41,6 +48,11 @@ std::atomic<bool> g_on{false};
 std::atomic<std::uint64_t> g_epoch{0};  // bumped by each start, so threads registered before re-register
 std::atomic<std::uint64_t> g_threads{0}, g_interrupts{0}, g_eintr{0}, g_restarted{0}, g_yields{0}, g_sleeps{0},
     g_skipped{0};
+// Steering: calls tracked, calls armed, steered interrupts delivered inside the call, steered signals that came
+// after the call (ignored), and interrupts of any kind that landed inside a tracked call.
+std::atomic<std::uint64_t> g_steer_calls{0}, g_steer_armed{0}, g_steer_fired{0}, g_steer_late{0}, g_in_call{0};
+std::atomic<Nanos> g_arm_cost{0};  // EWMA of what arming costs (timer_settime), so the expiry lands after it
+constexpr int kSteerTag = 0x57ee;   // si_value of the steering timer's signal
 
 // Everything the handler needs, in the thread's own trivially constructible storage (no TLS init guard, safe to
 // touch from a signal handler).
@@ -51,6 +63,14 @@ struct PreemptThread {
   timer_t timer;
   unsigned backoff;  // consecutive interrupts that found the thread asleep in a system call
   bool armed;
+  bool random_timer;  // the untargeted timer exists (interval_us > 0)
+  // Steering (steer > 0).
+  bool steer_timer_ok;
+  bool in_call;       // inside a tracked call into outside code
+  bool steer_armed;   // the steering timer is armed for the current call
+  bool steer_fired;   // ... and its interrupt came
+  timer_t steer_timer;
+  std::uint64_t steer_rng;
 };
 thread_local PreemptThread t_pre;
 
@@ -111,23 +131,37 @@ Where where_interrupted(void* uctx) {
   return Where::running;
 }
 
-void on_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
+void on_signal(int /*sig*/, siginfo_t* info, void* uctx) {
   const int saved_errno = errno;
   PreemptThread& t = t_pre;
+  const bool steered = info != nullptr && info->si_code == SI_TIMER && info->si_value.sival_int == kSteerTag;
+  // A steered interrupt releases its hold first (steer_enter_slow), even when preemption stopped meanwhile.
+  const bool aimed = steered && __atomic_exchange_n(&t.steer_armed, false, __ATOMIC_SEQ_CST);
+  if (aimed) t.in_chaos->fetch_sub(1, std::memory_order_acq_rel);
   if (!t.armed || !g_on.load(std::memory_order_relaxed) || t.epoch != g_epoch.load(std::memory_order_relaxed)) {
     errno = saved_errno;
     return;
   }
+  if (steered) {
+    if (!aimed) {  // the call it was aimed at is over
+      g_steer_late.fetch_add(1, std::memory_order_relaxed);
+      errno = saved_errno;
+      return;
+    }
+    t.steer_fired = true;
+    g_steer_fired.fetch_add(1, std::memory_order_relaxed);
+  }
   g_interrupts.fetch_add(1, std::memory_order_relaxed);
+  if (t.in_call) g_in_call.fetch_add(1, std::memory_order_relaxed);
   const Where w = where_interrupted(uctx);
   if (w != Where::running) {
     // Asleep in the kernel: the interrupt already is a spurious wakeup (EINTR) or an invisible restart; more
     // delay adds nothing, and backing off keeps a truly blocked thread quiet.
     if (w == Where::eintr) g_eintr.fetch_add(1, std::memory_order_relaxed);
     if (w == Where::restarted) g_restarted.fetch_add(1, std::memory_order_relaxed);
-    if (t.backoff < 20) ++t.backoff;
+    if (!steered && t.backoff < 20) ++t.backoff;  // the untargeted timer's back-off only
   } else {
-    t.backoff = 0;
+    if (!steered) t.backoff = 0;
     const bool can_sleep = (g_config.actions & kSleep) != 0;
     const bool can_yield = (g_config.actions & kYield) != 0;
     const bool sleep = can_sleep && (!can_yield || (next_u64(t.rng) & 1) != 0);
@@ -161,8 +195,28 @@ void on_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
       g_skipped.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  if (t.armed) arm(t);
+  if (t.armed && !steered) arm(t);  // a steered interrupt is one-shot; the untargeted timer runs on its own
   errno = saved_errno;
+}
+
+// The calling thread's CPU time. A call's typical duration is learnt on this clock, not the wall clock: a call
+// that blocks (a wait, a contended lock) runs only briefly, and its wall duration is mostly time asleep in the
+// kernel. An interrupt aimed there lands on a sleeping thread, whose wait the kernel then restarts and which
+// returns at once if the word changed meanwhile: a spurious return that a strict-profile case reports (it made
+// futex/wake_n_exact@example fail under a wall-clock estimate: docs/detection.md, "Steered preempt").
+Nanos thread_cpu_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<Nanos>(ts.tv_sec) * kSecond + ts.tv_nsec;
+}
+
+timer_t* make_timer(clockid_t clock, int tag, timer_t& out) {
+  sigevent sev{};
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = preempt_signal();
+  sev.sigev_value.sival_int = tag;
+  sev._sigev_un._tid = sys::gettid();
+  return ::timer_create(clock, &sev, &out) == 0 ? &out : nullptr;
 }
 
 }  // namespace
@@ -176,7 +230,8 @@ constexpr const char* kOffReason = nullptr;
 #endif
 
 std::string preempt_start() {
-  for (auto* c : {&g_threads, &g_interrupts, &g_eintr, &g_restarted, &g_yields, &g_sleeps, &g_skipped})
+  for (auto* c : {&g_threads, &g_interrupts, &g_eintr, &g_restarted, &g_yields, &g_sleeps, &g_skipped,
+                  &g_steer_calls, &g_steer_armed, &g_steer_fired, &g_steer_late, &g_in_call})
     c->store(0, std::memory_order_relaxed);
   if (kOffReason != nullptr) return {};  // the run goes on unpreempted; the schedule event says why
   struct sigaction sa {};
@@ -186,12 +241,14 @@ std::string preempt_start() {
   if (::sigaction(preempt_signal(), &sa, nullptr) != 0) return "chaos mode=preempt: cannot install its signal handler";
   g_epoch.fetch_add(1, std::memory_order_relaxed);
   g_on.store(true, std::memory_order_release);
+  g_steer.store(g_config.steer > 0, std::memory_order_release);
   return {};
 }
 
 void preempt_stop() {
   // Timers of other threads stop at their next expiry (the handler no longer re-arms); each thread deletes its
   // own when it is released.
+  g_steer.store(false, std::memory_order_release);
   g_on.store(false, std::memory_order_release);
 }
 
@@ -203,6 +260,12 @@ void preempt_describe(Json& j) {
   j.kv("yields", g_yields.load()).kv("sleeps", g_sleeps.load()).kv("over_cap", g_skipped.load());
   // Interrupts that found the thread blocked in a system call: made it return EINTR, or restarted it.
   j.kv("eintr", g_eintr.load()).kv("restarted", g_restarted.load());
+  if (g_config.steer > 0) {
+    // Steering: calls into outside code seen by target threads, calls armed, steered interrupts that came inside
+    // their call, steered signals that came after it (ignored), and interrupts of either kind inside a call.
+    j.kv("steer", g_config.steer).kv("steer_calls", g_steer_calls.load()).kv("steer_armed", g_steer_armed.load());
+    j.kv("steer_fired", g_steer_fired.load()).kv("steer_late", g_steer_late.load()).kv("in_call", g_in_call.load());
+  }
 }
 
 }  // namespace jostle::chaos::detail
@@ -217,13 +280,17 @@ void preempt_thread_begin(int actor) {
   const std::uint64_t epoch = g_epoch.load(std::memory_order_relaxed);
   if (t.armed && t.epoch == epoch) return;
   preempt_thread_end();
-  sigevent sev{};
-  sev.sigev_notify = SIGEV_THREAD_ID;
-  sev.sigev_signo = preempt_signal();
-  sev._sigev_un._tid = sys::gettid();
-  timer_t timer{};
-  if (::timer_create(g_config.cpu_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &sev, &timer) != 0) return;
-  t.timer = timer;
+  const bool random_timer = g_config.interval > 0;
+  if (random_timer &&
+      make_timer(g_config.cpu_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, 0, t.timer) == nullptr)
+    return;
+  // The steering timer is always on the monotonic clock: it must expire within a call microseconds long, which
+  // a CPU-time timer (checked at the scheduler tick) cannot.
+  t.steer_timer_ok = g_config.steer > 0 && make_timer(CLOCK_MONOTONIC, kSteerTag, t.steer_timer) != nullptr;
+  if (!random_timer && !t.steer_timer_ok) return;
+  t.random_timer = random_timer;
+  t.in_call = t.steer_armed = t.steer_fired = false;
+  t.steer_rng = mix(g_config.seed, current_iteration() + 1, static_cast<std::uint64_t>(actor + 2) ^ 0x57ee7);
   t.epoch = epoch;
   // The thread's stream: (seed, iteration, actor), as random mode's, so a rerun draws the same delays.
   t.rng = mix(g_config.seed, current_iteration() + 1, static_cast<std::uint64_t>(actor + 2) ^ 0x9e7);
@@ -233,7 +300,7 @@ void preempt_thread_begin(int actor) {
   t.armed = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   g_threads.fetch_add(1, std::memory_order_relaxed);
-  arm(t);
+  if (random_timer) arm(t);
 }
 
 void preempt_thread_end() {
@@ -241,7 +308,71 @@ void preempt_thread_end() {
   if (!t.armed) return;
   t.armed = false;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  ::timer_delete(t.timer);  // a signal already queued finds armed false and returns
+  if (t.random_timer) ::timer_delete(t.timer);  // a signal already queued finds armed false and returns
+  if (t.steer_timer_ok) ::timer_delete(t.steer_timer);
+  t.random_timer = t.steer_timer_ok = false;
+}
+
+std::atomic<bool> g_steer{false};
+
+std::int64_t steer_enter_slow(SteerSite& site) {
+  PreemptThread& t = t_pre;
+  // Only the outermost call of a target thread, and only while this run's preemption is on.
+  if (!t.armed || !t.steer_timer_ok || t.in_call || t.epoch != g_epoch.load(std::memory_order_relaxed)) return 0;
+  const Nanos est = site.est_ns.load(std::memory_order_relaxed);
+  const auto threshold = static_cast<std::uint64_t>(g_config.steer * 18446744073709551615.0);
+  const std::uint64_t coin = next_u64(t.steer_rng), pick = next_u64(t.steer_rng);  // two draws per call, always
+  const bool aim = est > 0 && (g_config.steer >= 1.0 || coin < threshold);
+  // Learning: every call until the site has an estimate, then one call in 16 (drawn), never an aimed call (its
+  // interrupt stretches it). The CPU clock is read by system calls, so sampling is what keeps steering cheap on
+  // the calls it leaves alone: those return untracked after two draws.
+  const bool learn = !aim && (est == 0 || (pick >> 60) == 0);
+  if (!aim && !learn) return 0;
+  g_steer_calls.fetch_add(1, std::memory_order_relaxed);
+  t.steer_fired = false;
+  t.in_call = true;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (aim) {
+    // Expire at a point uniform within the call's typical duration, counted from when timer_settime has returned
+    // (its own cost is learnt too), on the absolute clock so that the draw is not shifted by the arming itself.
+    const Nanos t0 = now_ns();
+    const Nanos cost = g_arm_cost.load(std::memory_order_relaxed);
+    itimerspec its{};
+    its.it_value = to_timespec(t0 + cost + static_cast<Nanos>(pick % static_cast<std::uint64_t>(est + 1)));
+    // Held by chaos until the interrupt came or the call ended: the parked probe must not confirm the thread
+    // parked in the plugin while an interrupt is on its way. A signal that reaches a thread asleep in a wait
+    // makes the kernel restart the wait, and a restarted wait returns at once if the word changed since: a
+    // confirmed-parked waiter that returns without a wake (it made futex/wake_n_exact@example fail).
+    t.in_chaos->fetch_add(1, std::memory_order_acq_rel);
+    __atomic_store_n(&t.steer_armed, true, __ATOMIC_SEQ_CST);
+    ::timer_settime(t.steer_timer, TIMER_ABSTIME, &its, nullptr);
+    const Nanos spent = now_ns() - t0;
+    g_arm_cost.store(cost == 0 ? spent : cost + (spent - cost) / 8, std::memory_order_relaxed);
+    g_steer_armed.fetch_add(1, std::memory_order_relaxed);
+    return 1;  // tracked, not measured
+  }
+  const Nanos started = thread_cpu_ns();
+  return started > 1 ? started : 2;
+}
+
+void steer_exit_slow(SteerSite& site, std::int64_t started) {
+  const Nanos took = started > 1 ? thread_cpu_ns() - started : 0;
+  PreemptThread& t = t_pre;
+  // One atomic exchange (a single instruction against this thread's own handler): either the handler took the
+  // armed state and released the hold, or this does; a signal that still comes finds false and does nothing.
+  if (__atomic_exchange_n(&t.steer_armed, false, __ATOMIC_SEQ_CST)) {
+    t.in_chaos->fetch_sub(1, std::memory_order_acq_rel);
+    itimerspec off{};
+    ::timer_settime(t.steer_timer, 0, &off, nullptr);
+  }
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t.in_call = false;
+  // Learn from the calls the interrupt did not stretch. Lost updates between threads only slow the learning.
+  if (!t.steer_fired && took > 0) {
+    const Nanos est = site.est_ns.load(std::memory_order_relaxed);
+    site.est_ns.store(est == 0 ? took : est + (took - est) / 8, std::memory_order_relaxed);
+  }
+  t.steer_fired = false;
 }
 
 }  // namespace jostle::chaos

@@ -4,7 +4,7 @@ For every mutant instance a selection picks (expect=fail in `--list`: the mutant
 catchers) and every mode, N independent trials each run the instance again and again, each run
 with a fresh seed and the mode's per-run settings, until the first caught failure (FAIL, TIMEOUT,
 CRASH, SANITIZER) or the budget. A trial records killed or not, wall seconds and runs to the first
-failure, and the failing repro line; PCT and preempt kills are replayed from their seed R times. Per mutant and
+failure, and the failing repro line; PCT, preempt and steer kills are replayed from their seed R times. Per mutant and
 mode the summary gives the kill count, the median seconds and runs (a trial that escaped counts as
 the budget, so a median over escapes is a lower bound, marked >=), and the speed-up over `none`.
 
@@ -45,7 +45,7 @@ from jostle.records import SEED_MASK, new_id, now_iso, random_seed
 from jostle.replay import repro_line
 from jostle.units import parse_duration
 
-DEFAULT_MODES = ("none", "os", "chaos", "pct", "preempt")
+DEFAULT_MODES = ("none", "os", "chaos", "pct", "preempt", "steer")
 QUICK_RETRIES = 2      # --quick: extra trials (twice the budget each) before a reliably killed mutant counts as escaped
 BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "detect_baseline.json")
 
@@ -60,7 +60,7 @@ class Trial:
     seed: int | None = None
     repro: str | None = None
     schedule: dict | None = None      # the failing run's schedule event (pct: trace, priorities, change points)
-    replays: int | None = None        # pct and preempt kills: how many of `replays_tried` reruns of the seed failed again
+    replays: int | None = None        # pct/preempt/steer kills: how many of `replays_tried` reruns of the seed failed again
     replays_tried: int | None = None
     pass_max_s: float = 0.0           # the longest passing run: close to the timeout, a TIMEOUT kill is suspect
 
@@ -157,7 +157,7 @@ def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_
             return Trial(False, budget_s, runs_done, pass_max_s=pass_max)
         t = Trial(True, clock() - start, runs_done, verdict.code, verdict.message, spec.seed, repro_line(spec, build),
                   raw.event("schedule"), pass_max_s=pass_max)
-        if replays and spec.amplify.drawn in ("pct", "preempt"):
+        if replays and spec.amplify.drawn in ("pct", "preempt", "steer"):
             t.replays_tried = replays
             t.replays = replayed_catches(spec, replays, run_fn)
         return t

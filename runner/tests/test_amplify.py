@@ -56,6 +56,27 @@ def test_preempt_draws_a_preempt_spec_from_the_seed():
     assert amp.for_run(5, allowed_cpus={0, 1}) == amp.for_run(5, allowed_cpus={0, 1})
 
 
+def test_steer_draws_a_steered_preempt_spec_and_its_repro_line_carries_it():
+    amp = Amplification.from_options("steer", None)
+    runs = [amp.for_run(seed, allowed_cpus={0, 1}) for seed in range(1, 60)]
+    assert {r.drawn for r in runs} == {"steer"}
+    assert all(r.chaos.startswith("mode=preempt,interval_us=0,steer=") for r in runs)
+    assert {r.chaos.split("steer=")[1].split(",")[0] for r in runs} == {"0.03", "0.1", "0.3"}
+    assert {r.chaos.split("actions=")[1] for r in runs} == set(amplify.PREEMPT_ACTIONS)
+    assert amp.for_run(5, allowed_cpus={0, 1}) == amp.for_run(5, allowed_cpus={0, 1})
+    run_amp = runs[0]
+    spec = RunSpec(instance="futex/x@mutant.m", suite="futex", binary="/b/jostle-futex", seed=1, batch=0,
+                   iterations=10, duration_s=None, timeout_s=20.0, amplify=run_amp)
+    line = replay.repro_line(spec, "release")
+    assert "steer=" in line
+    back = replay.to_spec(replay.parse(line), "/b/jostle-futex").amplify
+    assert back.chaos == run_amp.chaos and back.drawn == "steer"
+    # The other modes never steer (steer off: their specs are what they were).
+    for mode in ("preempt", "mix", "chaos", "pct", "hostile"):
+        base = Amplification.from_options(mode, None)
+        assert not any("steer" in (base.for_run(s, {0, 1}).chaos or "") for s in range(40))
+
+
 def test_os_word_round_trips_and_rejects_garbage():
     knobs = OsKnobs(cpus=(1,), copies=2, load=1, victim="idle")
     assert OsKnobs.parse(knobs.word()) == knobs

@@ -81,6 +81,21 @@ def test_pct_kills_are_replayed_from_their_seed():
     assert all(s.amplify.chaos.startswith("mode=pct") for s in run_fn.calls)
 
 
+def test_steer_kills_are_replayed_from_their_seed_with_their_steer_spec():
+    clock = FakeClock()
+    first = {}
+
+    def fails(k, spec):
+        if k == 3:
+            first["seed"] = spec.seed
+        return spec.seed == first.get("seed")
+    run_fn = _runner(clock, fails)
+    t = detect.run_trial(INST, "/b/jostle-futex", "steer", 0, 60, 1, "release", run_fn, clock, replays=4)
+    assert t.killed and t.replays == 4 and t.replays_tried == 4
+    assert all(",steer=" in s.amplify.chaos for s in run_fn.calls)
+    assert "steer=" in t.repro
+
+
 def test_summary_speedup_and_table():
     cells = []
     for mode, secs in (("none", [20, 30, 60]), ("chaos", [0.1, 0.2, 0.3])):

@@ -98,32 +98,54 @@ inline const plugin::Slot& slot(int s) { return plugin::g_slots[s]; }
   std::abort();
 }
 
+// Steered preempt never aims at a timed wait or a sleep: an interrupt there cuts the wait short (EINTR), and a
+// plugin that then re-waits for the full timeout, or returns early, turns a correct run into a false failure.
+constexpr bool steerable(std::string_view site) {
+  for (std::string_view timed : {"timed", "_for", "sleep", "timeout"})
+    if (site.find(timed) != std::string_view::npos) return false;
+  return true;
+}
+
+// One running estimate of the call's duration per call site (chaos::steer_enter).
+template <Lit Site>
+struct SteerSiteOf {
+  static constinit inline chaos::SteerSite state{};
+};
+
 // Chaos at the ABI boundary: a scheduling point before and after every call into a plugin, under the same
 // random/PCT machinery as jostle's own points; a call that may block inside the plugin is also bracketed by the
-// blocking hooks, so that PCT runs another thread meanwhile instead of stealing the token after poll_us.
-template <bool Blocking, class F>
-decltype(auto) boundary(const char* before, const char* name, const char* after, F&& call) {
+// blocking hooks, so that PCT runs another thread meanwhile instead of stealing the token after poll_us. Steered
+// preempt (steer=P) tracks the call itself, innermost (chaos::steer_enter/steer_exit).
+template <bool Blocking, bool Steer, class F>
+decltype(auto) boundary(const char* before, const char* name, const char* after, chaos::SteerSite& site,
+                        F&& call) {
   struct After {
     const char* name;
     const char* after;
+    chaos::SteerSite& site;
+    std::int64_t steer;
     ~After() {
+      if constexpr (Steer) chaos::steer_exit(site, steer);
       if constexpr (Blocking) chaos::blocking_end(name);
       chaos::point(after);
     }
   };
   chaos::point(before);
   if constexpr (Blocking) chaos::blocking_begin(name);
-  After done{name, after};
+  std::int64_t steer = 0;
+  if constexpr (Steer) steer = chaos::steer_enter(site);
+  After done{name, after, site, steer};
   return call();
 }
 
 }  // namespace plugin_detail
 
 // JOSTLE_PLUGIN_CALL("mutex.lock", true, ops().lock(p)): the call with its boundary points
-// ("plugin.mutex.lock.before" / ".after").
-#define JOSTLE_PLUGIN_CALL(site, blocking, ...)                                                      \
-  ::jostle::plugin_detail::boundary<blocking>("plugin." site ".before", "plugin." site,               \
-                                              "plugin." site ".after", [&]() -> decltype(auto) { return __VA_ARGS__; })
+// ("plugin.mutex.lock.before" / ".after") and its steering site.
+#define JOSTLE_PLUGIN_CALL(site, blocking, ...)                                                              \
+  ::jostle::plugin_detail::boundary<blocking, ::jostle::plugin_detail::steerable(site)>(                      \
+      "plugin." site ".before", "plugin." site, "plugin." site ".after",                                      \
+      ::jostle::plugin_detail::SteerSiteOf<site>::state, [&]() -> decltype(auto) { return __VA_ARGS__; })
 
 namespace plugin_detail {
 

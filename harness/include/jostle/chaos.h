@@ -116,6 +116,26 @@ bool active();
 // is off.
 bool describe_schedule(Json& j, const char* why);
 
+// Steered preempt (preempt mode with steer=P; docs/amplification.md, "Steered preempt"): at the entry of a call
+// into outside code (the plugin ABI boundary), with probability P a one-shot timer is armed to interrupt the
+// calling thread inside that call, at a delay drawn within the call site's learnt typical duration; the exit
+// disarms it. One SteerSite per call site holds that estimate (constant-initialized, lock-free). With steer off
+// each hook is one relaxed load and a predicted-not-taken branch.
+struct SteerSite {
+  std::atomic<std::int64_t> est_ns{0};  // running estimate (EWMA, 1/8) of the call's duration; 0: none yet
+};
+extern std::atomic<bool> g_steer;
+std::int64_t steer_enter_slow(SteerSite& site);
+void steer_exit_slow(SteerSite& site, std::int64_t started);
+// Returns a token for steer_exit: 0 when the call is not tracked (steer off, a thread preempt mode does not
+// target, or a call nested in another tracked one).
+inline std::int64_t steer_enter(SteerSite& site) {
+  return __builtin_expect(g_steer.load(std::memory_order_relaxed), false) ? steer_enter_slow(site) : 0;
+}
+inline void steer_exit(SteerSite& site, std::int64_t token) {
+  if (__builtin_expect(token != 0, false)) steer_exit_slow(site, token);
+}
+
 // Harness-internal: the calling thread (actor index, -1 for the case's main thread) becomes, or stops being, a
 // target of preempt mode. bind_current_thread and release_actor_slot call these, so every thread the harness
 // starts for a case is covered; threads a backend or plugin starts on its own are not.

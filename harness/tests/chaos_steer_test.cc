@@ -1,0 +1,125 @@
+// Self-tests of steered preempt (preempt mode's steer=P, docs/amplification.md "Steered preempt"): interrupts
+// aimed inside calls through the plugin ABI wrapper, never at timed waits or sleeps. Beside chaos_test.cc's
+// ChaosPreempt tests, in the same binary.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "jostle/chaos.h"
+#include "jostle/clock.h"
+#include "jostle/json.h"
+#include "jostle/watchdog.h"
+#include "plugin/plugin_backends.h"
+
+namespace {
+
+using jostle::chaos::configure;
+
+struct SteerChaosOff {
+  ~SteerChaosOff() { configure("p=0", 1); }
+};
+
+long long event_field(const std::string& text, const char* key) {
+  const std::string k = std::string("\"") + key + "\":";
+  const auto at = text.find(k);
+  return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + k.size());
+}
+
+// Steered preempt. A stand-in for a plugin call: 20 us of spinning without a system call, through the ABI
+// boundary wrapper; between two calls, 20 us of the same spinning outside any call. Which side an interrupt lands
+// on is seen from the thread's voluntary context switches (the sleep action is the only thing that makes one):
+// an observation independent of the harness's own counts.
+void spin_for(jostle::Nanos ns) {
+  const jostle::Nanos until = jostle::now_ns() + ns;
+  while (jostle::now_ns() < until) {
+  }
+}
+long voluntary_switches() {
+  rusage ru{};
+  ::getrusage(RUSAGE_THREAD, &ru);
+  return ru.ru_nvcsw;
+}
+
+struct SteerRun {
+  long inside = 0, outside = 0;  // voluntary switches during the calls, and between them
+  std::string event;
+};
+
+template <bool Timed>
+SteerRun steered_calls(const char* spec) {
+  EXPECT_EQ(configure(spec, 5), "") << spec;
+  SteerRun r;
+  std::thread th([&] {
+    jostle::bind_current_thread(0);
+    for (int i = 0; i < 400; ++i) {
+      const long a = voluntary_switches();
+      if constexpr (Timed)
+        JOSTLE_PLUGIN_CALL("selftest.timed_call", true, spin_for(20 * jostle::kMicro));
+      else
+        JOSTLE_PLUGIN_CALL("selftest.call", false, spin_for(20 * jostle::kMicro));
+      const long b = voluntary_switches();
+      spin_for(20 * jostle::kMicro);
+      const long c = voluntary_switches();
+      r.inside += b - a;
+      r.outside += c - b;
+    }
+    jostle::release_actor_slot(0);
+  });
+  th.join();
+  jostle::Json j;
+  j.begin_object();
+  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
+  j.end_object();
+  r.event = j.text();
+  return r;
+}
+
+TEST(ChaosPreempt, SteerLandsInterruptsInsidePluginCallsAndNoneOutside) {
+  SteerChaosOff off;
+  const SteerRun s = steered_calls<false>("mode=preempt,interval_us=0,steer=1,actions=sleep,sleep_max_us=5,cap=100");
+  if (s.event.find("\"off\"") != std::string::npos) GTEST_SKIP() << s.event;
+  EXPECT_EQ(event_field(s.event, "steer_calls"), 400) << s.event;
+  // Every call but the first of the process (which only teaches the site its duration) arms the timer; nearly
+  // all expire inside the 20 us call (cap=100: each one sleeps). A loaded machine can delay a few past the
+  // call's end: those are ignored (steer_late).
+  EXPECT_GE(event_field(s.event, "steer_armed"), 399) << s.event;
+  EXPECT_GT(event_field(s.event, "steer_fired"), 200) << s.event;
+  EXPECT_EQ(event_field(s.event, "interrupts"), event_field(s.event, "steer_fired")) << s.event;
+  EXPECT_EQ(event_field(s.event, "in_call"), event_field(s.event, "interrupts")) << s.event;
+  // Seen from the thread itself: it slept inside the calls, never between them.
+  EXPECT_GT(s.inside, 100) << s.event;
+  EXPECT_EQ(s.outside, 0) << s.event;
+
+  // The untargeted interrupts at the same rate land on both sides (the observation can tell them apart).
+  const SteerRun u = steered_calls<false>("mode=preempt,clock=wall,interval_us=20,actions=sleep,sleep_max_us=5,cap=100");
+  EXPECT_GT(u.outside, 0) << u.event;
+  EXPECT_EQ(u.event.find("steer"), std::string::npos) << "steer off: the schedule event is as before\n" << u.event;
+}
+
+TEST(ChaosPreempt, SteerNeverAimsAtTimedWaitsOrSleeps) {
+  SteerChaosOff off;
+  static_assert(!jostle::plugin_detail::steerable("condvar.timed_wait"));
+  static_assert(!jostle::plugin_detail::steerable("rwlock.try_lock_for"));
+  static_assert(!jostle::plugin_detail::steerable("thread.sleep"));
+  static_assert(!jostle::plugin_detail::steerable("executor.join_timeout"));
+  static_assert(jostle::plugin_detail::steerable("futex.wait"));
+  const SteerRun s = steered_calls<true>("mode=preempt,interval_us=0,steer=1,actions=sleep,sleep_max_us=5,cap=100");
+  if (s.event.find("\"off\"") != std::string::npos) GTEST_SKIP() << s.event;
+  EXPECT_EQ(event_field(s.event, "steer_calls"), 0) << s.event;
+  EXPECT_EQ(event_field(s.event, "interrupts"), 0) << s.event;
+  EXPECT_EQ(s.inside + s.outside, 0) << s.event;
+}
+
+TEST(ChaosPreempt, SteerSpec) {
+  SteerChaosOff off;
+  EXPECT_EQ(configure("mode=preempt,steer=0.1,interval_us=0", 1), "");
+  EXPECT_EQ(configure("mode=preempt,steer=0.3,clock=cpu,interval_us=500", 1), "");
+  EXPECT_NE(configure("mode=preempt,steer=2", 1).find("[0,1]"), std::string::npos);
+  EXPECT_NE(configure("p=0.1,steer=0.1", 1).find("preempt options"), std::string::npos);
+  EXPECT_NE(configure("mode=pct,interval_us=0", 1).find("preempt options"), std::string::npos);
+}
+
+}  // namespace
