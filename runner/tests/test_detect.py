@@ -66,34 +66,21 @@ def test_trial_that_escapes_counts_as_the_budget():
     assert not t.killed and t.seconds == 10 and t.runs == 10
 
 
-def test_pct_kills_are_replayed_from_their_seed():
+@pytest.mark.parametrize("mode, first_failing, spec_word", [("pct", 2, "mode=pct"), ("steer", 3, ",steer=")])
+def test_pct_and_steer_kills_are_replayed_from_their_seed_with_their_spec(mode, first_failing, spec_word):
     clock = FakeClock()
     # Fails whenever the seed is the one that failed first: a perfectly replayable failure.
     first = {}
 
     def fails(k, spec):
-        if k == 2:
+        if k == first_failing:
             first["seed"] = spec.seed
         return spec.seed == first.get("seed")
     run_fn = _runner(clock, fails)
-    t = detect.run_trial(INST, "/b/jostle-futex", "pct", 0, 60, 1, "release", run_fn, clock, replays=10)
-    assert t.killed and t.replays == 10 and t.replays_tried == 10
-    assert all(s.amplify.chaos.startswith("mode=pct") for s in run_fn.calls)
-
-
-def test_steer_kills_are_replayed_from_their_seed_with_their_steer_spec():
-    clock = FakeClock()
-    first = {}
-
-    def fails(k, spec):
-        if k == 3:
-            first["seed"] = spec.seed
-        return spec.seed == first.get("seed")
-    run_fn = _runner(clock, fails)
-    t = detect.run_trial(INST, "/b/jostle-futex", "steer", 0, 60, 1, "release", run_fn, clock, replays=4)
+    t = detect.run_trial(INST, "/b/jostle-futex", mode, 0, 60, 1, "release", run_fn, clock, replays=4)
     assert t.killed and t.replays == 4 and t.replays_tried == 4
-    assert all(",steer=" in s.amplify.chaos for s in run_fn.calls)
-    assert "steer=" in t.repro
+    assert all(spec_word in s.amplify.chaos for s in run_fn.calls)
+    assert spec_word.strip(",") in t.repro
 
 
 def test_summary_speedup_and_table():
