@@ -50,6 +50,12 @@ if [ "${JOSTLE_SKIP_SANITIZERS:-0}" != 1 ]; then
     JOSTLE_NO_BUILD=1 "$ROOT/jostle" run --build "$preset" --out "$ROOT/build/$preset-run" \
       --budget 3m --seed 1 --progress lines --quarantine "$ROOT/ci/sanitizer-quarantine.txt" \
       || fail "sanitizer pass ($preset)"
+    if [ "$preset" = tsan ]; then
+      step "plugins under TSan: a race inside a TSan-built plugin is reported against its source"
+      JOSTLE_TSAN_BUILD_DIR="$ROOT/build/tsan" PYTHONPATH="$ROOT/runner:$ROOT" \
+        "$JOSTLE_PYTHON" -m pytest -q -p no:cacheprovider runner/tests/test_plugin_sanitizers.py \
+        || fail "plugins under TSan"
+    fi
   done
 fi
 

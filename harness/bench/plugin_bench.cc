@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <string>
 
 #include "backend_map.h"
@@ -38,6 +39,20 @@ void BM_MutexLockUnlock(benchmark::State& state) {
   }
 }
 
+// The ABI alone: the plugin's lock and unlock called straight through its table (two indirect calls), without
+// the harness's wrapper, to split the plugin path's cost into the calls themselves and what jostle adds.
+void BM_MutexLockUnlockAbiDirect(benchmark::State& state) {
+  const jostle_mutex_ops& ops = jostle::plugin::g_slots[0].mutex;
+  void* m = ::operator new(ops.size, std::align_val_t(ops.align));
+  ops.init(m);
+  for (auto _ : state) {
+    ops.lock(m);
+    ops.unlock(m);
+  }
+  ops.destroy(m);
+  ::operator delete(m, std::align_val_t(ops.align));
+}
+
 template <class F>
 void BM_FutexWakeNobody(benchmark::State& state) {
   FutexWord w{0};
@@ -54,6 +69,7 @@ void BM_FutexWaitValueChanged(benchmark::State& state) {
 
 BENCHMARK_TEMPLATE(BM_MutexLockUnlock, jostle::FutexMutex<jostle::LinuxFutex>)->Name("mutex_lock_unlock/compiled_in");
 BENCHMARK_TEMPLATE(BM_MutexLockUnlock, jostle::PluginMutex<0>)->Name("mutex_lock_unlock/plugin");
+BENCHMARK(BM_MutexLockUnlockAbiDirect)->Name("mutex_lock_unlock/abi_direct");
 BENCHMARK_TEMPLATE(BM_FutexWakeNobody, jostle::LinuxFutex)->Name("futex_wake_nobody/compiled_in");
 BENCHMARK_TEMPLATE(BM_FutexWakeNobody, jostle::PluginFutex<0>)->Name("futex_wake_nobody/plugin");
 BENCHMARK_TEMPLATE(BM_FutexWaitValueChanged, jostle::LinuxFutex)->Name("futex_wait_value_changed/compiled_in");

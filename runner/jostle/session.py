@@ -41,8 +41,10 @@ def machine_info():
 
 def build_preset(build_dir, suites):
     """The preset named in repro lines: the wrapper's choice, else what the binaries say, else the dir."""
-    if os.environ.get("JOSTLE_PRESET"):
-        return os.environ["JOSTLE_PRESET"]
+    env_dir = os.environ.get("JOSTLE_BUILD_DIR")
+    same_dir = env_dir and os.path.realpath(env_dir) == os.path.realpath(build_dir)
+    if os.environ.get("JOSTLE_PRESET") and (same_dir or not env_dir):
+        return os.environ["JOSTLE_PRESET"]  # the wrapper's choice, unless --build-dir pointed elsewhere
     for suite in suites:
         build = suite.version.get("build")
         if isinstance(build, dict) and build.get("preset"):

@@ -331,3 +331,19 @@ def test_unsupported_instances_are_named_with_their_reason(build_dir, tmp_path):
                   "--backend", "good", "--progress", "none")
     assert done.returncode == 0
     assert "unsupported (cannot run here, not a failure):\n  fake/unsupported@good: " in done.stdout
+
+
+def test_the_repro_build_follows_build_dir_over_the_wrappers_preset(monkeypatch, tmp_path):
+    """./jostle exports JOSTLE_PRESET=release; `--build-dir build/tsan` must still put build=tsan in repro lines."""
+    from types import SimpleNamespace
+
+    from jostle import session
+    release, tsan = tmp_path / "release", tmp_path / "tsan"
+    release.mkdir()
+    tsan.mkdir()
+    monkeypatch.setenv("JOSTLE_PRESET", "release")
+    monkeypatch.setenv("JOSTLE_BUILD_DIR", str(release))
+    suites = [SimpleNamespace(version={"build": {"preset": "tsan"}})]
+    assert session.build_preset(str(tsan), suites) == "tsan"
+    assert session.build_preset(str(tsan), []) == "tsan"  # no version: the directory's name
+    assert session.build_preset(str(release), suites) == "release"  # the wrapper's own build: its preset
