@@ -66,13 +66,15 @@ struct Lit {
 
 template <int S, Lit V>
 struct UnfilledSlotName {
-  static_assert(S >= 0 && S < 10, "one-digit slot numbers");
-  static constexpr std::size_t kLen = 8 + 1 + 1 + (sizeof(V.s) - 1) + 2;
+  static_assert(S >= 0 && S < 100, "one- or two-digit slot numbers");
+  static constexpr std::size_t kDigits = S < 10 ? 1 : 2;
+  static constexpr std::size_t kLen = 8 + kDigits + 1 + (sizeof(V.s) - 1) + 2;
   static constexpr std::array<char, kLen + 1> make() {
     std::array<char, kLen + 1> a{};
     std::size_t n = 0;
     for (char c : std::string_view("__plugin")) a[n++] = c;
-    a[n++] = static_cast<char>('0' + S);
+    if (S >= 10) a[n++] = static_cast<char>('0' + S / 10);
+    a[n++] = static_cast<char>('0' + S % 10);
     a[n++] = '_';
     for (std::size_t i = 0; i + 1 < sizeof(V.s); ++i) a[n++] = V.s[i];
     a[n++] = '_';

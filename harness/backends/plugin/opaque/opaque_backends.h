@@ -21,7 +21,10 @@
 
 namespace jostle::opaque {
 
-inline constexpr int kFutexSlot = plugin::kSlots, kCondvarSlot = plugin::kSlots + 1, kRwLockSlot = plugin::kSlots + 2;
+inline constexpr int kFutexSlot = plugin::kSlots, kCondvarSlot = plugin::kSlots + 1, kRwLockSlot = plugin::kSlots + 2,
+                     kSemaphoreSlot = plugin::kSlots + 3, kEventSlot = plugin::kSlots + 4,
+                     kWaitGroupSlot = plugin::kSlots + 5;
+static_assert(kWaitGroupSlot < plugin::kSlots + plugin::kOpaqueSlots, "one opaque slot per library");
 
 // <dir of the running binary>/../plugins/<lib>, loaded once into `slot` (copied and validated like a --plugin
 // library, plugin_host.h). False when it cannot be.
@@ -77,7 +80,40 @@ struct MutantOpaqueRwLockReaderCheckThenAct : PluginRwLock<opaque::kRwLockSlot> 
   static bool available() { return opaque::load(opaque::kRwLockSlot, "libjostle-opaque-rwlock.so"); }
 };
 
-using OpaqueMutants =
-    TypeList<MutantOpaqueFutexCheckThenEnqueue, MutantOpaqueCondvarLateSnapshot, MutantOpaqueRwLockReaderCheckThenAct>;
+struct MutantOpaqueSemaphorePostReadsSleepersFirst : PluginSemaphore<opaque::kSemaphoreSlot> {
+  static constexpr std::string_view kName = "mutant.semaphore.opaque_post_reads_sleepers_first";
+  static constexpr std::string_view kDescription =
+      "opaque plugin: futex semaphore whose release reads the sleeper count before publishing the permit";
+  static constexpr std::string_view kCatches = "futex/semaphore_as_mutex";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource =
+      "futex semaphores that test for waiters before the increment (lost wakeup)";
+  static bool available() { return opaque::load(opaque::kSemaphoreSlot, "libjostle-opaque-semaphore.so"); }
+};
+
+struct MutantOpaqueEventLateGeneration : PluginEvent<opaque::kEventSlot> {
+  static constexpr std::string_view kName = "mutant.event.opaque_late_generation";
+  static constexpr std::string_view kDescription =
+      "opaque plugin: reset event whose waiter reads the futex generation after testing the flag";
+  static constexpr std::string_view kCatches = "futex/event_ping_pong,futex/event_broadcast";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource =
+      "hand-written futex events that sample the generation too late (lost wakeup)";
+  static bool available() { return opaque::load(opaque::kEventSlot, "libjostle-opaque-event.so"); }
+};
+
+struct MutantOpaqueWaitGroupClearByStore : PluginWaitGroup<opaque::kWaitGroupSlot> {
+  static constexpr std::string_view kName = "mutant.waitgroup.opaque_clear_by_store";
+  static constexpr std::string_view kDescription =
+      "opaque plugin: wait group whose last finish clears the packed counter/waiter word with a load and a store";
+  static constexpr std::string_view kCatches = "futex/wg_finish_races_wait,futex/wg_waiter_meets_last_finish";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource = "packed counter/waiter state words updated without a CAS (lost update)";
+  static bool available() { return opaque::load(opaque::kWaitGroupSlot, "libjostle-opaque-waitgroup.so"); }
+};
+
+using OpaqueMutants = TypeList<MutantOpaqueFutexCheckThenEnqueue, MutantOpaqueCondvarLateSnapshot,
+                               MutantOpaqueRwLockReaderCheckThenAct, MutantOpaqueSemaphorePostReadsSleepersFirst,
+                               MutantOpaqueEventLateGeneration, MutantOpaqueWaitGroupClearByStore>;
 
 }  // namespace jostle
