@@ -77,8 +77,10 @@ def render(model):
     if model["mutants"]:
         caught = [m for m in model["mutants"] if m["status"] == "caught"]
         escaped = [m for m in model["mutants"] if m["status"] == "escaped"]
+        gaps = [m for m in model["mutants"] if m["status"] == "known gap"]
         lines.append(f"mutants: {len(caught)} caught, {len(escaped)} escaped, "
-                     f"{len(model['mutants']) - len(caught) - len(escaped)} not run")
+                     + (f"{len(gaps)} known gap(s), " if gaps else "")
+                     + f"{len(model['mutants']) - len(caught) - len(escaped) - len(gaps)} not run")
         for m in model["mutants"]:
             if m["status"] == "caught":
                 who = ", ".join(one_line(c) for c in m["caught_by"])
@@ -86,6 +88,9 @@ def render(model):
             elif m["status"] == "escaped":
                 lines.append(f"  ESCAPED  {m['suite']}/{one_line(m['name'])} (catchers: "
                              f"{', '.join(one_line(c) for c in m['catchers'])})")
+            elif m["status"] == "known gap":
+                for inst_id, reason in m["excused"].items():
+                    lines.append(f"  gap      {one_line(inst_id)}: {one_line(reason, 300)}")
             else:
                 lines.append(f"  not run  {m['suite']}/{one_line(m['name'])}")
     for warning in session.get("warnings", []):

@@ -39,6 +39,10 @@ MODES = ("none", "os", "chaos", "pct", "preempt", "steer", "mix", "hostile")
 # What `mix` draws, with weights: chaos points dominate because they amplify most per second
 # (docs/detection.md); 1 CPU + yields is the best single combination measured on 2 cores.
 MIX = (("chaos", 35), ("chaos+pin", 25), ("pct", 25), ("os", 15))
+# What `mix` draws for an instance whose primitive is reached through the plugin ABI (a --plugin library, an
+# opaque mutant, a mutant plugin): chaos points exist there only at the ABI boundary, and steered interrupts are
+# what reach inside the library (docs/detection.md, "Opaque mutants, second set").
+MIX_PLUGIN = (("steer", 40), ("chaos", 20), ("chaos+pin", 15), ("pct", 15), ("os", 10))
 CHAOS_P = (0.02, 0.05, 0.1)
 CHAOS_ACTIONS = ("yield+sleep", "yield+spin+sleep", "yield+sleep+stall", "sleep")
 PREEMPT_INTERVAL_US = (100, 200, 500, 1000)
@@ -172,8 +176,9 @@ class Amplification:
             mode = "chaos"
         return cls(mode, chaos, user_chaos=bool(chaos))
 
-    def for_run(self, seed, allowed_cpus=None, salt=""):
-        """The concrete settings of the run with this seed (a pure function of mode, seed, salt and the cpuset).
+    def for_run(self, seed, allowed_cpus=None, salt="", through_plugin=False):
+        """The concrete settings of the run with this seed (a pure function of mode, seed, salt, the cpuset and
+        whether the instance's primitive is a plugin's: then `mix` draws from MIX_PLUGIN).
 
         The planner salts with the instance id, so the runs of one batch (which share a seed) spread over the
         mix instead of all drawing the same mode; the drawn settings are recorded, so replay needs no salt.
@@ -184,7 +189,8 @@ class Amplification:
         cpus = sorted(allowed_cpus if allowed_cpus is not None else os.sched_getaffinity(0))
         kind = self.mode
         if kind == "mix":
-            kind = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])[0]
+            table = MIX_PLUGIN if through_plugin else MIX
+            kind = rng.choices([k for k, _ in table], weights=[w for _, w in table])[0]
         chaos, knobs = (self.chaos if self.user_chaos else None), OsKnobs()
         if kind in ("chaos", "chaos+pin") and not self.user_chaos:
             chaos = (f"p={rng.choice(CHAOS_P)},actions={rng.choice(CHAOS_ACTIONS)}"

@@ -8,6 +8,7 @@ SPRT decided), and every batch gets a fresh seed.
 
 import json
 import os
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -35,6 +36,31 @@ def catch_settings(path=DETECT_BASELINE):
     except (OSError, ValueError):
         return {}
     return killed if isinstance(killed, dict) else {}
+
+
+# The in-tree backends whose primitive lives in a shared library reached through the plugin ABI: opaque mutants
+# and mutant plugins (the naming scheme of docs/mutants.md). A --plugin library's instances say "plugin".
+_THROUGH_PLUGIN = re.compile(r"^mutant\.[a-z_]+\.(opaque|plugin)_")
+
+
+def through_plugin(inst):
+    return bool(inst.get("plugin")) or bool(_THROUGH_PLUGIN.match(inst.get("backend") or ""))
+
+
+def excused_catchers(path=DETECT_BASELINE):
+    """instance id -> reason, for the catcher instances the detect baseline lists as `undetectable` or
+    `unreliable` (too rare for one rated trial): `run --mutants` reports them, it does not gate on them."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    excused = {}
+    for key in ("undetectable", "unreliable"):
+        rows = data.get(key, {})
+        if isinstance(rows, dict):
+            excused.update({i: f"{key}: {reason}" for i, reason in rows.items() if isinstance(reason, str)})
+    return excused
 
 
 @dataclass(frozen=True)
@@ -100,11 +126,18 @@ class Plan:
         # `run --mutants` with no amplification asked for: each mutant instance gets the settings its detect
         # rating kills it with, and further runs (fresh seeds) until it is caught or its rated time is spent,
         # so a README command passes out of the box instead of reporting a one-run escape.
+        # The catchers the baseline calls undetectable or unreliable become informative, with the reason (the
+        # instance dicts are the session's, so its header and reports say so): reported, never gating.
         self._catch = {}
         if settings.mode == "run" and settings.amplify.mode == "none" and settings.runs is None:
             rated = catch_settings()
             self._catch = {inst["id"]: rated[inst["id"]] for inst in self.instances
                            if inst.get("expect") == "fail" and inst["id"] in rated}
+            excused = excused_catchers()
+            for inst in self.instances:
+                if inst.get("expect") == "fail" and inst["id"] in excused and inst["id"] not in rated:
+                    inst["expect"] = "informative"
+                    inst["excused"] = excused[inst["id"]]
         self._spent = {}
         self._fixed = settings.mode == "run" or settings.runs is not None
         self._run_cap = self._per_run_cap()
@@ -179,7 +212,7 @@ class Plan:
         rated = self._catch.get(inst["id"])
         if rated and rated.get("mode", "none") != "none":
             return Amplification(rated["mode"]).for_run(seed, salt=inst["id"])
-        return self.settings.amplify.for_run(seed, salt=inst["id"])
+        return self.settings.amplify.for_run(seed, salt=inst["id"], through_plugin=through_plugin(inst))
 
     def _estimate_run_s(self, inst):
         known = self.history.get(inst["id"])

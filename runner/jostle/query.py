@@ -114,7 +114,7 @@ def _instance_summary(inst, runs, config):
         histogram[c] = histogram.get(c, 0) + 1
     summary = {
         **{key: inst.get(key) for key in ("id", "suite", "case", "backend", "expect", "mutant", "kind",
-                                          "description", "params", "clauses", "threads")},
+                                          "description", "params", "clauses", "threads", "excused")},
         "code": code,
         "gating": gating,
         "quarantined": quarantined,
@@ -155,15 +155,19 @@ def _mutant_summaries(backends, instances):
         catchers = [i for i in mine if i["expect"] == "fail"]
         ran = [i for i in catchers if i["code"] not in (None, "UNSUPPORTED")]
         caught_by = [i["id"] for i in catchers if i["code"] == "XFAIL"]
+        excused = [i for i in mine if i.get("excused") and i["code"] not in (None, "UNSUPPORTED")]
         if caught_by:
             status = "caught"
         elif ran:
             status = "escaped"
+        elif excused:
+            status = "known gap"    # its only catchers that ran are excused by the detect baseline
         else:
             status = "not run"
         result.append({
             "name": backend.get("name"), "suite": backend.get("suite"), "status": status, "caught_by": caught_by,
             "catchers": [i["id"] for i in catchers],
+            "excused": {i["id"]: i["excused"] for i in excused},
             "also_failed": [i["id"] for i in mine if i["expect"] != "fail" and i["failed_runs"]],
             "declared_catches": backend.get("catches", []), "difficulty": backend.get("difficulty", ""),
             "source": backend.get("source", ""), "description": backend.get("description", ""),

@@ -157,6 +157,23 @@ def test_mix_spreads_one_batch_over_modes_by_instance():
     assert amp.for_run(7, {0, 1}, "x").as_record() == amp.for_run(7, {0, 1}, "x").as_record()
 
 
+def test_mix_steers_into_plugin_code_and_only_there():
+    """Instances reached through the plugin ABI draw steered interrupts in `mix`; in-tree ones never do."""
+    from jostle.plan import through_plugin
+
+    amp = Amplification.from_options("mix", None)
+    plugin = [amp.for_run(s, {0, 1}, f"futex/c@x{s}", through_plugin=True) for s in range(200)]
+    native = [amp.for_run(s, {0, 1}, f"futex/c@x{s}") for s in range(200)]
+    steered = [r for r in plugin if r.drawn == "steer"]
+    assert 50 <= len(steered) <= 110 and all("steer=" in r.chaos for r in steered)
+    assert not any(r.drawn == "steer" for r in native)
+    assert through_plugin({"backend": "example", "plugin": "example"})
+    assert through_plugin({"backend": "mutant.semaphore.opaque_post_reads_sleepers_first"})
+    assert through_plugin({"backend": "mutant.futex.plugin_wake_zero"})
+    assert not through_plugin({"backend": "mutant.futex.check_then_enqueue"})
+    assert not through_plugin({"backend": "linux"})
+
+
 def test_hostile_pins_every_run_with_a_busy_loop_beside_it_under_chaos_or_pct():
     hostile = Amplification.from_options("hostile", None)
     runs = [hostile.for_run(seed, allowed_cpus={0, 1}) for seed in range(8)]

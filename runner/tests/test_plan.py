@@ -153,6 +153,31 @@ def test_run_mutants_use_their_rated_catch_settings_until_caught(monkeypatch):
     assert asked.rated_mutants() == 0
 
 
+def test_run_mutants_report_catchers_the_baseline_excuses_without_gating(monkeypatch, tmp_path):
+    import json
+
+    from jostle import outcome, plan as plan_module, query
+
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"undetectable": {"s/c0@mutant.m": "the schedule never shows it"},
+                                    "unreliable": {"s/c1@mutant.m": "2 of 3 trials"}}))
+    monkeypatch.setattr(plan_module, "catch_settings", lambda: {})
+    monkeypatch.setattr(plan_module.excused_catchers, "__defaults__", (str(baseline),))
+    mutants = [dict(insts(2)[i], id=f"s/c{i}@mutant.m", backend="mutant.m", expect="fail") for i in range(2)]
+    Plan(mutants, BINARIES, Settings("run", runs=None, budget_s=60, jobs=1, seed=4))
+    assert [m["expect"] for m in mutants] == ["informative", "informative"]
+    assert mutants[0]["excused"] == "undetectable: the schedule never shows it"
+    assert outcome.aggregate(mutants[0]["expect"], ["PASS"]) == ("PASS", False)    # reported, not gating
+    summaries = query._mutant_summaries([{"name": "mutant.m", "suite": "s", "mutant": True}],
+                                        [dict(m, code="PASS", failed_runs=0) for m in mutants])
+    assert summaries[0]["status"] == "known gap" and set(summaries[0]["excused"]) == {m["id"] for m in mutants}
+    # Asked for N runs (or an amplification): the declared expectation stands.
+    kept = [dict(mutants[0], expect="fail")]
+    kept[0].pop("excused")
+    Plan(kept, BINARIES, Settings("run", runs=2, budget_s=None, jobs=1, seed=4))
+    assert kept[0]["expect"] == "fail"
+
+
 def test_a_huge_fixed_plan_is_made_lazily():
     import tracemalloc
     tracemalloc.start()
