@@ -3,10 +3,13 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <climits>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "backend_map.h"
@@ -127,6 +130,25 @@ char process_state(pid_t pid) {
   return p && p[1] == ' ' ? p[2] : '?';
 }
 
+// What /proc/PID/syscall says the child is blocked in: 1 a futex call on `word`, 0 something else (e.g. a chaos
+// point's sleep or hold before its wait, which reads 'S' too), -1 unreadable (then the process state alone decides).
+int blocked_in_futex(pid_t pid, const void* word) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/syscall", static_cast<int>(pid));
+  FILE* f = std::fopen(path, "r");
+  if (!f) return -1;
+  char buf[256];
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  char* end = nullptr;
+  const long nr = std::strtol(buf, &end, 10);
+  if (end == buf || nr != SYS_futex) return 0;  // "running", or another call
+  const char* arg0 = end;
+  const unsigned long long addr = std::strtoull(arg0, &end, 16);
+  return end != arg0 && addr == reinterpret_cast<std::uintptr_t>(word) ? 1 : 0;
+}
+
 }  // namespace
 
 // F4 across processes: a forked child parks on a MAP_SHARED word and the parent's wake(1) reaches it.
@@ -151,11 +173,14 @@ JOSTLE_CASE(futex, cross_process)
         while (sh->word.load(std::memory_order_acquire) == 0) F::wait(sh->word, 0);
         ::_exit(0);
       }
-      // Parked: it announced the wait and the kernel shows it sleeping on two reads 200 us apart.
+      // Parked: it announced the wait and the kernel shows it asleep in a futex call on two reads 200 us apart.
+      // The state alone is not enough: a chaos point's sleep just before the wait reads 'S' too (a hostile-schedule
+      // run took that for parked, and wake(1) then found nobody: a false failure).
+      const auto asleep_in_futex = [&] { return process_state(child) == 'S' && blocked_in_futex(child, &sh->word) != 0; };
       const bool parked = probe::await([&] {
-        if (sh->about_to_wait.load(std::memory_order_acquire) == 0 || process_state(child) != 'S') return false;
+        if (sh->about_to_wait.load(std::memory_order_acquire) == 0 || !asleep_in_futex()) return false;
         sleep_ns(200 * kMicro);
-        return process_state(child) == 'S';
+        return asleep_in_futex();
       });
       JOSTLE_CHECK(parked) << "child " << child << " never parked";
       sh->word.store(1, std::memory_order_release);
