@@ -51,6 +51,14 @@ def _read_quarantine(path):
     return globs
 
 
+def _amplify_mode(args):
+    """--amplify as given; else `stress` mixes (a hand-written --chaos spec alone means chaos), the rest none."""
+    asked = getattr(args, "amplify", None)
+    if asked:
+        return asked
+    return "mix" if args.command == "stress" and not getattr(args, "chaos", None) else "none"
+
+
 def _settings(args, mode, budget_s):
     """The Settings of a session command line: every default (jobs, seed, amplification) resolved here, once.
 
@@ -62,7 +70,7 @@ def _settings(args, mode, budget_s):
     return Settings(mode=mode, runs=opt("runs"), budget_s=budget_s, jobs=opt("jobs") or default_jobs(),
                     seed=opt("seed") if opt("seed") is not None else random_seed(),
                     timeout_s=opt("timeout"), iterations=opt("iterations"),
-                    amplify=Amplification.from_options(opt("amplify", "none"), opt("chaos")),
+                    amplify=Amplification.from_options(_amplify_mode(args), opt("chaos")),
                     plugins=tuple(args.plugin), target_rate=target, confidence=opt("confidence", 0.95),
                     sprt=opt("sprt", False), shard=shard.choose(opt("shard")))
 

@@ -144,7 +144,7 @@ def _add_selection(p):
     engines.add_arguments(p)
 
 
-def _add_execution(p, default_budget, runs=True):
+def _add_execution(p, default_budget, runs=True, amplify="none"):
     amount = p.add_mutually_exclusive_group()
     if runs:
         amount.add_argument("--runs", type=_positive_int, metavar="N", help="runs (processes) per instance")
@@ -163,7 +163,9 @@ def _add_execution(p, default_budget, runs=True):
     p.add_argument("--timeout", type=_timeout, metavar="D", help="per-run watchdog, overriding each case's own")
     p.add_argument("--iterations", type=_iterations, metavar="N",
                    help="iterations per run, overriding each case's own")
-    p.add_argument("--amplify", choices=MODES, default="none", help="schedule amplification mode (default none)")
+    default_text = f"{amplify}, or chaos with --chaos" if amplify != "none" else amplify
+    p.add_argument("--amplify", choices=MODES, default=None,
+                   help=f"schedule amplification mode (default {default_text}; docs/amplification.md)")
     p.add_argument("--chaos", metavar="SPEC", help="chaos points for the harness, e.g. p=0.01,actions=yield+spin")
     p.add_argument("--quarantine", metavar="FILE",
                    help="file of instance-id globs (one per line, # comments) whose FLAKY verdict does not gate")
@@ -216,7 +218,7 @@ def build_parser():
 
     p = _sub(sub, "stress", "repeat instances over a budget and report flake rates")
     _add_selection(p)
-    _add_execution(p, DEFAULT_STRESS_BUDGET)
+    _add_execution(p, DEFAULT_STRESS_BUDGET, amplify="mix")
     p.add_argument("--target-rate", type=_fraction, metavar="P",
                    help="claim 'failure rate < P' per instance: plan the clean runs that needs")
     p.add_argument("--confidence", type=_fraction, default=0.95, metavar="C", help="for --target-rate (default 0.95)")

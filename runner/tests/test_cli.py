@@ -347,3 +347,17 @@ def test_the_repro_build_follows_build_dir_over_the_wrappers_preset(monkeypatch,
     assert session.build_preset(str(tsan), suites) == "tsan"
     assert session.build_preset(str(tsan), []) == "tsan"  # no version: the directory's name
     assert session.build_preset(str(release), suites) == "release"  # the wrapper's own build: its preset
+
+
+def test_stress_mixes_by_default_and_a_chaos_spec_alone_means_chaos():
+    """docs/amplification.md: stress and soak default to mix, the others to none; --chaos alone is chaos."""
+    def mode(*argv):
+        args = cli.build_parser().parse_args(list(argv))
+        return cli._settings(args, args.command, 60).amplify.mode
+
+    assert mode("stress") == "mix"
+    assert mode("stress", "--chaos", "p=0.1,actions=yield") == "chaos"
+    assert mode("stress", "--amplify", "pct") == "pct"
+    assert mode("run") == "none"
+    assert mode("run", "--chaos", "p=0.1,actions=yield") == "chaos"
+    assert mode("soak", "--for", "1h") == "mix"
