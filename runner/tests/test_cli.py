@@ -224,9 +224,12 @@ def _alive_in(path):
 
 def _start(build_dir, out, *extra):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(REPO, "runner"), REPO]))
+    # SIGINT back to its default in the child: a shell that starts this test suite in the background hands it
+    # down ignored, and Python then never turns it into KeyboardInterrupt (the Ctrl-C test would hang).
     return subprocess.Popen([PYTHON, "-m", "jostle", "stress", "--build-dir", build_dir, "--out", out,
                              "--budget", "60s", "-j", "2", "--progress", "lines", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_runs(out, n, deadline_s=30):
