@@ -52,11 +52,12 @@ def _read_quarantine(path):
 
 
 def _amplify_mode(args):
-    """--amplify as given; else `stress` mixes (a hand-written --chaos spec alone means chaos), the rest none."""
+    """--amplify as given; else the subcommand's default (cli_parser), except that a --chaos spec alone means
+    chaos (Amplification.from_options turns none + a spec into chaos)."""
     asked = getattr(args, "amplify", None)
     if asked:
         return asked
-    return "mix" if args.command == "stress" and not getattr(args, "chaos", None) else "none"
+    return "none" if getattr(args, "chaos", None) else getattr(args, "amplify_default", "none")
 
 
 def _settings(args, mode, budget_s):

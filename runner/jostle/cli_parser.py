@@ -166,6 +166,7 @@ def _add_execution(p, default_budget, runs=True, amplify="none"):
     default_text = f"{amplify}, or chaos with --chaos" if amplify != "none" else amplify
     p.add_argument("--amplify", choices=MODES, default=None,
                    help=f"schedule amplification mode (default {default_text}; docs/amplification.md)")
+    p.set_defaults(amplify_default=amplify)     # resolved in cli._settings (a --chaos spec alone means chaos)
     p.add_argument("--chaos", metavar="SPEC", help="chaos points for the harness, e.g. p=0.01,actions=yield+spin")
     p.add_argument("--quarantine", metavar="FILE",
                    help="file of instance-id globs (one per line, # comments) whose FLAKY verdict does not gate")

@@ -28,14 +28,19 @@ STRESS_MIN_RUNS = 10
 DETECT_BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "detect_baseline.json")
 
 
-def catch_settings(path=DETECT_BASELINE):
-    """instance id -> {mode, iterations, timeout_s, budget_s} from the detect baseline ({} when unreadable)."""
+def _baseline_rows(path, keys):
+    """{key: rows} for the detect baseline's sections `keys` ({} for a missing or unreadable file or section)."""
     try:
         with open(path, encoding="utf-8") as f:
-            killed = json.load(f).get("reliably_killed", {})
+            data = json.load(f)
     except (OSError, ValueError):
         return {}
-    return killed if isinstance(killed, dict) else {}
+    return {k: data[k] for k in keys if isinstance(data, dict) and isinstance(data.get(k), dict)}
+
+
+def catch_settings(path=DETECT_BASELINE):
+    """instance id -> {mode, iterations, timeout_s, budget_s} from the detect baseline ({} when unreadable)."""
+    return _baseline_rows(path, ("reliably_killed",)).get("reliably_killed", {})
 
 
 # The in-tree backends whose primitive lives in a shared library reached through the plugin ABI: opaque mutants
@@ -50,17 +55,9 @@ def through_plugin(inst):
 def excused_catchers(path=DETECT_BASELINE):
     """instance id -> reason, for the catcher instances the detect baseline lists as `undetectable` or
     `unreliable` (too rare for one rated trial): `run --mutants` reports them, it does not gate on them."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    excused = {}
-    for key in ("undetectable", "unreliable"):
-        rows = data.get(key, {})
-        if isinstance(rows, dict):
-            excused.update({i: f"{key}: {reason}" for i, reason in rows.items() if isinstance(reason, str)})
-    return excused
+    sections = _baseline_rows(path, ("undetectable", "unreliable"))
+    return {i: f"{key}: {reason}" for key, rows in sections.items() for i, reason in rows.items()
+            if isinstance(reason, str)}
 
 
 @dataclass(frozen=True)
