@@ -13,6 +13,6 @@
 namespace jostle {
 
 using AsyncBackends = Concat<TypeList<EventfdAsync, PipeAsync>, EventfdAsyncMutants, PipeAsyncMutants,
-           TypeList<PluginAsync<0>, PluginAsync<1>>, MutantPluginsAsync>;
+           TypeList<PluginAsync<0>, PluginAsync<1>>, MutantPluginsAsync, OpaqueMutantsAsync>;
 
 }  // namespace jostle

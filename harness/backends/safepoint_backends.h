@@ -10,6 +10,6 @@
 namespace jostle {
 
 using SafepointBackends = Concat<TypeList<FlagSafepoint>, FlagSafepointMutants,
-           TypeList<PluginSafepoint<0>, PluginSafepoint<1>>, MutantPluginsSafepoint>;
+           TypeList<PluginSafepoint<0>, PluginSafepoint<1>>, MutantPluginsSafepoint, OpaqueMutantsSafepoint>;
 
 }  // namespace jostle

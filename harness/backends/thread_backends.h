@@ -11,6 +11,6 @@
 namespace jostle {
 
 using ThreadBackends = Concat<TypeList<PthreadThread, StdThread>, PthreadThreadMutants, StdThreadMutants,
-           TypeList<PluginThread<0>, PluginThread<1>, PluginTimedThread<0>, PluginTimedThread<1>>, MutantPluginsThread>;
+           TypeList<PluginThread<0>, PluginThread<1>, PluginTimedThread<0>, PluginTimedThread<1>>, MutantPluginsThread, OpaqueMutantsThread>;
 
 }  // namespace jostle

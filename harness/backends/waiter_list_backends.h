@@ -11,6 +11,6 @@
 namespace jostle {
 
 using WaiterListBackends = Concat<TypeList<CondvarWaiters, FutexWaiters>, CondvarWaitersMutants, FutexWaitersMutants,
-           TypeList<PluginWaiterList<0>, PluginWaiterList<1>>, MutantPluginsWaiterList>;
+           TypeList<PluginWaiterList<0>, PluginWaiterList<1>>, MutantPluginsWaiterList, OpaqueMutantsWaiterList>;
 
 }  // namespace jostle

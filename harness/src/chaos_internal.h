@@ -57,6 +57,9 @@ struct Config {
   // preempt mode, steer=P: probability that a call into outside code arms a one-shot interrupt inside the call
   // (0: off). interval=0 turns the untargeted interrupts off, leaving only the steered ones.
   double steer = 0.0;
+  // preempt mode, others_us=N: mean wall time between two interrupts sent to threads the harness did not start
+  // (a plugin's or a library's own threads), picked at random among the running ones (0: off).
+  Nanos others = 0;
   std::uint64_t seed = 1;
   std::string spec;
 };

@@ -62,7 +62,7 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
       if (!parse_double(v, d) || d < 0 || d > 1) return "chaos steer must be a probability in [0,1], got '" + std::string(v) + "'";
       c.steer = d;
     } else if (k == "sleep_max_us" || k == "stall_us" || k == "token_wait_us" || k == "poll_us" ||
-               k == "start_wait_us" || k == "interval_us") {
+               k == "start_wait_us" || k == "interval_us" || k == "others_us") {
       if (!parse_double(v, d) || d < 1 || d > 1e7) return "chaos " + std::string(k) + " must be 1..10000000";
       const Nanos ns = static_cast<Nanos>(d * 1000);
       if (k == "sleep_max_us") c.sleep_max = std::max<Nanos>(ns, 1000);
@@ -70,6 +70,7 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
       else if (k == "token_wait_us") c.token_wait = ns;
       else if (k == "start_wait_us") c.start_wait = ns;
       else if (k == "interval_us") c.interval = ns;
+      else if (k == "others_us") c.others = ns;
       else c.poll = ns;
     } else if (k == "cap") {
       if (!parse_double(v, d) || d < 0 || d > 100) return "chaos cap must be 0..100 (fraction of wall time), got '" + std::string(v) + "'";
@@ -97,7 +98,7 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
       (k == "k" ? c.k : c.spin_bound) = static_cast<std::uint64_t>(d);
     } else {
       return "unknown chaos setting '" + std::string(k) +
-             "' (accepted: mode, p, actions, sleep_max_us, stall_us, cap, swarm, d, k, token_wait_us, poll_us, start_wait_us, spin_bound, actors, settle, interval_us, restart, clock, steer)";
+             "' (accepted: mode, p, actions, sleep_max_us, stall_us, cap, swarm, d, k, token_wait_us, poll_us, start_wait_us, spin_bound, actors, settle, interval_us, restart, clock, steer, others_us)";
     }
   }
   if (c.mode == Mode::pct && !actions_given) c.actions = 0;  // pct: no delays; spurious/timeout only if asked
@@ -106,8 +107,8 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
     if (c.actions & ~(kYield | kSleep))
       return "chaos mode=preempt takes actions yield and sleep only (a signal handler cannot spin, stall or fake a "
              "return)";
-  } else if (c.steer > 0 || c.interval == 0) {
-    return "chaos steer and interval_us=0 are preempt options (mode=preempt,steer=P)";
+  } else if (c.steer > 0 || c.interval == 0 || c.others > 0) {
+    return "chaos steer, others_us and interval_us=0 are preempt options (mode=preempt,steer=P)";
   }
   out = c;
   return {};

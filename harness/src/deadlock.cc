@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "jostle/chaos.h"
+
 namespace jostle::deadlock {
 
 namespace {
@@ -86,7 +88,7 @@ bool snapshot(pid_t skip, std::vector<Blocked>& out) {
   while (dirent* e = ::readdir(dir)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     const pid_t tid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (tid == skip) continue;
+    if (tid == skip || chaos::preempt_is_plumbing(tid)) continue;  // the watchdog, preempt's sweeper
     // The cheap test first: most of the time some thread is running and the scan stops here.
     if (task_state(tid) != 'S') {
       all = false;

@@ -13,12 +13,26 @@
 // that were not interrupted: a blocking call's running part, not its time asleep). steer_exit disarms it. Its signal carries a tag in si_value, so the handler
 // tells a steered interrupt from an untargeted one, and a steered signal that arrives after the call (disarmed
 // too late) does nothing.
+//
+// Other threads (others_us=N): threads the harness did not start (a plugin's workers, a library's pool, the
+// threads a thread backend spawns for the case) have no timer of their own. A sweeper thread of the harness wakes
+// at random instants (mean N us), lists /proc/self/task, leaves out the harness's own threads (the actors, the
+// main thread, the watchdog, itself) and any thread not running (state other than R: a thread asleep in a wait
+// is left alone, so a lost wakeup still looks quiet to the deadlock check), and sends one of the rest a queued
+// signal (rt_tgsigqueueinfo) tagged kOthersTag; the same handler then yields or sleeps in that thread.
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #include "chaos_internal.h"
 #include "jostle/chaos.h"
@@ -53,6 +67,11 @@ std::atomic<std::uint64_t> g_threads{0}, g_interrupts{0}, g_eintr{0}, g_restarte
 std::atomic<std::uint64_t> g_steer_calls{0}, g_steer_armed{0}, g_steer_fired{0}, g_steer_late{0}, g_in_call{0};
 std::atomic<Nanos> g_arm_cost{0};  // EWMA of what arming costs (timer_settime), so the expiry lands after it
 constexpr int kSteerTag = 0x57ee;   // si_value of the steering timer's signal
+constexpr int kOthersTag = 0x07e5;  // si_value of the sweeper's signal to a thread the harness did not start
+std::atomic<std::uint64_t> g_others_sweeps{0}, g_others_sent{0}, g_others_hits{0}, g_others_asleep{0};
+// Threads of the harness's own plumbing (the watchdog), left out by the sweeper; 0: a free entry.
+constexpr int kPlumbing = 8;
+std::atomic<pid_t> g_plumbing[kPlumbing];
 
 // Everything the handler needs, in the thread's own trivially constructible storage (no TLS init guard, safe to
 // touch from a signal handler).
@@ -131,8 +150,43 @@ Where where_interrupted(void* uctx) {
   return Where::running;
 }
 
+// A thread the harness did not start, interrupted by the sweeper: no timer and no actor slot of its own, only a
+// random stream seeded lazily from (seed, tid) and the same yield/sleep choice under the same cap.
+thread_local std::uint64_t t_others_rng;  // 0: not seeded yet (trivially constructible: signal-safe)
+
+void on_others_signal(void* uctx) {
+  if (!g_on.load(std::memory_order_relaxed)) return;
+  if (where_interrupted(uctx) != Where::running) {
+    g_others_asleep.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  std::uint64_t& rng = t_others_rng;
+  if (rng == 0) rng = mix(g_config.seed, static_cast<std::uint64_t>(sys::gettid()), 0x07e5) | 1;
+  g_others_hits.fetch_add(1, std::memory_order_relaxed);
+  const bool can_sleep = (g_config.actions & kSleep) != 0;
+  const bool can_yield = (g_config.actions & kYield) != 0;
+  const bool sleep = can_sleep && (!can_yield || (next_u64(rng) & 1) != 0);
+  if (sleep) {
+    PreemptThread draw{};
+    draw.rng = next_u64(rng);
+    const Nanos ns = sleep_draw(draw);
+    if (!delay_allowed(ns)) return;
+    const timespec ts = to_timespec(ns);
+    ::nanosleep(&ts, nullptr);
+  } else if (delay_allowed(0)) {
+    const Nanos t0 = now_ns();
+    ::sched_yield();
+    g_injected.fetch_add(now_ns() - t0, std::memory_order_relaxed);
+  }
+}
+
 void on_signal(int /*sig*/, siginfo_t* info, void* uctx) {
   const int saved_errno = errno;
+  if (info != nullptr && info->si_code == SI_QUEUE && info->si_value.sival_int == kOthersTag) {
+    on_others_signal(uctx);
+    errno = saved_errno;
+    return;
+  }
   PreemptThread& t = t_pre;
   const bool steered = info != nullptr && info->si_code == SI_TIMER && info->si_value.sival_int == kSteerTag;
   // A steered interrupt releases its hold first (steer_enter_slow), even when preemption stopped meanwhile.
@@ -219,6 +273,92 @@ timer_t* make_timer(clockid_t clock, int tag, timer_t& out) {
   return ::timer_create(clock, &sev, &out) == 0 ? &out : nullptr;
 }
 
+// The sweeper (others_us=N). Runs from preempt_start to preempt_stop; never inside a signal handler, so it may
+// read /proc freely. It is harness plumbing: it uses raw nanosleep and an atomic flag, nothing under test.
+struct Sweeper {
+  pthread_t thread{};
+  pid_t owner = 0;  // the process that started it (a forked child must not join its parent's thread)
+  bool running = false;
+  std::atomic<bool> stop{false};
+};
+Sweeper g_sweeper;
+
+bool is_harness_thread(pid_t tid, pid_t self) {
+  if (tid == self) return true;
+  for (int i = 0; i <= kMaxActors; ++i)
+    if (phase_slot(i - 1).tid.load(std::memory_order_relaxed) == tid) return true;
+  return preempt_is_plumbing(tid);
+}
+
+// The scheduler state of a thread of this process: 'R' running or runnable, 'S' asleep, ... ('?' unknown).
+char task_state(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(tid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return '?';
+  char buf[256];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return '?';
+  buf[n] = 0;
+  const char* close_paren = std::strrchr(buf, ')');  // the name may hold spaces and parentheses
+  return close_paren != nullptr && close_paren[1] == ' ' ? close_paren[2] : '?';
+}
+
+void* sweep_loop(void*) {
+  const pid_t self = sys::gettid(), pid = ::getpid();
+  preempt_plumbing_thread(true);  // the deadlock check leaves it out: it sleeps in nanosleep, not in a wait
+  std::uint64_t rng = mix(g_config.seed, 0x5eeb, 0x07e5);
+  const std::uint64_t span = static_cast<std::uint64_t>(2 * g_config.others);
+  pid_t cand[256];
+  while (!g_sweeper.stop.load(std::memory_order_acquire)) {
+    const timespec ts = to_timespec(kMicro + static_cast<Nanos>(next_u64(rng) % (span > kMicro ? span - kMicro : 1)));
+    ::nanosleep(&ts, nullptr);
+    if (g_sweeper.stop.load(std::memory_order_acquire)) break;
+    g_others_sweeps.fetch_add(1, std::memory_order_relaxed);
+    DIR* d = ::opendir("/proc/self/task");
+    if (d == nullptr) continue;
+    int n = 0;
+    while (dirent* e = ::readdir(d)) {
+      const pid_t tid = static_cast<pid_t>(std::atoi(e->d_name));
+      if (tid <= 0 || is_harness_thread(tid, self)) continue;
+      if (n < 256) cand[n++] = tid;
+    }
+    ::closedir(d);
+    // From a random start, the first candidate found running.
+    for (int i = 0, at = n > 0 ? static_cast<int>(next_u64(rng) % static_cast<std::uint64_t>(n)) : 0; i < n; ++i) {
+      const pid_t tid = cand[(at + i) % n];
+      if (task_state(tid) != 'R') continue;
+      siginfo_t si{};
+      si.si_signo = preempt_signal();
+      si.si_code = SI_QUEUE;
+      si.si_pid = pid;
+      si.si_uid = ::getuid();
+      si.si_value.sival_int = kOthersTag;
+      if (::syscall(SYS_rt_tgsigqueueinfo, pid, tid, preempt_signal(), &si) == 0)
+        g_others_sent.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+  }
+  preempt_plumbing_thread(false);
+  return nullptr;
+}
+
+void sweeper_start() {
+  if (g_config.others <= 0 || g_sweeper.running) return;
+  g_sweeper.stop.store(false, std::memory_order_release);
+  g_sweeper.owner = ::getpid();
+  g_sweeper.running = ::pthread_create(&g_sweeper.thread, nullptr, sweep_loop, nullptr) == 0;
+}
+
+void sweeper_stop() {
+  if (!g_sweeper.running) return;
+  g_sweeper.running = false;
+  if (g_sweeper.owner != ::getpid()) return;  // after fork: the thread is the parent's, not ours to join
+  g_sweeper.stop.store(true, std::memory_order_release);
+  ::pthread_join(g_sweeper.thread, nullptr);
+}
+
 }  // namespace
 
 #if defined(JOSTLE_PREEMPT_TSAN)
@@ -231,7 +371,8 @@ constexpr const char* kOffReason = nullptr;
 
 std::string preempt_start() {
   for (auto* c : {&g_threads, &g_interrupts, &g_eintr, &g_restarted, &g_yields, &g_sleeps, &g_skipped,
-                  &g_steer_calls, &g_steer_armed, &g_steer_fired, &g_steer_late, &g_in_call})
+                  &g_steer_calls, &g_steer_armed, &g_steer_fired, &g_steer_late, &g_in_call, &g_others_sweeps,
+                  &g_others_sent, &g_others_hits, &g_others_asleep})
     c->store(0, std::memory_order_relaxed);
   if (kOffReason != nullptr) return {};  // the run goes on unpreempted; the schedule event says why
   struct sigaction sa {};
@@ -242,14 +383,16 @@ std::string preempt_start() {
   g_epoch.fetch_add(1, std::memory_order_relaxed);
   g_on.store(true, std::memory_order_release);
   g_steer.store(g_config.steer > 0, std::memory_order_release);
+  sweeper_start();
   return {};
 }
 
 void preempt_stop() {
   // Timers of other threads stop at their next expiry (the handler no longer re-arms); each thread deletes its
-  // own when it is released.
+  // own when it is released. The sweeper is stopped and joined (a signal it already sent finds g_on false).
   g_steer.store(false, std::memory_order_release);
   g_on.store(false, std::memory_order_release);
+  sweeper_stop();
 }
 
 void preempt_describe(Json& j) {
@@ -265,6 +408,13 @@ void preempt_describe(Json& j) {
     // their call, steered signals that came after it (ignored), and interrupts of either kind inside a call.
     j.kv("steer", g_config.steer).kv("steer_calls", g_steer_calls.load()).kv("steer_armed", g_steer_armed.load());
     j.kv("steer_fired", g_steer_fired.load()).kv("steer_late", g_steer_late.load()).kv("in_call", g_in_call.load());
+  }
+  if (g_config.others > 0) {
+    // Threads the harness did not start: sweeps, signals sent (to a running one), those that landed in running
+    // code (yield or sleep), and those that found the thread already in a system call (nothing done).
+    j.kv("others_us", static_cast<double>(g_config.others) / 1e3).kv("others_sweeps", g_others_sweeps.load());
+    j.kv("others_sent", g_others_sent.load()).kv("others_hits", g_others_hits.load());
+    j.kv("others_asleep", g_others_asleep.load());
   }
 }
 
@@ -311,6 +461,20 @@ void preempt_thread_end() {
   if (t.random_timer) ::timer_delete(t.timer);  // a signal already queued finds armed false and returns
   if (t.steer_timer_ok) ::timer_delete(t.steer_timer);
   t.random_timer = t.steer_timer_ok = false;
+}
+
+bool preempt_is_plumbing(pid_t tid) {
+  for (auto& p : g_plumbing)
+    if (p.load(std::memory_order_relaxed) == tid) return true;
+  return false;
+}
+
+void preempt_plumbing_thread(bool begin) {
+  const pid_t self = sys::gettid();
+  for (auto& p : g_plumbing) {
+    pid_t expected = begin ? 0 : self;
+    if (p.compare_exchange_strong(expected, begin ? self : 0, std::memory_order_acq_rel)) return;
+  }
 }
 
 std::atomic<bool> g_steer{false};

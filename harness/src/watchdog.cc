@@ -68,6 +68,10 @@ void Watchdog::loop() {
   // How often the deadlock check samples /proc while it is on: a tenth of the quiet period, 5-50 ms.
   const Nanos poll = std::clamp<Nanos>(deadlock_after_ / 10, 5 * kMilli, 50 * kMilli);
   const pid_t self = sys::gettid();
+  chaos::preempt_plumbing_thread(true);  // not a target of preempt's others_us sweeper
+  struct Unmark {
+    ~Unmark() { chaos::preempt_plumbing_thread(false); }
+  } unmark;
   std::vector<deadlock::Blocked> first, now_blocked;
   Nanos quiet_since = -1;  // when the current all-blocked, nobody-ran stretch began (-1: not in one)
   Nanos next_progress = now_ns() + kProgressEvery;

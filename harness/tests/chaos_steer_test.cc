@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -113,6 +114,44 @@ TEST(ChaosPreempt, SteerNeverAimsAtTimedWaitsOrSleeps) {
   EXPECT_EQ(s.inside + s.outside, 0) << s.event;
 }
 
+// others_us=N: a thread the harness did not start (no bind_current_thread: a plugin's own worker) is interrupted
+// while it runs; a thread the harness started is not (it has its own timers, here none: interval_us=0). Seen from
+// each thread's voluntary context switches, which only the sleep action makes while it spins.
+TEST(ChaosPreempt, OthersReachThreadsTheHarnessDidNotStart) {
+  SteerChaosOff off;
+  const char* spec = "mode=preempt,interval_us=0,others_us=100,actions=sleep,sleep_max_us=5,cap=100";
+  ASSERT_EQ(configure(spec, 9), "");
+  std::atomic<int> ready{0};
+  long unbound = -1, bound = -1;
+  std::thread outside([&] {
+    ready.fetch_add(1);
+    const long a = voluntary_switches();
+    spin_for(300 * jostle::kMilli);
+    unbound = voluntary_switches() - a;
+  });
+  std::thread inside([&] {
+    jostle::bind_current_thread(0);
+    ready.fetch_add(1);
+    const long a = voluntary_switches();
+    spin_for(300 * jostle::kMilli);
+    bound = voluntary_switches() - a;
+    jostle::release_actor_slot(0);
+  });
+  outside.join();
+  inside.join();
+  jostle::Json j;
+  j.begin_object();
+  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
+  j.end_object();
+  const std::string event = j.text();
+  if (event.find("\"off\"") != std::string::npos) GTEST_SKIP() << event;
+  EXPECT_GT(event_field(event, "others_sweeps"), 100) << event;
+  EXPECT_GT(event_field(event, "others_hits"), 10) << event;
+  EXPECT_GT(unbound, 10) << event;
+  EXPECT_EQ(bound, 0) << event;
+  EXPECT_EQ(event_field(event, "interrupts"), 0) << "no harness thread was interrupted\n" << event;
+}
+
 TEST(ChaosPreempt, SteerSpec) {
   SteerChaosOff off;
   EXPECT_EQ(configure("mode=preempt,steer=0.1,interval_us=0", 1), "");
@@ -120,6 +159,9 @@ TEST(ChaosPreempt, SteerSpec) {
   EXPECT_NE(configure("mode=preempt,steer=2", 1).find("[0,1]"), std::string::npos);
   EXPECT_NE(configure("p=0.1,steer=0.1", 1).find("preempt options"), std::string::npos);
   EXPECT_NE(configure("mode=pct,interval_us=0", 1).find("preempt options"), std::string::npos);
+  EXPECT_EQ(configure("mode=preempt,interval_us=0,steer=0.1,others_us=500", 1), "");
+  EXPECT_NE(configure("p=0.1,others_us=500", 1).find("preempt options"), std::string::npos);
+  EXPECT_NE(configure("mode=preempt,others_us=0", 1).find("1..10000000"), std::string::npos);
 }
 
 }  // namespace

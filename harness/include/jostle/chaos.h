@@ -28,6 +28,8 @@
 //   JOSTLE_CHAOS_BLOCKING_END("futex.wait");       random mode)
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -141,6 +143,10 @@ inline void steer_exit(SteerSite& site, std::int64_t token) {
 // starts for a case is covered; threads a backend or plugin starts on its own are not.
 void preempt_thread_begin(int actor);
 void preempt_thread_end();
+// Harness-internal: the calling thread is harness plumbing (the watchdog), which preempt mode's others_us sweeper
+// must leave alone (begin), or no longer is (end). Threads bound as actors are left alone already.
+void preempt_plumbing_thread(bool begin);
+bool preempt_is_plumbing(pid_t tid);  // the deadlock check leaves these threads out too
 
 }  // namespace jostle::chaos
 

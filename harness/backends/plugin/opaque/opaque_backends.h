@@ -23,8 +23,10 @@ namespace jostle::opaque {
 
 inline constexpr int kFutexSlot = plugin::kSlots, kCondvarSlot = plugin::kSlots + 1, kRwLockSlot = plugin::kSlots + 2,
                      kSemaphoreSlot = plugin::kSlots + 3, kEventSlot = plugin::kSlots + 4,
-                     kWaitGroupSlot = plugin::kSlots + 5;
-static_assert(kWaitGroupSlot < plugin::kSlots + plugin::kOpaqueSlots, "one opaque slot per library");
+                     kWaitGroupSlot = plugin::kSlots + 5, kThreadSlot = plugin::kSlots + 6,
+                     kWaiterListSlot = plugin::kSlots + 7, kSafepointSlot = plugin::kSlots + 8,
+                     kAsyncSlot = plugin::kSlots + 9;
+static_assert(kAsyncSlot < plugin::kSlots + plugin::kOpaqueSlots, "one opaque slot per library");
 
 // <dir of the running binary>/../plugins/<lib>, loaded once into `slot` (copied and validated like a --plugin
 // library, plugin_host.h). False when it cannot be.
@@ -112,8 +114,57 @@ struct MutantOpaqueWaitGroupClearByStore : PluginWaitGroup<opaque::kWaitGroupSlo
   static bool available() { return opaque::load(opaque::kWaitGroupSlot, "libjostle-opaque-waitgroup.so"); }
 };
 
+struct MutantOpaqueThreadJoinLateSnapshot : PluginTimedThread<opaque::kThreadSlot> {
+  static constexpr std::string_view kName = "mutant.thread.opaque_join_late_snapshot";
+  static constexpr std::string_view kDescription =
+      "opaque plugin: thread join that tests the done flag, then snapshots the exit futex word";
+  static constexpr std::string_view kCatches = "agents/thread_join_visible,agents/thread_ids_unique";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource =
+      "isAlive()-then-wait joins (lost wakeup; the asterinas exit/join family, PR #1469)";
+  static bool available() { return opaque::load(opaque::kThreadSlot, "libjostle-opaque-thread.so"); }
+};
+
+struct MutantOpaqueWaiterListCompareOutsideLock : PluginWaiterList<opaque::kWaiterListSlot> {
+  static constexpr std::string_view kName = "mutant.waiter_list.opaque_compare_outside_lock";
+  static constexpr std::string_view kDescription =
+      "opaque plugin: Atomics waiter list whose wait compares the cell before taking the list lock";
+  static constexpr std::string_view kCatches = "atomics/wait_notify_storm";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource =
+      "futex-emulating Atomics.wait that checks the value outside the WaiterList critical section";
+  static bool available() { return opaque::load(opaque::kWaiterListSlot, "libjostle-opaque-waiter_list.so"); }
+};
+
+struct MutantOpaqueSafepointAttachCheckThenCount : PluginSafepoint<opaque::kSafepointSlot> {
+  static constexpr std::string_view kName = "mutant.safepoint.opaque_attach_check_then_count";
+  static constexpr std::string_view kDescription =
+      "opaque plugin: safepoint whose attach tests the stop flag before counting itself";
+  static constexpr std::string_view kCatches = "agents/safepoint_churn";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource =
+      "VM thread attach paths that test the safepoint state outside the stopper's count";
+  static bool available() { return opaque::load(opaque::kSafepointSlot, "libjostle-opaque-safepoint.so"); }
+};
+
+struct MutantOpaqueAsyncClearBeforeRead : PluginAsync<opaque::kAsyncSlot> {
+  static constexpr std::string_view kName = "mutant.async.opaque_clear_before_read";
+  static constexpr std::string_view kDescription =
+      "opaque plugin: async notifier whose drain clears the coalescing flag before reading the eventfd";
+  static constexpr std::string_view kCatches = "futex/async_last_not_lost";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource =
+      "the pending-flag coalescing of event-loop async handles (libuv uv_async_t, libev ev_async), reset moved before the read";
+  static bool available() { return opaque::load(opaque::kAsyncSlot, "libjostle-opaque-async.so"); }
+};
+
 using OpaqueMutants = TypeList<MutantOpaqueFutexCheckThenEnqueue, MutantOpaqueCondvarLateSnapshot,
                                MutantOpaqueRwLockReaderCheckThenAct, MutantOpaqueSemaphorePostReadsSleepersFirst,
                                MutantOpaqueEventLateGeneration, MutantOpaqueWaitGroupClearByStore>;
+// The other families' opaque mutants, spliced into their backend lists (thread_backends.h, ...).
+using OpaqueMutantsThread = TypeList<MutantOpaqueThreadJoinLateSnapshot>;
+using OpaqueMutantsWaiterList = TypeList<MutantOpaqueWaiterListCompareOutsideLock>;
+using OpaqueMutantsSafepoint = TypeList<MutantOpaqueSafepointAttachCheckThenCount>;
+using OpaqueMutantsAsync = TypeList<MutantOpaqueAsyncClearBeforeRead>;
 
 }  // namespace jostle
