@@ -20,6 +20,9 @@
 // main thread, the watchdog, itself) and any thread not running (state other than R: a thread asleep in a wait
 // is left alone, so a lost wakeup still looks quiet to the deadlock check), and sends one of the rest a queued
 // signal (rt_tgsigqueueinfo) tagged kOthersTag; the same handler then yields or sleeps in that thread.
+//
+// Long because: the three interrupt sources share one signal handler and its file-local, signal-safe state
+// (the per-thread slots, the counters, the sweeper's exclusions); splitting them would export that state.
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
