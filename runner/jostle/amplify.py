@@ -237,6 +237,33 @@ class Amplification:
                            knobs.get("victim", ""), knobs.get("rr", False)))
 
 
+AUTOGROUP = "/proc/sys/kernel/sched_autogroup_enabled"
+
+
+def autogroup_note(mode, path=AUTOGROUP):
+    """A warning for a session whose busy loops would share a CPU thread-for-thread with the run ('' if none).
+
+    The busy loop runs in a session of its own. With the kernel's autogroup on (Debian's default) that session is
+    a scheduling group of its own, and the run's threads share their CPU with it as a group; with autogroup off
+    the loop competes with each thread, and a PCT handoff (the holder yields until the thread it woke has settled)
+    can cost a whole scheduler slice. Measured 4 Dec: futex/lost_wakeup_storm under hostile PCT passed with
+    autogroup on and passed its 10 s watchdog 3 of 3 times with it off (docs/amplification.md, "hostile").
+    """
+    if mode not in ("hostile", "os", "mix"):
+        return ""
+    try:
+        with open(path) as f:
+            enabled = f.read().strip()
+    except OSError:
+        return ""
+    if enabled != "0":
+        return ""
+    return (f"{path} is 0: busy loops of --amplify {mode} compete with each thread of a run, not as a group; "
+            f"PCT runs beside them step a scheduler slice at a time and a long case may pass its watchdog "
+            f"(a TIMEOUT that is slowness, not a hang: docs/amplification.md). Set it to 1 for a hostile "
+            f"false-positive hunt")
+
+
 def draw_os(rng, cpus):
     """One OS profile: each knob on or off independently (swarm style), never all off."""
     n = len(cpus)

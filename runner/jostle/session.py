@@ -13,7 +13,7 @@ import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-from jostle import classify, discovery, execute, outcome, reaper, sanitizers, selection, store
+from jostle import amplify, classify, discovery, execute, outcome, reaper, sanitizers, selection, store
 from jostle.plan import Plan
 from jostle.progress import Progress
 from jostle.records import RunRecord, SessionResult, new_id, now_iso
@@ -255,6 +255,9 @@ def run(request, log):
     for warning in plan.warnings:
         log("warning: " + warning)
     _say_budget(settings, found.instances, plan, log)
+    note = amplify.autogroup_note(settings.amplify.mode)
+    if note:
+        log(f"warning: {note}")
     writer.append(session_header(session_id, request, found, build, plan))
     instances = found.instances
     expects = {inst["id"]: inst["expect"] for inst in instances}

@@ -181,3 +181,14 @@ def test_hostile_pins_every_run_with_a_busy_loop_beside_it_under_chaos_or_pct():
     assert all(r.chaos.startswith("mode=pct") == bool(seed % 2) for seed, r in enumerate(runs))
     assert {r.os.cpus for r in runs} == {(0,), (1,)}
     assert Amplification.from_record(runs[1].as_record()) == runs[1]   # replayable as recorded
+
+
+def test_autogroup_note_warns_only_for_busy_loop_modes_when_autogroup_is_off(tmp_path):
+    off, on = tmp_path / "off", tmp_path / "on"
+    off.write_text("0\n")
+    on.write_text("1\n")
+    note = amplify.autogroup_note("hostile", path=str(off))
+    assert "is 0" in note and "hostile" in note and "Set it to 1" in note
+    assert amplify.autogroup_note("hostile", path=str(on)) == ""
+    assert amplify.autogroup_note("chaos", path=str(off)) == ""    # no busy loop in that mode
+    assert amplify.autogroup_note("hostile", path=str(tmp_path / "missing")) == ""   # a kernel without it
