@@ -542,15 +542,33 @@ typedef struct ex_waiter {
 
 typedef struct ex_wlist {
   pthread_mutex_t m;
-  ex_waiter head; /* sentinel of one list for all cells, in arrival order */
+  ex_waiter head;     /* sentinel of one list for all cells, in arrival order */
+  int timers;         /* timer threads that may still take m: destroy waits for them */
+  int closing;        /* destroy has begun: timers stop waiting */
+  pthread_cond_t idle; /* signalled when timers drops to 0 */
 } ex_wlist;
 
 static void ex_wl_init(void* p) {
   ex_wlist* w = p;
   pthread_mutex_init(&w->m, NULL);
+  pthread_cond_init(&w->idle, NULL);
   w->head.next = w->head.prev = &w->head;
+  w->timers = 0;
+  w->closing = 0;
 }
-static void ex_wl_destroy(void* p) { pthread_mutex_destroy(&((ex_wlist*)p)->m); }
+/* A timer thread re-takes m after a notify settled its node (to free it) or after its deadline: the list must
+   outlive every timer thread, so destroy wakes them all and waits until the last one has let go of m. */
+static void ex_wl_destroy(void* p) {
+  ex_wlist* w = p;
+  pthread_mutex_lock(&w->m);
+  w->closing = 1;
+  for (ex_waiter* n = w->head.next; n != &w->head; n = n->next)
+    if (n->is_async && n->timer_running) pthread_cond_signal(&n->cv);
+  while (w->timers > 0) pthread_cond_wait(&w->idle, &w->m);
+  pthread_mutex_unlock(&w->m);
+  pthread_cond_destroy(&w->idle);
+  pthread_mutex_destroy(&w->m);
+}
 static void ex_link(ex_wlist* w, ex_waiter* n) {
   n->prev = w->head.prev;
   n->next = &w->head;
@@ -620,14 +638,18 @@ static void* ex_async_timer(void* p) {
   ex_wlist* w = n->owner;
   pthread_mutex_lock(&w->m);
   struct timespec d = ex_abs(n->deadline);
-  while (n->linked && mono_now() < n->deadline) pthread_cond_timedwait(&n->cv, &w->m, &d);
-  const int timed_out = n->linked;
-  if (timed_out) ex_unlink(n);
+  while (n->linked && !w->closing && mono_now() < n->deadline) pthread_cond_timedwait(&n->cv, &w->m, &d);
+  /* A wait still listed when the list is destroyed is dropped unsettled: its owner is tearing the list down. */
+  const int timed_out = n->linked && !w->closing;
+  if (n->linked) ex_unlink(n);
   pthread_mutex_unlock(&w->m);
   if (timed_out) n->settle(n->arg, JOSTLE_TIMEDOUT);
   /* Either way the timer owns the node now: notify settled it (if it removed it) without freeing it. */
   pthread_cond_destroy(&n->cv);
   free(n);
+  pthread_mutex_lock(&w->m);
+  if (--w->timers == 0) pthread_cond_broadcast(&w->idle);
+  pthread_mutex_unlock(&w->m);
   return NULL;
 }
 static int ex_wl_wait_async(void* p, void* cell, unsigned width, int64_t expected, int64_t timeout_ns,
@@ -657,6 +679,7 @@ static int ex_wl_wait_async(void* p, void* cell, unsigned width, int64_t expecte
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     n->timer_running = pthread_create(&t, &a, ex_async_timer, n) == 0;
+    w->timers += n->timer_running;
     pthread_attr_destroy(&a);
   }
   pthread_mutex_unlock(&w->m);
