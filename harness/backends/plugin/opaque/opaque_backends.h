@@ -25,8 +25,8 @@ inline constexpr int kFutexSlot = plugin::kSlots, kCondvarSlot = plugin::kSlots 
                      kSemaphoreSlot = plugin::kSlots + 3, kEventSlot = plugin::kSlots + 4,
                      kWaitGroupSlot = plugin::kSlots + 5, kThreadSlot = plugin::kSlots + 6,
                      kWaiterListSlot = plugin::kSlots + 7, kSafepointSlot = plugin::kSlots + 8,
-                     kAsyncSlot = plugin::kSlots + 9;
-static_assert(kAsyncSlot < plugin::kSlots + plugin::kOpaqueSlots, "one opaque slot per library");
+                     kAsyncSlot = plugin::kSlots + 9, kChannelSlot = plugin::kSlots + 10;
+static_assert(kChannelSlot < plugin::kSlots + plugin::kOpaqueSlots, "one opaque slot per library");
 
 // <dir of the running binary>/../plugins/<lib>, loaded once into `slot` (copied and validated like a --plugin
 // library, plugin_host.h). False when it cannot be.
@@ -158,9 +158,23 @@ struct MutantOpaqueAsyncClearBeforeRead : PluginAsync<opaque::kAsyncSlot> {
   static bool available() { return opaque::load(opaque::kAsyncSlot, "libjostle-opaque-async.so"); }
 };
 
+struct MutantOpaqueChannelCancelTrustsStaleSlot : PluginChannel<opaque::kChannelSlot> {
+  using PluginChannel::PluginChannel;  // constructed with a capacity (ChannelBackend)
+  static constexpr std::string_view kName = "mutant.channel.opaque_cancel_trusts_stale_slot";
+  static constexpr std::string_view kDescription =
+      "opaque plugin: hand-off channel whose timed-out receiver trusts a load of its slot taken before the lock";
+  static constexpr std::string_view kCatches = "condvar/channel_item_conservation";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource =
+      "the cancel-versus-fulfil race of hand-off queues (SynchronousQueue, Go select): a giving-up waiter that "
+      "tests its slot and then unlinks loses an item handed over in between";
+  static bool available() { return opaque::load(opaque::kChannelSlot, "libjostle-opaque-channel.so"); }
+};
+
 using OpaqueMutants = TypeList<MutantOpaqueFutexCheckThenEnqueue, MutantOpaqueCondvarLateSnapshot,
                                MutantOpaqueRwLockReaderCheckThenAct, MutantOpaqueSemaphorePostReadsSleepersFirst,
-                               MutantOpaqueEventLateGeneration, MutantOpaqueWaitGroupClearByStore>;
+                               MutantOpaqueEventLateGeneration, MutantOpaqueWaitGroupClearByStore,
+                               MutantOpaqueChannelCancelTrustsStaleSlot>;
 // The other families' opaque mutants, spliced into their backend lists (thread_backends.h, ...).
 using OpaqueMutantsThread = TypeList<MutantOpaqueThreadJoinLateSnapshot>;
 using OpaqueMutantsWaiterList = TypeList<MutantOpaqueWaiterListCompareOutsideLock>;
