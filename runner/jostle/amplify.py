@@ -247,7 +247,7 @@ def autogroup_note(mode, path=AUTOGROUP):
     a scheduling group of its own, and the run's threads share their CPU with it as a group; with autogroup off
     the loop competes with each thread, and a PCT handoff (the holder yields until the thread it woke has settled)
     can cost a whole scheduler slice. Measured 4 Dec: futex/lost_wakeup_storm under hostile PCT passed with
-    autogroup on and passed its 10 s watchdog 3 of 3 times with it off (docs/amplification.md, "hostile").
+    autogroup on (2 of 2 replays) and ran past its 10 s watchdog with it off (3 of 3 replays, then 1 of 2) (docs/amplification.md, "hostile").
     """
     if mode not in ("hostile", "os", "mix"):
         return ""
@@ -259,7 +259,7 @@ def autogroup_note(mode, path=AUTOGROUP):
     if enabled != "0":
         return ""
     return (f"{path} is 0: busy loops of --amplify {mode} compete with each thread of a run, not as a group; "
-            f"PCT runs beside them step a scheduler slice at a time and a long case may pass its watchdog "
+            f"a PCT step beside them can cost a scheduler slice and a long case may run past its watchdog "
             f"(a TIMEOUT that is slowness, not a hang: docs/amplification.md). Set it to 1 for a hostile "
             f"false-positive hunt")
 
