@@ -376,7 +376,9 @@ class OsShaker:
             self._check_affinity(pid)
         # Background busy loops compete for the run's own CPU when it is pinned (that is the pressure that
         # matters), for any CPU otherwise.
-        busy = ["/bin/sh", "-c", "while :; do :; done"]
+        # The loop ends by itself when the runner is gone (kill -0 on its pid, a shell builtin): a runner killed
+        # with SIGKILL cannot stop it, and a loop left behind skews everything that runs after.
+        busy = ["/bin/sh", "-c", f"while kill -0 {os.getpid()} 2>/dev/null; do :; done"]
         if self.cpus and shutil.which("taskset"):
             busy = ["taskset", "-c", ",".join(map(str, self.cpus))] + busy
         for _ in range(self.knobs.load):

@@ -192,3 +192,30 @@ def test_autogroup_note_warns_only_for_busy_loop_modes_when_autogroup_is_off(tmp
     assert amplify.autogroup_note("hostile", path=str(on)) == ""
     assert amplify.autogroup_note("chaos", path=str(off)) == ""    # no busy loop in that mode
     assert amplify.autogroup_note("hostile", path=str(tmp_path / "missing")) == ""   # a kernel without it
+
+
+def test_busy_loop_ends_when_the_runner_is_killed(tmp_path):
+    # A runner killed with SIGKILL cannot stop its busy loops; they must not outlive it and skew what runs next.
+    script = tmp_path / "runner.py"
+    script.write_text(
+        "import os, sys, time\n"
+        f"sys.path.insert(0, {os.path.join(os.path.dirname(amplify.__file__), '..')!r})\n"
+        "from jostle.amplify import OsKnobs, OsShaker\n"
+        "sh = OsShaker(OsKnobs(load=1)); sh.start(os.getpid())\n"
+        "print(sh._procs[0].pid, flush=True); time.sleep(60)\n")
+    runner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    loop = int(runner.stdout.readline())
+    runner.kill()
+    runner.wait()
+    deadline = time.monotonic() + 10
+    state = "?"
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{loop}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = "gone"
+        if state in ("gone", "Z", "X"):
+            break
+        time.sleep(0.05)
+    assert state in ("gone", "Z", "X"), f"busy loop {loop} still {state} after its runner was killed"
