@@ -137,6 +137,8 @@ std::string configure(std::string_view spec, std::uint64_t seed) {
 
 bool active() { return g_enabled.load(std::memory_order_acquire) || g_config.mode == Mode::preempt; }
 
+bool pct() { return g_enabled.load(std::memory_order_acquire) && g_config.mode == Mode::pct; }
+
 std::uint64_t hits() { return g_hits.load(std::memory_order_relaxed); }
 
 bool describe_schedule(Json& j, const char* why) {

@@ -127,9 +127,10 @@ JOSTLE_CASE(futex, lost_wakeup_storm)
           if (seen == n) break;
           if (spins % 64 == 63) {
             // 2 cores: let the waiters run. The chaos point makes this wait a scheduling step for PCT (which
-            // would otherwise take the token from a thread spinning without points).
+            // would otherwise take the token from a thread spinning without points); under PCT the step is the
+            // yield (chaos::pct() says why a sched_yield there costs a scheduler slice).
             JOSTLE_CHAOS("case.lost_wakeup_storm.waker-spin");
-            sched_yield();
+            if (!chaos::pct()) sched_yield();
           }
           if (spins >= 4096) {
             // Announce, re-check, sleep: a waiter that completes `ready` after the re-check sees the flag (both

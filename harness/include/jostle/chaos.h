@@ -112,6 +112,12 @@ std::string pct_trace();
 // Any mode configured (preempt mode leaves g_enabled off: it has no points).
 bool active();
 
+// PCT mode configured. A case's spin-wait that yields the CPU now and then skips the yield under PCT: its chaos
+// point is the scheduling step, and the threads it would yield to cannot go on without the token anyway. A
+// yield there hands the CPU to whatever else shares it; a busy loop on the same CPU with the kernel's autogroup off
+// then takes a whole scheduler slice per yield (futex/lost_wakeup_storm ran 150x slower and passed its watchdog).
+bool pct();
+
 // Harness-internal: fills the fields of the `schedule` event (seed, mode, counts; in pct mode the priorities,
 // change points and the step trace of the failing or last iteration; in preempt mode the interrupt counts).
 // `why` is the end status ("pass", "fail", "unsupported") or "hang". Returns false, writing nothing, when chaos
