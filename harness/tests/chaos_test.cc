@@ -20,6 +20,7 @@
 namespace {
 
 using jostle::chaos::configure;
+using jostle::chaos::pct;
 
 struct ChaosOff {
   ~ChaosOff() { configure("p=0", 1); }
@@ -38,6 +39,18 @@ TEST(ChaosSpec, AcceptsModesAndRejectsNonsense) {
   // Every error is one line.
   for (const char* bad : {"mode=x", "p=-1", "actions=", "zzz=1", "k=-3"})
     EXPECT_EQ(configure(bad, 1).find('\n'), std::string::npos) << bad;
+}
+
+TEST(ChaosSpec, PctIsTrueOnlyInPctMode) {
+  ChaosOff off;
+  ASSERT_EQ(configure("mode=pct,d=2", 1), "");
+  EXPECT_TRUE(pct());
+  ASSERT_EQ(configure("p=0.5,actions=yield", 1), "");
+  EXPECT_FALSE(pct());
+  ASSERT_EQ(configure("mode=preempt,interval_us=500", 1), "");
+  EXPECT_FALSE(pct());
+  ASSERT_EQ(configure("p=0", 1), "");
+  EXPECT_FALSE(pct());
 }
 
 TEST(ChaosSpurious, OnlyWhenAskedAndSeeded) {
