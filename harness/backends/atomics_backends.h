@@ -13,6 +13,6 @@ namespace jostle {
 
 using AtomicsBackends =
     Concat<TypeList<StdOps, BuiltinOps, WordCasOps, LockedOps, GilOps>, StdOpsMutants, BuiltinOpsMutants,
-           TypeList<PluginAtomics<0>, PluginAtomics<1>, PluginLockedAtomics<0>, PluginLockedAtomics<1>>, MutantPluginsAtomics>;
+           TypeList<PluginAtomics<0>, PluginAtomics<1>, PluginLockedAtomics<0>, PluginLockedAtomics<1>>, MutantPluginsAtomics, OpaqueMutantsAtomics>;
 
 }  // namespace jostle

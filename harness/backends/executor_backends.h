@@ -12,6 +12,6 @@
 namespace jostle {
 
 using ExecutorBackends = Concat<TypeList<OsThreadVt, FiberVt>, OsThreadVtMutants, FiberVtMutants,
-           TypeList<PluginExecutor<0>, PluginExecutor<1>>, MutantPluginsExecutor>;
+           TypeList<PluginExecutor<0>, PluginExecutor<1>>, MutantPluginsExecutor, OpaqueMutantsExecutor>;
 
 }  // namespace jostle

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "jostle/chaos.h"
+#include "jostle/check.h"
 #include "jostle/clock.h"
 #include "jostle/json.h"
 #include "jostle/sys.h"
@@ -39,6 +40,22 @@ TEST(ChaosSpec, AcceptsModesAndRejectsNonsense) {
   // Every error is one line.
   for (const char* bad : {"mode=x", "p=-1", "actions=", "zzz=1", "k=-3"})
     EXPECT_EQ(configure(bad, 1).find('\n'), std::string::npos) << bad;
+}
+
+// Not chaos, but this binary is the harness library's unit test: a failed CHECK_EQ evaluates each operand once
+// (a join that hands its result over once printed the second call's value in a failure message).
+TEST(Check, EqEvaluatesEachOperandOnce) {
+  int calls = 0;
+  auto once = [&] { return ++calls * 10; };
+  testing::internal::CaptureStderr();
+  JOSTLE_CHECK_EQ(once(), 7);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(calls, 1);
+  EXPECT_NE(err.find("(once()) == (7)"), std::string::npos) << err;
+  EXPECT_NE(err.find("once() = 10, 7 = 7"), std::string::npos) << err;
+  calls = 0;
+  JOSTLE_CHECK_EQ(once(), 10);  // passes: evaluated once, nothing reported
+  EXPECT_EQ(calls, 1);
 }
 
 TEST(ChaosSpec, PctIsTrueOnlyInPctMode) {

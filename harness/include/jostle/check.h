@@ -4,6 +4,8 @@
 
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace jostle::detail {
 
@@ -42,6 +44,25 @@ class CheckFailure {
 
 #define JOSTLE_CHECK(cond) JOSTLE_CHECK_IMPL(cond, false)
 #define JOSTLE_REQUIRE(cond) JOSTLE_CHECK_IMPL(cond, true)
-// Equality with both values in the message.
-#define JOSTLE_CHECK_EQ(a, b) JOSTLE_CHECK((a) == (b)) << #a " = " << (a) << ", " #b " = " << (b) << ". "
-#define JOSTLE_REQUIRE_EQ(a, b) JOSTLE_REQUIRE((a) == (b)) << #a " = " << (a) << ", " #b " = " << (b) << ". "
+// Equality with both values in the message. Each operand is evaluated once: the message shows the values that
+// were compared (an operand with an effect, e.g. a join that hands its result over once, must not run again).
+namespace jostle::detail {
+template <class A, class B>
+struct EqOperands {  // member names that no macro argument can be
+  A jostle_lhs_;
+  B jostle_rhs_;
+  bool jostle_done_ = false;
+};
+template <class A, class B>
+EqOperands<std::decay_t<A>, std::decay_t<B>> eq_operands(A&& a, B&& b) {
+  return {std::forward<A>(a), std::forward<B>(b)};
+}
+}  // namespace jostle::detail
+#define JOSTLE_CHECK_EQ_IMPL(a, b, fatal)                                             \
+  for (auto jostle_eq_ = ::jostle::detail::eq_operands((a), (b));                       \
+       !jostle_eq_.jostle_done_ && !(jostle_eq_.jostle_lhs_ == jostle_eq_.jostle_rhs_); \
+       jostle_eq_.jostle_done_ = true)                                                  \
+  ::jostle::detail::CheckFailure(__FILE__, __LINE__, "(" #a ") == (" #b ")", fatal)     \
+      << #a " = " << jostle_eq_.jostle_lhs_ << ", " #b " = " << jostle_eq_.jostle_rhs_ << ". "
+#define JOSTLE_CHECK_EQ(a, b) JOSTLE_CHECK_EQ_IMPL(a, b, false)
+#define JOSTLE_REQUIRE_EQ(a, b) JOSTLE_CHECK_EQ_IMPL(a, b, true)

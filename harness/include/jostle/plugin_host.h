@@ -24,7 +24,7 @@ namespace jostle::plugin {
 // comparing an implementation with a second one. Raise it here and in plugin_backends.h's slot lists.
 inline constexpr int kSlots = 2;
 // Slots after the --plugin ones, each holding one opaque mutant library (harness/backends/plugin/opaque/).
-inline constexpr int kOpaqueSlots = 11;
+inline constexpr int kOpaqueSlots = 13;
 // Slots after those, each holding one mutant plugin (harness/backends/plugin/examples/mutant_plugin_backends.h).
 inline constexpr int kMutantPluginSlots = 16;
 inline constexpr int kAllSlots = kSlots + kOpaqueSlots + kMutantPluginSlots;

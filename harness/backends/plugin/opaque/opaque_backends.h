@@ -25,8 +25,9 @@ inline constexpr int kFutexSlot = plugin::kSlots, kCondvarSlot = plugin::kSlots 
                      kSemaphoreSlot = plugin::kSlots + 3, kEventSlot = plugin::kSlots + 4,
                      kWaitGroupSlot = plugin::kSlots + 5, kThreadSlot = plugin::kSlots + 6,
                      kWaiterListSlot = plugin::kSlots + 7, kSafepointSlot = plugin::kSlots + 8,
-                     kAsyncSlot = plugin::kSlots + 9, kChannelSlot = plugin::kSlots + 10;
-static_assert(kChannelSlot < plugin::kSlots + plugin::kOpaqueSlots, "one opaque slot per library");
+                     kAsyncSlot = plugin::kSlots + 9, kChannelSlot = plugin::kSlots + 10,
+                     kExecutorSlot = plugin::kSlots + 11, kAtomicsSlot = plugin::kSlots + 12;
+static_assert(kAtomicsSlot < plugin::kSlots + plugin::kOpaqueSlots, "one opaque slot per library");
 
 // <dir of the running binary>/../plugins/<lib>, loaded once into `slot` (copied and validated like a --plugin
 // library, plugin_host.h). False when it cannot be.
@@ -171,6 +172,31 @@ struct MutantOpaqueChannelCancelTrustsStaleSlot : PluginChannel<opaque::kChannel
   static bool available() { return opaque::load(opaque::kChannelSlot, "libjostle-opaque-channel.so"); }
 };
 
+struct MutantOpaqueExecutorParkPermitOutsideLock : PluginExecutor<opaque::kExecutorSlot> {
+  static constexpr std::string_view kName = "mutant.executor.opaque_park_permit_outside_lock";
+  static constexpr std::string_view kDescription =
+      "opaque plugin: executor whose park tests the permit outside the lock and does not test it again once parked";
+  static constexpr std::string_view kCatches = "agents/vt_sleep_park";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource =
+      "lost unparks of permit-based parking (LockSupport.park/unpark, Go runtime notesleep): permit test and sleep "
+      "registration in two steps";
+  static bool available() { return opaque::load(opaque::kExecutorSlot, "libjostle-opaque-executor.so"); }
+};
+
+struct MutantOpaqueAtomicsSubwordReloadBeforeCas : PluginAtomics<opaque::kAtomicsSlot> {
+  static constexpr std::string_view kName = "mutant.atomics.opaque_subword_reload_before_cas";
+  static constexpr std::string_view kDescription =
+      "opaque plugin: 1/2-byte Atomics emulated on the containing word, the CAS's expected value re-read after "
+      "the new word was computed";
+  static constexpr std::string_view kCatches = "atomics/rmw_counter_storm/type=Int8,atomics/cas_loop_storm/type=Int16";
+  static constexpr std::string_view kDifficulty = "D3";
+  static constexpr std::string_view kSource =
+      "sub-word atomic expansions on the containing word (targets without byte atomics) with the expected value "
+      "reloaded before the CAS (lost update, neighbour restored)";
+  static bool available() { return opaque::load(opaque::kAtomicsSlot, "libjostle-opaque-atomics.so"); }
+};
+
 using OpaqueMutants = TypeList<MutantOpaqueFutexCheckThenEnqueue, MutantOpaqueCondvarLateSnapshot,
                                MutantOpaqueRwLockReaderCheckThenAct, MutantOpaqueSemaphorePostReadsSleepersFirst,
                                MutantOpaqueEventLateGeneration, MutantOpaqueWaitGroupClearByStore,
@@ -180,5 +206,7 @@ using OpaqueMutantsThread = TypeList<MutantOpaqueThreadJoinLateSnapshot>;
 using OpaqueMutantsWaiterList = TypeList<MutantOpaqueWaiterListCompareOutsideLock>;
 using OpaqueMutantsSafepoint = TypeList<MutantOpaqueSafepointAttachCheckThenCount>;
 using OpaqueMutantsAsync = TypeList<MutantOpaqueAsyncClearBeforeRead>;
+using OpaqueMutantsExecutor = TypeList<MutantOpaqueExecutorParkPermitOutsideLock>;
+using OpaqueMutantsAtomics = TypeList<MutantOpaqueAtomicsSubwordReloadBeforeCas>;
 
 }  // namespace jostle
