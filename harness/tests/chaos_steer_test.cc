@@ -100,6 +100,36 @@ TEST(ChaosPreempt, SteerLandsInterruptsInsidePluginCallsAndNoneOutside) {
   EXPECT_EQ(u.event.find("steer"), std::string::npos) << "steer off: the schedule event is as before\n" << u.event;
 }
 
+// Steering's own cost (arming the timer, reading the CPU clock) counts against the cap: a storm of tiny calls
+// stops being tracked once it is spent, instead of stretching a correct run into its watchdog (steer=0.3 took
+// a correct plugin's rmw_counter_storm past its 30 s deadline before).
+long long tiny_calls(const char* spec, int calls) {
+  EXPECT_EQ(configure(spec, 5), "") << spec;
+  std::thread th([&] {
+    jostle::bind_current_thread(0);
+    for (int i = 0; i < calls; ++i) JOSTLE_PLUGIN_CALL("selftest.tiny", false, (void)0);
+    jostle::release_actor_slot(0);
+  });
+  th.join();
+  jostle::Json j;
+  j.begin_object();
+  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
+  j.end_object();
+  if (j.text().find("\"off\"") != std::string::npos) return -2;
+  const long long tracked = event_field(j.text(), "steer_calls"), over = event_field(j.text(), "steer_over_cap");
+  EXPECT_GE(over, 0) << j.text();
+  EXPECT_EQ(tracked + over, calls) << "every call is aimed (steer=1) or counted over the cap\n" << j.text();
+  return over;
+}
+
+TEST(ChaosPreempt, SteeringCostCountsAgainstTheCap) {
+  SteerChaosOff off;
+  const long long capped = tiny_calls("mode=preempt,interval_us=0,steer=1,actions=yield,cap=0.001", 50000);
+  if (capped == -2) GTEST_SKIP() << "preempt mode unavailable";
+  EXPECT_GT(capped, 25000) << "10 ms of budget cannot pay for 50,000 armed timers";
+  EXPECT_EQ(tiny_calls("mode=preempt,interval_us=0,steer=1,actions=yield,cap=100", 2000), 0);
+}
+
 TEST(ChaosPreempt, SteerNeverAimsAtTimedWaitsOrSleeps) {
   SteerChaosOff off;
   static_assert(!jostle::plugin_detail::steerable("condvar.timed_wait"));
