@@ -245,9 +245,10 @@ def autogroup_note(mode, path=AUTOGROUP):
 
     The busy loop runs in a session of its own. With the kernel's autogroup on (Debian's default) that session is
     a scheduling group of its own, and the run's threads share their CPU with it as a group; with autogroup off
-    the loop competes with each thread, and a PCT handoff (the holder yields until the thread it woke has settled)
-    can cost a whole scheduler slice. Measured 4 Dec: futex/lost_wakeup_storm under hostile PCT passed with
-    autogroup on (2 of 2 replays) and ran past its 10 s watchdog with it off (3 of 3 replays, then 1 of 2) (docs/amplification.md, "hostile").
+    the loop competes with each thread, and a thread that yields the CPU hands it the rest of a scheduler slice.
+    Measured 4 Dec: futex/lost_wakeup_storm under hostile PCT ran past its 10 s watchdog with autogroup off (its
+    waker yielded at every PCT step); a case's spin-wait no longer yields under PCT (chaos::pct()), and detection.md's
+    run 10 was made with autogroup off (docs/amplification.md, "hostile").
     """
     if mode not in ("hostile", "os", "mix"):
         return ""
@@ -259,9 +260,8 @@ def autogroup_note(mode, path=AUTOGROUP):
     if enabled != "0":
         return ""
     return (f"{path} is 0: busy loops of --amplify {mode} compete with each thread of a run, not as a group; "
-            f"a PCT step beside them can cost a scheduler slice and a long case may run past its watchdog "
-            f"(a TIMEOUT that is slowness, not a hang: docs/amplification.md). Set it to 1 for a hostile "
-            f"false-positive hunt")
+            f"a thread that yields the CPU gives a loop the rest of a scheduler slice, so runs are slower than "
+            f"with it on (docs/amplification.md, 'hostile'). Set it to 1 to measure what Debian's default gives")
 
 
 def draw_os(rng, cpus):
