@@ -512,7 +512,7 @@ std::int64_t steer_enter_slow(SteerSite& site) {
   if (aim) {
     // Expire at a point uniform within the call's typical duration, counted from when timer_settime has returned
     // (its own cost is learnt too), on the absolute clock so that the draw is not shifted by the arming itself.
-    const Nanos t0 = now_ns();
+    const Nanos t0 = entered;  // one clock read for the expiry and the cost
     const Nanos cost = g_arm_cost.load(std::memory_order_relaxed);
     itimerspec its{};
     its.it_value = to_timespec(t0 + cost + static_cast<Nanos>(pick % static_cast<std::uint64_t>(est + 1)));
@@ -526,7 +526,7 @@ std::int64_t steer_enter_slow(SteerSite& site) {
     const Nanos spent = now_ns() - t0;
     g_arm_cost.store(cost == 0 ? spent : cost + (spent - cost) / 8, std::memory_order_relaxed);
     g_steer_armed.fetch_add(1, std::memory_order_relaxed);
-    g_injected.fetch_add(now_ns() - entered, std::memory_order_relaxed);
+    g_injected.fetch_add(spent, std::memory_order_relaxed);
     return 1;  // tracked, not measured
   }
   const Nanos started = thread_cpu_ns();
