@@ -131,6 +131,12 @@ std::string configure(std::string_view spec, std::uint64_t seed) {
     }
     return {};
   }
+  if (c.vclock) {
+    if (std::string err = vclock_start(); !err.empty()) {
+      g_config = Config{};
+      return err;
+    }
+  }
   g_enabled.store(c.mode == Mode::pct || c.p > 0, std::memory_order_release);
   return {};
 }

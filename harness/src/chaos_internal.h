@@ -49,6 +49,11 @@ struct Config {
   // settle=1: a PCT choice first waits for the threads a wake just made runnable to come back (chaos_pct.cc,
   // settle()): exact replay, at the cost of serializing every wake (the storms run 2x slower).
   bool settle = false;
+  // vclock=1 (PCT only): a timed wait's timeout is decided by the schedule (chaos_vclock.cc), on a virtual clock
+  // that advances `tick` per scheduling step and jumps to the earliest deadline when every thread of the schedule
+  // is blocked. The wait still returns no earlier than its wall-clock deadline.
+  bool vclock = false;
+  Nanos tick = kMicro;
   // preempt mode: mean wall time between two interrupts of one thread, and whether interrupted system calls
   // restart (SA_RESTART) or return EINTR.
   Nanos interval = 200 * kMicro;
@@ -116,6 +121,11 @@ void pct_blocking_begin(bool enlist = true);
 void pct_blocking_end(bool enlist = true);
 void pct_reset();                              // configure: a new run
 void pct_describe(Json& j, bool failing);      // the pct fields of the schedule event
+
+// chaos_vclock.cc (PCT with vclock=1). Lock held: the scheduling step advances the virtual clock by one tick and
+// fires the timed waits now due; then, lock released meanwhile, waits until every fired thread is back.
+void vclock_step(int self);
+std::string vclock_start();  // configure: installs the wake-up signal's handler (empty, or why it cannot)
 
 // preempt.cc
 std::string preempt_start();  // configure, preempt mode: installs the handler (empty, or why it cannot run)

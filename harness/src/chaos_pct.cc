@@ -30,7 +30,8 @@ void reset_iteration(std::uint64_t iter) {
     }
   }
   for (int i = 0; i < s.top; ++i) {
-    g_slots[i].registered = g_slots[i].wants = g_slots[i].blocked = false;
+    g_slots[i].registered = g_slots[i].wants = g_slots[i].blocked = g_slots[i].timed = false;
+    g_slots[i].fired.store(false, std::memory_order_relaxed);
     g_slots[i].tid = 0;
   }
   s.iteration = iter;
@@ -149,6 +150,9 @@ void await_starters(Sched& s) {
 
 }  // namespace
 
+int enter_current() { return enter(t_pct); }
+int enrolled_current() { return enrolled(t_pct); }
+
 // A thread woken by a futex wake is runnable ('R' in /proc) from the moment the waker's syscall returns until it
 // reaches its BLOCKING_END and asks for the token. A choice made meanwhile depends on how soon the OS runs it:
 // that is what made replay of the lost-wakeup storms statistical. So a choice first waits until every other
@@ -244,6 +248,15 @@ void pct_point() {
   // A scheduling step: we hold the token.
   ++s.cur.steps;
   g_hits.fetch_add(1, std::memory_order_relaxed);
+  if (g_config.vclock) {
+    vclock_step(slot);  // may release the lock while fired threads come back
+    if (s.holder != slot) {  // overtaken meanwhile (the wall-clock last resort): wait for the token again
+      me.wants = true;
+      s.lock.unlock();
+      wait_for_token(slot);
+      return;
+    }
+  }
   while (s.changes_done < s.cur.change_points.size() && s.cur.change_points[s.changes_done] <= s.cur.steps) {
     me.prio = --s.low_prio;
     ++s.changes_done;
@@ -348,6 +361,8 @@ void pct_reset() {
   g_sched.steals = g_sched.forced = g_sched.demotions = g_sched.late_starts = g_sched.unsettled = 0;
   g_sched.steps_max = g_sched.iterations = 0;
   g_sched.n_max = 0;
+  g_sched.vnow = now_ns();  // the virtual clock starts at the wall clock's reading, then goes its own way
+  g_sched.v_due = g_sched.v_idle = g_sched.v_late = g_sched.v_unsettled = 0;
 }
 
 void pct_describe(Json& j, bool failing) {
@@ -359,6 +374,12 @@ void pct_describe(Json& j, bool failing) {
   j.kv("n_max", s.n_max).kv("steps_max", std::max(s.steps_max, s.cur.steps));
   j.kv("steals", s.steals).kv("forced", s.forced).kv("demotions", s.demotions).kv("late_starts", s.late_starts);
   j.kv("unsettled", s.unsettled);
+  if (g_config.vclock) {
+    j.key("vclock").begin_object();
+    j.kv("tick_ns", g_config.tick).kv("virtual_ms", static_cast<double>(s.vnow) / 1e6);
+    j.kv("due", s.v_due).kv("idle", s.v_idle).kv("late", s.v_late).kv("unsettled", s.v_unsettled);
+    j.end_object();
+  }
   j.key("failing").boolean(failing || s.have_fail);
   j.kv("iteration", snap.iteration).kv("k", snap.k).kv("n", snap.n).kv("steps", snap.steps);
   j.key("change_points").begin_array();

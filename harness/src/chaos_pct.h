@@ -31,6 +31,11 @@ struct Slot {
   std::int64_t prio = 0;
   std::int64_t initial_prio = 0;
   Nanos asleep_since = 0;  // when a waiter first saw this holder asleep in the kernel (0: not seen)
+  // vclock=1 (chaos_vclock.cc): inside a timed wait whose timeout the schedule decides.
+  bool timed = false;
+  std::atomic<bool> fired{false};  // the schedule decided: this wait timed out
+  Nanos vdeadline = 0;             // on the virtual clock
+  Nanos real_deadline = 0;         // on CLOCK_MONOTONIC: the wait returns no earlier
 };
 
 struct Snapshot {
@@ -78,6 +83,10 @@ struct Sched {
   Snapshot fail;
   // Totals over the run.
   std::uint64_t steals = 0, forced = 0, demotions = 0, late_starts = 0, unsettled = 0, steps_max = 0, iterations = 0;
+  // vclock=1: the virtual clock, and the timeouts it fired at a step (due), when every thread was blocked (idle),
+  // and by the wall-clock backstop (late: not decided by the schedule); fired threads not back in time.
+  Nanos vnow = 0;
+  std::uint64_t v_due = 0, v_idle = 0, v_late = 0, v_unsettled = 0;
   int n_max = 0;
 };
 
@@ -94,5 +103,9 @@ void acquire_token(int slot, SpinLock& lock);  // lock held on entry; released o
 // is asleep in the kernel or back asking for the token, so that the next choice does not depend on how fast the
 // OS runs a thread that was just woken (chaos_pct.cc).
 void settle(int self);
+// chaos_pct.cc, lock held: the calling thread's slot in the current iteration, registering it (enter_current) or
+// only if it takes part already (enrolled_current); -1 when it cannot take part.
+int enter_current();
+int enrolled_current();
 
 }  // namespace jostle::chaos::detail

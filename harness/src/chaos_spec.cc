@@ -84,6 +84,12 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
     } else if (k == "settle") {
       if (v != "0" && v != "1") return "chaos settle must be 0 or 1 (1: PCT waits for woken threads before each choice)";
       c.settle = v == "1";
+    } else if (k == "vclock") {
+      if (v != "0" && v != "1") return "chaos vclock must be 0 or 1 (1: PCT decides timeouts on a virtual clock)";
+      c.vclock = v == "1";
+    } else if (k == "tick_ns") {
+      if (!parse_double(v, d) || d < 1 || d > 1e9 || d != std::floor(d)) return "chaos tick_ns must be a whole number 1..1000000000";
+      c.tick = static_cast<Nanos>(d);
     } else if (k == "swarm") {
       if (v != "0" && v != "1") return "chaos swarm must be 0 or 1";
       c.swarm = v == "1";
@@ -98,9 +104,10 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
       (k == "k" ? c.k : c.spin_bound) = static_cast<std::uint64_t>(d);
     } else {
       return "unknown chaos setting '" + std::string(k) +
-             "' (accepted: mode, p, actions, sleep_max_us, stall_us, cap, swarm, d, k, token_wait_us, poll_us, start_wait_us, spin_bound, actors, settle, interval_us, restart, clock, steer, others_us)";
+             "' (accepted: mode, p, actions, sleep_max_us, stall_us, cap, swarm, d, k, token_wait_us, poll_us, start_wait_us, spin_bound, actors, settle, vclock, tick_ns, interval_us, restart, clock, steer, others_us)";
     }
   }
+  if (c.vclock && c.mode != Mode::pct) return "chaos vclock=1 is a PCT option (mode=pct,vclock=1)";
   if (c.mode == Mode::pct && !actions_given) c.actions = 0;  // pct: no delays; spurious/timeout only if asked
   if (c.mode == Mode::preempt) {
     if (!actions_given) c.actions = kYield | kSleep;

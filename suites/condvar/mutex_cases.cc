@@ -302,7 +302,7 @@ JOSTLE_CASE(condvar, mutex_timed_exclusion)
           }
           if (!got) continue;
           counter.increment();
-          if (rng.chance(0.1)) sleep_ns(20 * kMicro);  // a holder that sleeps makes the timed lockers wait
+          if (rng.chance(0.1)) chaos::sleep_for(20 * kMicro);  // a holder that sleeps makes the timed lockers wait
           successes.fetch_add(1);
           m.unlock();
         }

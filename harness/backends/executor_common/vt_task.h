@@ -17,6 +17,13 @@ namespace jostle::vt {
 // in the kernel instead of stealing the token from it.
 inline int blocking_futex_wait(const char* what, std::atomic<std::uint32_t>& w, std::uint32_t expected,
                                Nanos rel_timeout = -1) {
+  if (rel_timeout >= 0)  // a timeout the schedule decides under PCT with vclock=1
+    return chaos::timed_wait(what, rel_timeout, [&](const timespec* ts) {
+      return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w), FUTEX_WAIT_PRIVATE, expected, ts, nullptr,
+                       0) == 0
+                 ? 0
+                 : errno;
+    });
   JOSTLE_CHAOS_BLOCKING_BEGIN(what);
   const int rc = sys::futex_wait(w, expected, rel_timeout);
   JOSTLE_CHAOS_BLOCKING_END(what);

@@ -64,11 +64,12 @@ struct LinuxFutexT {
     // window to widen, and a waiter faking a timeout outside the kernel queue would look parked to the probe
     // while a wake could not reach it.
     for (Nanos rest = left;;) {
-      timespec ts = to_timespec(rest);
-      JOSTLE_CHAOS_BLOCKING_BEGIN("futex.timed_wait");
-      long rc = ::syscall(SYS_futex, addr(w), kWaitOp, expected, &ts, nullptr, 0);
-      const int err = errno;
-      JOSTLE_CHAOS_BLOCKING_END("futex.timed_wait");
+      // chaos::timed_wait: one FUTEX_WAIT here, or under PCT with vclock=1 slices of it until the schedule
+      // decides the timeout (never before the deadline).
+      const int err = chaos::timed_wait("futex.timed_wait", rest, [&](const timespec* ts) {
+        return ::syscall(SYS_futex, addr(w), kWaitOp, expected, ts, nullptr, 0) == 0 ? 0 : errno;
+      });
+      const long rc = err == 0 ? 0 : -1;
       if (rc != 0 && err == EINTR) {
         // A signal handler ran (timed FUTEX_WAIT returns EINTR even under SA_RESTART). The strict profile
         // promises no spurious return, so wait out the rest; preempt mode found this (docs/amplification.md).

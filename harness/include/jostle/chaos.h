@@ -31,9 +31,13 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <ctime>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
+
+#include "jostle/clock.h"
 
 namespace jostle {
 class Json;
@@ -74,6 +78,35 @@ inline void blocking_begin(const char* name) {
 inline void blocking_end(const char* name) {
   if (__builtin_expect(g_enabled.load(std::memory_order_relaxed), false)) blocking_end_slow(name);
 }
+
+// A timed blocking call: `once(const timespec* rel)` makes one kernel wait of at most `rel` and returns 0 or an
+// errno value (ETIMEDOUT when the time ran out). With chaos off it is called once, with `rel`. Under PCT it runs
+// inside a BLOCKING region; with vclock=1 (a thread of the schedule) it is called in short slices until a wake, a
+// changed value or an error, or until the schedule decides the timeout, and then ETIMEDOUT is returned no earlier
+// than `rel` after the call (chaos_vclock.cc). EINTR is returned as `once` returned it when vclock is off.
+int timed_wait_slow(const char* name, Nanos rel, int (*once)(void*, const timespec*), void* ctx);
+template <class F>
+inline int timed_wait(const char* name, Nanos rel, F&& once) {
+  if (__builtin_expect(!g_enabled.load(std::memory_order_relaxed), true)) {
+    const timespec ts = to_timespec(rel);
+    return once(&ts);
+  }
+  using Fn = std::remove_reference_t<F>;
+  return timed_wait_slow(
+      name, rel, [](void* c, const timespec* ts) -> int { return (*static_cast<Fn*>(c))(ts); },
+      const_cast<void*>(static_cast<const void*>(&once)));
+}
+
+// A case's or a backend's sleep: sleep_ns with chaos off or in the other modes; under PCT a BLOCKING region (the
+// token goes to another thread meanwhile), and with vclock=1 a timed wait the schedule ends, never early.
+void sleep_for(Nanos ns);
+
+// PCT with vclock=1: timeouts decided by the schedule (chaos_vclock.cc).
+bool vclock();
+// The clock those timeouts are decided on: the virtual clock under PCT with vclock=1 (it starts at the monotonic
+// clock's reading when the run began and advances per scheduling step and by jumps), else now_ns(). A case that
+// aims an action at another thread's deadline reads both on this clock.
+Nanos now();
 
 // Harness-internal: around the harness's own waits (joining actors, a probe's poll sleep). Under PCT a thread that
 // takes part in this iteration's schedule gives the token up meanwhile, as in a BLOCKING region, instead of
