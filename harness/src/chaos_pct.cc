@@ -362,7 +362,7 @@ void pct_reset() {
   g_sched.steps_max = g_sched.iterations = 0;
   g_sched.n_max = 0;
   g_sched.vnow = now_ns();  // the virtual clock starts at the wall clock's reading, then goes its own way
-  g_sched.v_due = g_sched.v_idle = g_sched.v_late = g_sched.v_unsettled = 0;
+  g_sched.v_due = g_sched.v_idle = g_sched.v_idle_holder = g_sched.v_late = g_sched.v_unsettled = 0;
 }
 
 void pct_describe(Json& j, bool failing) {
@@ -377,7 +377,8 @@ void pct_describe(Json& j, bool failing) {
   if (g_config.vclock) {
     j.key("vclock").begin_object();
     j.kv("tick_ns", g_config.tick).kv("virtual_ms", static_cast<double>(s.vnow) / 1e6);
-    j.kv("due", s.v_due).kv("idle", s.v_idle).kv("late", s.v_late).kv("unsettled", s.v_unsettled);
+    j.kv("due", s.v_due).kv("idle", s.v_idle).kv("idle_holder", s.v_idle_holder).kv("late", s.v_late);
+    j.kv("unsettled", s.v_unsettled);
     j.end_object();
   }
   j.key("failing").boolean(failing || s.have_fail);

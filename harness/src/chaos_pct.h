@@ -83,10 +83,11 @@ struct Sched {
   Snapshot fail;
   // Totals over the run.
   std::uint64_t steals = 0, forced = 0, demotions = 0, late_starts = 0, unsettled = 0, steps_max = 0, iterations = 0;
-  // vclock=1: the virtual clock, and the timeouts it fired at a step (due), when every thread was blocked (idle),
-  // and by the wall-clock backstop (late: not decided by the schedule); fired threads not back in time.
+  // vclock=1: the virtual clock, and the timeouts it fired at a step (due), when every thread was blocked (idle;
+  // idle_holder: of those, with the token's holder asleep outside a blocking region), and by the wall-clock
+  // backstop (late: not decided by the schedule); fired threads not back in time (unsettled).
   Nanos vnow = 0;
-  std::uint64_t v_due = 0, v_idle = 0, v_late = 0, v_unsettled = 0;
+  std::uint64_t v_due = 0, v_idle = 0, v_idle_holder = 0, v_late = 0, v_unsettled = 0;
   int n_max = 0;
 };
 

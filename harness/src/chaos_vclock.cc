@@ -65,29 +65,37 @@ int earliest() {
   return best;
 }
 
-// Nothing of the schedule can run: no holder, nobody waiting for the token, no fired wait on its way back. Lock
-// held.
+// Nothing of the schedule can run, as far as the scheduler knows: nobody waiting for the token, no fired wait on
+// its way back, every other thread inside a blocking region, and the token free or with a holder that must then
+// read as asleep in the kernel (an actor whose body ended keeps the token until its next point: the same holder a
+// waiter would steal from). Lock held.
 bool idle_locked() {
   const Sched& s = g_sched;
-  if (s.holder != kNoHolder) return false;
   for (int i = 0; i < s.top; ++i) {
     const Slot& t = g_slots[i];
     if (!t.registered) continue;
-    if (!t.blocked || pending(t)) return false;
+    if (pending(t)) return false;
+    if (i == s.holder) {
+      if (t.grant.load(std::memory_order_relaxed) != 0) return false;  // handed the token, about to run
+      continue;
+    }
+    if (!t.blocked) return false;
   }
   return true;
 }
 
-// Called by a waiter between two slices: if the whole schedule is idle and every other blocked thread is asleep in
+// Called by a waiter between two slices: if the whole schedule is idle and every other thread of it is asleep in
 // the kernel (a thread just woken is runnable until it reaches its BLOCKING_END), the clock jumps to the earliest
 // deadline and that wait fires.
 void idle_fire(int self) {
   Sched& s = g_sched;
   pid_t tids[kSlots];
   int n = 0;
+  int holder;
   {
     LockGuard g(s.lock);
     if (!idle_locked() || earliest() == kNoHolder) return;
+    holder = s.holder;
     for (int i = 0; i < s.top; ++i)
       if (i != self && g_slots[i].registered && g_slots[i].tid != 0) tids[n++] = g_slots[i].tid;
   }
@@ -96,10 +104,11 @@ void idle_fire(int self) {
     if (st != 'S' && st != 'D' && st != '?') return;  // someone is on the way back: look again next slice
   }
   LockGuard g(s.lock);
-  if (!idle_locked()) return;
+  if (!idle_locked() || s.holder != holder) return;
   const int e = earliest();
   if (e == kNoHolder) return;
   ++s.v_idle;
+  if (holder != kNoHolder) ++s.v_idle_holder;
   fire(e, self);
 }
 

@@ -357,7 +357,8 @@ JOSTLE_CASE(condvar, cv_timeout_signal_handoff)
           m.unlock();
           w1_result.store(woken ? 1 : 0);
         } else {
-          while (!w2_go.load()) sys::cpu_relax();
+          // A harness wait, not a spin: under PCT a thread asleep here is not one the first step waits for.
+          JOSTLE_REQUIRE(probe::await([&] { return w2_go.load(); }, 10 * kSecond)) << "W2 was never let go";
           m.lock();
           phase("wait");
           cv.wait(m);
@@ -416,7 +417,8 @@ JOSTLE_CASE(condvar, cv_timeout_signal_conservation)
           m.unlock();
           w1_back.store(true);
         } else {
-          while (!w2_go.load()) sys::cpu_relax();
+          // A harness wait, not a spin: under PCT a thread asleep here is not one the first step waits for.
+          JOSTLE_REQUIRE(probe::await([&] { return w2_go.load(); }, 10 * kSecond)) << "W2 was never let go";
           m.lock();
           phase("wait");
           cv.wait(m);
