@@ -260,6 +260,36 @@ Nanos now() {
   return g_sched.vnow;
 }
 
+namespace {
+bool scheduled() {
+  LockGuard g(g_sched.lock);
+  return enrolled_current() >= 0;
+}
+}  // namespace
+
+Deadline Deadline::after(Nanos timeout) {
+  Deadline d;
+  if (vclock()) {
+    LockGuard g(g_sched.lock);
+    d.v = g_sched.vnow + timeout;
+    d.real = now_ns() + timeout;
+  } else {
+    d.v = d.real = now_ns() + timeout;
+  }
+  return d;
+}
+
+Nanos Deadline::left() const {
+  if (vclock() && scheduled()) return v - now();
+  return real - now_ns();
+}
+
+void Deadline::floor() const {
+  if (!vclock()) return;
+  const Nanos rest = real - now_ns();
+  if (rest > 0) sleep_for(rest);
+}
+
 bool vclock() { return g_enabled.load(std::memory_order_relaxed) && g_config.mode == Mode::pct && g_config.vclock; }
 
 }  // namespace jostle::chaos

@@ -108,13 +108,15 @@ class FutexEpochCondvarT {
     }
     m.unlock();
     JOSTLE_CHAOS("condvar.wait.after-unlock");
-    const Nanos deadline = timeout < 0 ? 0 : now_ns() + timeout;
+    // chaos::Deadline: the monotonic clock, or under PCT with vclock=1 the schedule's (docs/amplification.md).
+    const chaos::Deadline deadline = chaos::Deadline::after(timeout < 0 ? 0 : timeout);
     bool woken = true;
     for (;;) {
       if (timeout < 0) {
         F::wait(epoch_, epoch);
-      } else if (!timed_sleep(epoch, deadline) || (kDeadlineFirst && now_ns() >= deadline)) {
+      } else if (!timed_sleep(epoch, deadline) || (kDeadlineFirst && deadline.left() <= 0)) {
         woken = on_timeout(gen);
+        if (!woken) deadline.floor();
         break;
       }
       epoch = epoch_.load(std::memory_order_acquire);
@@ -135,8 +137,8 @@ class FutexEpochCondvarT {
   }
 
   // Sleeps on the epoch until it changes, a wake, or the deadline. False once the deadline has passed.
-  bool timed_sleep(std::uint32_t epoch, Nanos deadline) {
-    const Nanos left = deadline - now_ns();
+  bool timed_sleep(std::uint32_t epoch, const chaos::Deadline& deadline) {
+    const Nanos left = deadline.left();
     if constexpr (D == CondvarDefect::ms_timeout) {
       const Nanos ms = left / kMilli;  // the defect: truncation, and 0 taken as "no timeout"
       if (ms <= 0) {
@@ -147,7 +149,7 @@ class FutexEpochCondvarT {
     } else {
       if (left <= 0) return false;
       if (F::timed_wait(epoch_, epoch, left) != FutexStatus::timed_out) return true;
-      return now_ns() < deadline;  // a futex timeout is final only when our own deadline agrees
+      return deadline.left() > 0;  // a futex timeout is final only when our own deadline agrees
     }
   }
 

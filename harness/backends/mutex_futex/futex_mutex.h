@@ -135,17 +135,19 @@ class FutexMutexT {
       }
     }
     if (timeout <= 0) return false;
-    const Nanos deadline = now_ns() + timeout;
+    // chaos::Deadline: the monotonic clock, or under PCT with vclock=1 the schedule's (docs/amplification.md).
+    const chaos::Deadline deadline = chaos::Deadline::after(timeout);
     // Exchange first, clock second: whatever woke us (the unlock's wake included), the word says 2 again
     // before we may leave, so the holder's unlock wakes whoever still sleeps.
     while (state_.exchange(2, std::memory_order_acquire) != 0) {
-      const Nanos left = deadline - now_ns();
+      const Nanos left = deadline.left();
       if (left <= 0) {
         if constexpr (D == FutexMutexDefect::timeout_clears_contended) {
           // The defect: "I no longer wait", as if this locker had been the only sleeper.
           std::uint32_t two = 2;
           (void)state_.compare_exchange_strong(two, 1, std::memory_order_relaxed, std::memory_order_relaxed);
         }
+        deadline.floor();
         return false;
       }
       JOSTLE_CHAOS("mutex.futex.timed.before-wait");

@@ -108,6 +108,18 @@ bool vclock();
 // aims an action at another thread's deadline reads both on this clock.
 Nanos now();
 
+// A deadline for a backend whose timed waits go through chaos::timed_wait. Under PCT with vclock=1 a thread of
+// the schedule measures what is left on the virtual clock (so the timeout is the schedule's decision, with no
+// wall-clock noise in it), and floor() keeps the backend's timeout from returning before the wall-clock deadline.
+// Otherwise both are the monotonic clock and floor() does nothing.
+struct Deadline {
+  Nanos v = 0;     // on chaos::now()
+  Nanos real = 0;  // on now_ns()
+  static Deadline after(Nanos timeout);
+  Nanos left() const;  // what is left, on the clock the calling thread's timeouts are decided on
+  void floor() const;  // before a timeout returns: under vclock, sleeps (sleep_for) to `real` if it is ahead
+};
+
 // Harness-internal: around the harness's own waits (joining actors, a probe's poll sleep). Under PCT a thread that
 // takes part in this iteration's schedule gives the token up meanwhile, as in a BLOCKING region, instead of
 // holding it asleep until another thread steals it (a steal makes the schedule depend on timing). A thread that
