@@ -59,6 +59,10 @@ int register_thread() {
   Slot& t = g_slots[slot];
   const pid_t me = sys::gettid();
   if (t.registered) return t.tid == me ? slot : -1;
+  // With vclock=1 only the threads the harness started take part: a backend's own thread (an executor's carrier)
+  // reads as actor -1 like the case's main thread, and holding slot 0 it would keep the main thread out and have
+  // its own timed waits decided by a schedule that cannot see the threads it serves.
+  if (g_config.vclock && slot == 0 && phase_slot(-1).tid.load(std::memory_order_acquire) != me) return -1;
   t.registered = true;
   t.tid = me;
   t.wants = t.blocked = false;
