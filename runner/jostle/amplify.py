@@ -62,11 +62,12 @@ _CHAOS_RANGES = {   # key -> (low, high, whole number only, what to say)
     "actors": (0, 256, True, "0..256"),
     "k": (0, 1e9, True, "a whole number 0..1000000000"),
     "spin_bound": (0, 1e9, True, "a whole number 0..1000000000"),
+    "tick_ns": (1, 1e9, True, "a whole number 1..1000000000"),
     **{key: (1, 1e7, False, "1..10000000") for key in
        ("sleep_max_us", "stall_us", "token_wait_us", "poll_us", "start_wait_us")},
 }
 _CHAOS_KEYS = ("mode", "p", "actions", "sleep_max_us", "stall_us", "cap", "swarm", "d", "k", "token_wait_us",
-               "poll_us", "start_wait_us", "spin_bound", "actors")
+               "poll_us", "start_wait_us", "spin_bound", "actors", "settle", "vclock", "tick_ns")
 
 
 def chaos_problem(spec):
@@ -83,9 +84,9 @@ def chaos_problem(spec):
             for action in value.split("+"):
                 if action not in CHAOS_ACTIONS_ACCEPTED:
                     return f"unknown action {action!r} (accepted: {', '.join(CHAOS_ACTIONS_ACCEPTED)})"
-        elif key == "swarm":
+        elif key in ("swarm", "settle", "vclock"):
             if value not in ("0", "1"):
-                return f"swarm must be 0 or 1, got {value!r}"
+                return f"{key} must be 0 or 1, got {value!r}"
         elif key in _CHAOS_RANGES:
             low, high, whole, want = _CHAOS_RANGES[key]
             try:
@@ -96,6 +97,9 @@ def chaos_problem(spec):
                 return f"{key} must be {want}, got {value!r}"
         else:
             return f"unknown setting {key!r} (accepted: {', '.join(_CHAOS_KEYS)})"
+    settings = dict(item.partition("=")[::2] for item in spec.split(",") if "=" in item)
+    if settings.get("vclock") == "1" and settings.get("mode") != "pct":
+        return "vclock=1 is a PCT option (mode=pct,vclock=1)"
     return None
 
 

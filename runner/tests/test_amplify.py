@@ -27,6 +27,16 @@ def test_user_chaos_spec_is_used_verbatim_for_every_run():
         assert a.for_run(seed, {0, 1}).harness_args() == ["--chaos", "p=0.3,actions=yield"]
 
 
+def test_pct_replay_settings_are_accepted_and_checked_before_any_run():
+    # settle=1 and vclock=1 (PCT's virtual clock) are how a clock- or wake-decided PCT failure replays exactly.
+    for spec in ("mode=pct,d=2,settle=1", "mode=pct,d=2,vclock=1", "mode=pct,vclock=1,tick_ns=500"):
+        assert amplify.chaos_problem(spec) is None
+        assert Amplification.from_options("none", spec).for_run(1, {0, 1}).harness_args() == ["--chaos", spec]
+    assert "PCT option" in amplify.chaos_problem("p=0.1,vclock=1")
+    assert "vclock must be 0 or 1" in amplify.chaos_problem("mode=pct,vclock=2")
+    assert "tick_ns must be" in amplify.chaos_problem("mode=pct,vclock=1,tick_ns=0")
+
+
 def test_draws_are_a_function_of_the_seed_and_cover_every_layer():
     base = Amplification.from_options("mix", None)
     drawn = [base.for_run(seed, allowed_cpus={0, 1}) for seed in range(200)]
