@@ -30,7 +30,7 @@ void reset_iteration(std::uint64_t iter) {
     }
   }
   for (int i = 0; i < s.top; ++i) {
-    g_slots[i].registered = g_slots[i].wants = g_slots[i].blocked = g_slots[i].timed = false;
+    g_slots[i].registered = g_slots[i].wants = g_slots[i].blocked = g_slots[i].timed = g_slots[i].harness = false;
     g_slots[i].fired.store(false, std::memory_order_relaxed);
     g_slots[i].tid = 0;
   }
@@ -296,6 +296,7 @@ void pct_blocking_begin(bool enlist) {
   const int slot = enlist ? enter(t_pct) : enrolled(t_pct);
   if (slot < 0) return;
   g_slots[slot].blocked = true;
+  g_slots[slot].harness = !enlist;
   g_slots[slot].wants = false;
   if (s.holder != slot) return;
   settle(slot);
@@ -311,6 +312,7 @@ void pct_blocking_end(bool enlist) {
     return;
   }
   g_slots[slot].blocked = false;
+  g_slots[slot].harness = false;
   if (s.holder == slot) {
     s.lock.unlock();
     return;
@@ -366,7 +368,7 @@ void pct_reset() {
   g_sched.steps_max = g_sched.iterations = 0;
   g_sched.n_max = 0;
   g_sched.vnow = now_ns();  // the virtual clock starts at the wall clock's reading, then goes its own way
-  g_sched.v_due = g_sched.v_idle = g_sched.v_idle_holder = g_sched.v_late = g_sched.v_unsettled = 0;
+  g_sched.v_due = g_sched.v_idle = g_sched.v_idle_holder = g_sched.v_wall = g_sched.v_late = g_sched.v_unsettled = 0;
 }
 
 void pct_describe(Json& j, bool failing) {

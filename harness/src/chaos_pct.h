@@ -33,6 +33,7 @@ struct Slot {
   Nanos asleep_since = 0;  // when a waiter first saw this holder asleep in the kernel (0: not seen)
   // vclock=1 (chaos_vclock.cc): inside a timed wait whose timeout the schedule decides.
   bool timed = false;
+  bool harness = false;  // the blocking region is one of the harness's own waits (a poll that comes back by itself)
   std::atomic<bool> fired{false};  // the schedule decided: this wait timed out
   Nanos vdeadline = 0;             // on the virtual clock
   Nanos real_deadline = 0;         // on CLOCK_MONOTONIC: the wait returns no earlier
@@ -84,10 +85,10 @@ struct Sched {
   // Totals over the run.
   std::uint64_t steals = 0, forced = 0, demotions = 0, late_starts = 0, unsettled = 0, steps_max = 0, iterations = 0;
   // vclock=1: the virtual clock, and the timeouts it fired at a step (due), when every thread was blocked (idle;
-  // idle_holder: of those, with the token's holder asleep outside a blocking region), and by the wall-clock
-  // backstop (late: not decided by the schedule); fired threads not back in time (unsettled).
+  // idle_holder: of those, with the token's holder asleep outside a blocking region), at the wall-clock deadline
+  // while a harness wait polled (wall), and by the wall-clock backstop (late); fired threads not back in time.
   Nanos vnow = 0;
-  std::uint64_t v_due = 0, v_idle = 0, v_idle_holder = 0, v_late = 0, v_unsettled = 0;
+  std::uint64_t v_due = 0, v_idle = 0, v_idle_holder = 0, v_wall = 0, v_late = 0, v_unsettled = 0;
   int n_max = 0;
 };
 

@@ -68,25 +68,30 @@ int earliest() {
 // Nothing of the schedule can run, as far as the scheduler knows: nobody waiting for the token, no fired wait on
 // its way back, every other thread inside a blocking region, and the token free or with a holder that must then
 // read as asleep in the kernel (an actor whose body ended keeps the token until its next point: the same holder a
-// waiter would steal from). Lock held.
-bool idle_locked() {
+// waiter would steal from). kLoose: the same, but some of the blocked threads are in the harness's own waits
+// (a probe's poll), which come back by themselves on the wall clock. Lock held.
+enum Idle { kBusy, kLoose, kStrict };
+Idle idle_locked() {
   const Sched& s = g_sched;
+  Idle r = kStrict;
   for (int i = 0; i < s.top; ++i) {
     const Slot& t = g_slots[i];
     if (!t.registered) continue;
-    if (pending(t)) return false;
+    if (pending(t)) return kBusy;
     if (i == s.holder) {
-      if (t.grant.load(std::memory_order_relaxed) != 0) return false;  // handed the token, about to run
+      if (t.grant.load(std::memory_order_relaxed) != 0) return kBusy;  // handed the token, about to run
       continue;
     }
-    if (!t.blocked) return false;
+    if (!t.blocked) return kBusy;
+    if (t.harness) r = kLoose;
   }
-  return true;
+  return r;
 }
 
 // Called by a waiter between two slices: if the whole schedule is idle and every other thread of it is asleep in
 // the kernel (a thread just woken is runnable until it reaches its BLOCKING_END), the clock jumps to the earliest
-// deadline and that wait fires.
+// deadline and that wait fires. While a harness wait polls, the poll may act on the wall clock (a case's main
+// thread cancels, signals, gives up): then the earliest wait fires only once its wall-clock deadline has passed.
 void idle_fire(int self) {
   Sched& s = g_sched;
   pid_t tids[kSlots];
@@ -94,7 +99,7 @@ void idle_fire(int self) {
   int holder;
   {
     LockGuard g(s.lock);
-    if (!idle_locked() || earliest() == kNoHolder) return;
+    if (idle_locked() == kBusy || earliest() == kNoHolder) return;
     holder = s.holder;
     for (int i = 0; i < s.top; ++i)
       if (i != self && g_slots[i].registered && g_slots[i].tid != 0) tids[n++] = g_slots[i].tid;
@@ -104,11 +109,17 @@ void idle_fire(int self) {
     if (st != 'S' && st != 'D' && st != '?') return;  // someone is on the way back: look again next slice
   }
   LockGuard g(s.lock);
-  if (!idle_locked() || s.holder != holder) return;
+  const Idle idle = idle_locked();
+  if (idle == kBusy || s.holder != holder) return;
   const int e = earliest();
   if (e == kNoHolder) return;
-  ++s.v_idle;
-  if (holder != kNoHolder) ++s.v_idle_holder;
+  if (idle == kLoose) {
+    if (g_slots[e].real_deadline > now_ns()) return;
+    ++s.v_wall;
+  } else {
+    ++s.v_idle;
+    if (holder != kNoHolder) ++s.v_idle_holder;
+  }
   fire(e, self);
 }
 
@@ -267,9 +278,10 @@ bool scheduled() {
 }
 }  // namespace
 
-Deadline Deadline::after(Nanos timeout) {
+Deadline Deadline::after(Nanos timeout, bool schedule_timed) {
   Deadline d;
-  if (vclock()) {
+  d.virt = schedule_timed && vclock();
+  if (d.virt) {
     LockGuard g(g_sched.lock);
     d.v = g_sched.vnow + timeout;
     d.real = now_ns() + timeout;
@@ -280,12 +292,12 @@ Deadline Deadline::after(Nanos timeout) {
 }
 
 Nanos Deadline::left() const {
-  if (vclock() && scheduled()) return v - now();
+  if (virt && scheduled()) return v - now();
   return real - now_ns();
 }
 
 void Deadline::floor() const {
-  if (!vclock()) return;
+  if (!virt) return;
   const Nanos rest = real - now_ns();
   if (rest > 0) sleep_for(rest);
 }

@@ -127,6 +127,52 @@ TEST(ChaosVclock, AWaitNobodyCanEndFiresWhenEveryThreadIsBlocked) {
   }
 }
 
+TEST(ChaosVclock, AHarnessPollKeepsTheClockFromJumpingPastIt) {
+  ChaosOff off;
+  // The case's main thread takes part in the schedule, then polls in a harness wait (as probe::await does) and
+  // wakes A's 5 s wait after 20 ms of wall time. A poll comes back by itself on the wall clock, so the schedule is
+  // not idle while it runs: A must be woken, not fired at its 5 s deadline by a jump of the clock.
+  for (std::uint64_t seed = 1; seed <= 2; ++seed) {
+    ASSERT_EQ(configure("mode=pct,d=1,actors=1,vclock=1", seed), "");
+    jostle::bind_current_thread(-1);
+    std::atomic<std::uint32_t> word{0};
+    int result = -1;
+    Nanos elapsed = 0;
+    JOSTLE_CHAOS("main.start");
+    std::thread a([&] {
+      jostle::bind_current_thread(0);
+      JOSTLE_CHAOS("a.start");
+      const Nanos t0 = jostle::now_ns();
+      result = jostle::chaos::timed_wait("a.timed", 5 * jostle::kSecond,
+                                         [&](const timespec* ts) { return futex_once(word, ts); });
+      elapsed = jostle::now_ns() - t0;
+      jostle::release_actor_slot(0);
+    });
+    {
+      jostle::chaos::HarnessWait wait;
+      jostle::sleep_ns(20 * jostle::kMilli);
+      word.store(1);
+      jostle::sys::futex_wake(word);
+      a.join();
+    }
+    jostle::release_actor_slot(-1);
+    EXPECT_TRUE(result == 0 || result == EAGAIN) << "seed " << seed << " result " << result;
+    EXPECT_LT(elapsed, 5 * jostle::kSecond);
+  }
+}
+
+TEST(ChaosVclock, ADeadlineStaysOnTheWallClockUnlessItsWaitsAreTheSchedules) {
+  ChaosOff off;
+  ASSERT_EQ(configure("mode=pct,d=1,vclock=1", 1), "");
+  EXPECT_TRUE(jostle::chaos::Deadline::after(jostle::kMilli, true).virt);
+  EXPECT_FALSE(jostle::chaos::Deadline::after(jostle::kMilli, false).virt);
+  ASSERT_EQ(configure("mode=pct,d=1", 1), "");
+  const jostle::chaos::Deadline d = jostle::chaos::Deadline::after(jostle::kMilli, true);
+  EXPECT_FALSE(d.virt);
+  EXPECT_EQ(d.v, d.real);
+  EXPECT_LE(d.left(), jostle::kMilli);
+}
+
 TEST(ChaosVclock, SleepAndClockFollowTheSchedule) {
   ChaosOff off;
   // Without chaos, chaos::now() is the monotonic clock and sleep_for sleeps.

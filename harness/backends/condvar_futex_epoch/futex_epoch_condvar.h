@@ -109,7 +109,7 @@ class FutexEpochCondvarT {
     m.unlock();
     JOSTLE_CHAOS("condvar.wait.after-unlock");
     // chaos::Deadline: the monotonic clock, or under PCT with vclock=1 the schedule's (docs/amplification.md).
-    const chaos::Deadline deadline = chaos::Deadline::after(timeout < 0 ? 0 : timeout);
+    const chaos::Deadline deadline = chaos::Deadline::after(timeout < 0 ? 0 : timeout, kScheduleTimed<F>);
     bool woken = true;
     for (;;) {
       if (timeout < 0) {

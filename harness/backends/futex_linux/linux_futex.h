@@ -46,6 +46,7 @@ struct LinuxFutexT {
     JOSTLE_CHAOS("futex.wait.after");
   }
 
+  static constexpr bool kScheduleTimed = true;  // timed_wait goes through chaos::timed_wait
   static FutexStatus timed_wait(FutexWord& w, std::uint32_t expected, Nanos timeout) {
     JOSTLE_CHAOS("futex.wait.before");
     // Relative FUTEX_WAIT timeouts are measured on CLOCK_MONOTONIC. An EINTR restart would re-arm the full

@@ -136,7 +136,7 @@ class FutexMutexT {
     }
     if (timeout <= 0) return false;
     // chaos::Deadline: the monotonic clock, or under PCT with vclock=1 the schedule's (docs/amplification.md).
-    const chaos::Deadline deadline = chaos::Deadline::after(timeout);
+    const chaos::Deadline deadline = chaos::Deadline::after(timeout, kScheduleTimed<F>);
     // Exchange first, clock second: whatever woke us (the unlock's wake included), the word says 2 again
     // before we may leave, so the holder's unlock wakes whoever still sleeps.
     while (state_.exchange(2, std::memory_order_acquire) != 0) {

@@ -115,7 +115,10 @@ Nanos now();
 struct Deadline {
   Nanos v = 0;     // on chaos::now()
   Nanos real = 0;  // on now_ns()
-  static Deadline after(Nanos timeout);
+  bool virt = false;  // vclock=1 and the caller's waits go through chaos::timed_wait
+  // schedule_timed: the waits this deadline bounds go through chaos::timed_wait (else it stays on the wall clock:
+  // a wait the virtual clock does not see would not move it, and the deadline would never pass).
+  static Deadline after(Nanos timeout, bool schedule_timed);
   Nanos left() const;  // what is left, on the clock the calling thread's timeouts are decided on
   void floor() const;  // before a timeout returns: under vclock, sleeps (sleep_for) to `real` if it is ahead
 };

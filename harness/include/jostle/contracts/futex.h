@@ -58,6 +58,12 @@ concept TimedFutexBackend = FutexBackend<F> && requires(FutexWord& w, std::uint3
   { F::timed_wait(w, v, t) } -> std::same_as<FutexStatus>;
 };
 
+// A timed futex backend whose timed_wait goes through chaos::timed_wait (kScheduleTimed = true), so that under PCT
+// with vclock=1 the schedule decides its timeouts. A primitive built over it may measure its own deadline on
+// chaos::Deadline; over any other backend it must stay on the wall clock (its waits would not move the virtual one).
+template <class F>
+inline constexpr bool kScheduleTimed = requires { requires F::kScheduleTimed; };
+
 // Backends that can report how many threads are blocked on a word (the exact parked probe).
 template <class F>
 concept WaiterCountingFutex = FutexBackend<F> && requires(FutexWord& w) {
