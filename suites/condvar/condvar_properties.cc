@@ -27,6 +27,16 @@ void spin_until(Nanos t) {
   while (now_ns() < t) sys::cpu_relax();
 }
 
+void wait_for_go(std::atomic<std::uint32_t>& go) {
+  JOSTLE_CHAOS_BLOCKING_BEGIN("case.wait_for_go");
+  while (go.load(std::memory_order_acquire) == 0) sys::futex_wait(go, 0);
+  JOSTLE_CHAOS_BLOCKING_END("case.wait_for_go");
+}
+void let_go(std::atomic<std::uint32_t>& go) {
+  go.store(1, std::memory_order_release);
+  sys::futex_wake(go);
+}
+
 }  // namespace
 
 JOSTLE_CASE(condvar, cv_one_signal_one_waiter)
@@ -347,7 +357,8 @@ JOSTLE_CASE(condvar, cv_timeout_signal_handoff)
       C cv;
       std::atomic<Nanos> w1_deadline{0};
       std::atomic<int> w1_result{-1};
-      std::atomic<bool> w2_back{false}, w2_go{false};
+      std::atomic<bool> w2_back{false};
+      std::atomic<std::uint32_t> w2_go{0};
       ActorGroup g = ctx.spawn(2, [&](int i) {
         if (i == 0) {
           m.lock();
@@ -357,8 +368,9 @@ JOSTLE_CASE(condvar, cv_timeout_signal_handoff)
           m.unlock();
           w1_result.store(woken ? 1 : 0);
         } else {
-          // A harness wait, not a spin: under PCT a thread asleep here is not one the first step waits for.
-          JOSTLE_REQUIRE(probe::await([&] { return w2_go.load(); }, 10 * kSecond)) << "W2 was never let go";
+          // Blocked on a futex the main thread wakes, inside the blocking hooks, not spinning: under PCT the first
+          // step does not wait for W2, and with vclock=1 the schedule knows W2 is waiting for one of its threads.
+          wait_for_go(w2_go);
           m.lock();
           phase("wait");
           cv.wait(m);
@@ -370,7 +382,7 @@ JOSTLE_CASE(condvar, cv_timeout_signal_handoff)
       // before that, the iteration still checks the signal reaches W2.)
       JOSTLE_REQUIRE(probe::await([&] { return w1_deadline.load() != 0; })) << "W1 never started waiting";
       (void)ctx.await_parked(0, "timed_wait", kTimeout);
-      w2_go.store(true);
+      let_go(w2_go);
       JOSTLE_REQUIRE(ctx.await_parked(1, "wait")) << "W2 never blocked";
       // Aim the signal at W1's deadline, within the window where its timer has fired but it has not run yet.
       const Nanos aim = w1_deadline.load() + static_cast<Nanos>(ctx.rng().below(150 * kMicro)) - 30 * kMicro;
@@ -407,7 +419,8 @@ JOSTLE_CASE(condvar, cv_timeout_signal_conservation)
       typename C::Mutex m;
       C cv;
       std::atomic<Nanos> w1_deadline{0};
-      std::atomic<bool> w1_back{false}, w2_back{false}, w2_go{false};
+      std::atomic<bool> w1_back{false}, w2_back{false};
+      std::atomic<std::uint32_t> w2_go{0};
       ActorGroup g = ctx.spawn(2, [&](int i) {
         if (i == 0) {
           m.lock();
@@ -417,8 +430,9 @@ JOSTLE_CASE(condvar, cv_timeout_signal_conservation)
           m.unlock();
           w1_back.store(true);
         } else {
-          // A harness wait, not a spin: under PCT a thread asleep here is not one the first step waits for.
-          JOSTLE_REQUIRE(probe::await([&] { return w2_go.load(); }, 10 * kSecond)) << "W2 was never let go";
+          // Blocked on a futex the main thread wakes, inside the blocking hooks, not spinning: under PCT the first
+          // step does not wait for W2, and with vclock=1 the schedule knows W2 is waiting for one of its threads.
+          wait_for_go(w2_go);
           m.lock();
           phase("wait");
           cv.wait(m);
@@ -432,7 +446,7 @@ JOSTLE_CASE(condvar, cv_timeout_signal_conservation)
       cv.notify_one();
       m.unlock();
       JOSTLE_REQUIRE(probe::await([&] { return w1_back.load(); }, 5 * kSecond)) << "W1 never returned";
-      w2_go.store(true);
+      let_go(w2_go);
       JOSTLE_REQUIRE(ctx.await_parked(1, "wait") || w2_back.load()) << "W2 never blocked";
       m.lock();
       cv.notify_one();
