@@ -33,6 +33,15 @@ int futex_once(std::atomic<std::uint32_t>& w, const timespec* ts) {
              : errno;
 }
 
+// The `schedule` event of the run just configured, as the harness would write it.
+std::string schedule_event() {
+  jostle::Json j;
+  j.begin_object();
+  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
+  j.end_object();
+  return j.text();
+}
+
 struct Race {
   int result = -1;  // what A's timed wait returned: 0 woken, EAGAIN the word changed, ETIMEDOUT
   Nanos elapsed = 0;
@@ -69,11 +78,7 @@ Race timer_against_wake(std::uint64_t seed, const std::string& spec) {
   });
   a.join();
   b.join();
-  jostle::Json j;
-  j.begin_object();
-  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
-  j.end_object();
-  r.event = j.text();
+  r.event = schedule_event();
   return r;
 }
 
@@ -115,15 +120,12 @@ TEST(ChaosVclock, AWaitNobodyCanEndFiresWhenEveryThreadIsBlocked) {
       jostle::release_actor_slot(0);
     });
     a.join();
-    jostle::Json j;
-    j.begin_object();
-    ASSERT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
-    j.end_object();
+    const std::string event = schedule_event();
     EXPECT_EQ(result, ETIMEDOUT);
     EXPECT_GE(elapsed, 3 * jostle::kMilli);
     // Fired by the idle rule (the clock jumped to the deadline), not by the wall-clock backstop.
-    EXPECT_NE(j.text().find("\"idle\":1"), std::string::npos) << j.text();
-    EXPECT_NE(j.text().find("\"late\":0"), std::string::npos) << j.text();
+    EXPECT_NE(event.find("\"idle\":1"), std::string::npos) << event;
+    EXPECT_NE(event.find("\"late\":0"), std::string::npos) << event;
   }
 }
 
