@@ -120,6 +120,10 @@ void pct_point();
 void pct_blocking_begin(bool enlist = true);
 void pct_blocking_end(bool enlist = true);
 void pct_reset();                              // configure: a new run
+// release_actor_slot: actor `actor` finished its body in the current iteration, so the iteration's first step
+// does not wait for it as one not started yet (an actor that never reached a point, e.g. on an uncontended fast
+// path, used to cost every later first step its start_wait).
+void pct_actor_finished(int actor);
 void pct_describe(Json& j, bool failing);      // the pct fields of the schedule event
 
 // chaos_vclock.cc (PCT with vclock=1). Lock held: the scheduling step advances the virtual clock by one tick and

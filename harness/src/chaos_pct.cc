@@ -108,11 +108,20 @@ int enrolled(const PctThread& me) {
 }
 
 
+// The iteration in which each actor last finished its body (~0: none yet).
+std::atomic<std::uint64_t> g_finished_in[kMaxActors];
+struct FinishedInit {
+  FinishedInit() {
+    for (auto& f : g_finished_in) f.store(~0ULL, std::memory_order_relaxed);
+  }
+} g_finished_init;
+
 // case declared has registered. Lock held on entry and on return.
 void await_starters(Sched& s) {
   RunHook* r = run_hook();
   const int expected = r ? r->declared_threads() : g_config.actors;
   if (s.cur.n >= expected) return;
+  const std::uint64_t iter = s.iteration;
   s.lock.unlock();
   const Nanos until = now_ns() + g_config.start_wait;
   std::vector<Nanos> asleep_since(static_cast<std::size_t>(std::min(expected, kMaxActors)), 0);
@@ -136,6 +145,7 @@ void await_starters(Sched& s) {
       for (int a = 0; a < static_cast<int>(registered.size()); ++a) {
         if (registered[static_cast<std::size_t>(a)]) continue;
         const pid_t tid = phase_slot(a).tid.load(std::memory_order_acquire);
+        if (tid == 0 && g_finished_in[a].load(std::memory_order_acquire) == iter) continue;  // finished already
         Nanos& since = asleep_since[static_cast<std::size_t>(a)];
         const char st = tid == 0 ? 'R' : probe::task_state(tid);
         if (st == 'S' || st == 'D') {
@@ -155,6 +165,10 @@ void await_starters(Sched& s) {
 }  // namespace
 
 int enter_current() { return enter(t_pct); }
+
+void pct_actor_finished(int actor) {
+  if (actor >= 0 && actor < kMaxActors) g_finished_in[actor].store(current_iteration(), std::memory_order_release);
+}
 int enrolled_current() { return enrolled(t_pct); }
 
 // A thread woken by a futex wake is runnable ('R' in /proc) from the moment the waker's syscall returns until it
@@ -357,6 +371,7 @@ std::string trace_text(const std::vector<std::int16_t>& trace, bool& cut) {
 }  // namespace
 
 void pct_reset() {
+  for (auto& f : g_finished_in) f.store(~0ULL, std::memory_order_relaxed);
   LockGuard g(g_sched.lock);
   g_sched.iteration = ~0ULL;
   g_sched.holder = kNoHolder;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "chaos_internal.h"
 #include "deadlock.h"
 #include "jostle/chaos.h"
 #include "jostle/sys.h"
@@ -37,6 +38,7 @@ void bind_current_thread(int actor) {
 
 void release_actor_slot(int actor) {
   chaos::preempt_thread_end();
+  chaos::detail::pct_actor_finished(actor);
   PhaseSlot& s = phase_slot(actor);
   s.phase.store("done", std::memory_order_relaxed);
   s.tid.store(0, std::memory_order_release);

@@ -205,6 +205,26 @@ TEST(ChaosPct, BlockingHooksAndSpinnersMakeProgress) {
   }
 }
 
+TEST(ChaosPct, AnActorThatFinishedWithoutAPointIsNotWaitedFor) {
+  ChaosOff off;
+  // Actor 0 runs its whole body without reaching a point (an uncontended fast path), then actor 1 takes the
+  // iteration's first step. Actor 0's slot reads "no thread" again, as before it started; the first step must
+  // not wait start_wait (2 s here) for it as for an actor not started yet.
+  ASSERT_EQ(configure("mode=pct,d=1,actors=2,start_wait_us=2000000", 1), "");
+  std::thread a([] {
+    jostle::bind_current_thread(0);
+    jostle::release_actor_slot(0);
+  });
+  a.join();
+  std::thread b([] {
+    jostle::bind_current_thread(1);
+    JOSTLE_CHAOS("b.first");
+    jostle::release_actor_slot(1);
+  });
+  b.join();
+  EXPECT_EQ(jostle::chaos::pct_stats().late_starts, 0u);
+}
+
 TEST(ChaosPct, HarnessWaitGivesTheTokenUpWithoutASteal) {
   ChaosOff off;
   // The main thread takes the token at a point, then joins an actor that needs it. Joining inside a
