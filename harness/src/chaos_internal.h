@@ -4,7 +4,8 @@
 //   chaos_spec.cc     the --chaos SPEC grammar
 //   chaos_random.cc   random mode (seeded per-thread actions at points)
 //   chaos_pct.cc      PCT: iterations, priorities, change points, the scheduling step
-//   chaos_token.cc    PCT: the token hand-over and its fallbacks (steal, forced, wall clock)
+//   chaos_token.cc    PCT: the token hand-over, settle=1, and the fallbacks (steal, forced, wall clock)
+//   chaos_vclock.cc   PCT: the virtual clock (vclock=1) and chaos::timed_wait, sleep_for, now, Deadline
 //   preempt.cc        preempt mode (signals at random instants, wherever the thread is)
 #pragma once
 
@@ -46,7 +47,7 @@ struct Config {
   std::uint64_t spin_bound = 200;  // a thread chosen this many steps in a row while others wait is demoted
   Nanos start_wait = 50 * kMilli;  // how long the first step waits for the declared actors to arrive
   int actors = 0;                  // threads to expect at the first step when no run declares them (tests)
-  // settle=1: a PCT choice first waits for the threads a wake just made runnable to come back (chaos_pct.cc,
+  // settle=1: a PCT choice first waits for the threads a wake just made runnable to come back (chaos_token.cc,
   // settle()): exact replay, at the cost of serializing every wake (the storms run 2x slower).
   bool settle = false;
   // vclock=1 (PCT only): a timed wait's timeout is decided by the schedule (chaos_vclock.cc), on a virtual clock

@@ -1,12 +1,8 @@
 // PCT mode (Burckhardt et al., ASPLOS 2010) on real threads: per-iteration priorities and change points, thread
 // registration, the first step's wait for the declared actors, and the scheduling step at each point. The token
 // hand-over is in chaos_token.cc; docs/amplification.md says what this can and cannot promise.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 
 #include "chaos_pct.h"
 #include "jostle/chaos.h"
@@ -170,74 +166,6 @@ void pct_actor_finished(int actor) {
   if (actor >= 0 && actor < kMaxActors) g_finished_in[actor].store(current_iteration(), std::memory_order_release);
 }
 int enrolled_current() { return enrolled(t_pct); }
-
-// A thread woken by a futex wake is runnable ('R' in /proc) from the moment the waker's syscall returns until it
-// reaches its BLOCKING_END and asks for the token. A choice made meanwhile depends on how soon the OS runs it:
-// that is what made replay of the lost-wakeup storms statistical. So a choice first waits until every other
-// thread inside a blocking region reads as asleep ('S'/'D') or has left the region, for at most 5 x
-// token_wait of wall time (then `unsettled` counts it: e.g. a plugin that spins inside a lock call).
-namespace {
-
-// /proc/self/task/TID/stat kept open per slot by each settling thread: settle() reads it at every step, and
-// pread on an open fd spares the open and close.
-struct StatFds {
-  pid_t tid[kSlots] = {};
-  int fd[kSlots] = {};
-  char state(int slot, pid_t t) {
-    if (tid[slot] != t) {
-      if (tid[slot] != 0 && fd[slot] >= 0) ::close(fd[slot]);
-      char path[64];
-      std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(t));
-      fd[slot] = ::open(path, O_RDONLY | O_CLOEXEC);
-      tid[slot] = t;
-    }
-    if (fd[slot] < 0) return '?';
-    char buf[160];
-    const ssize_t n = ::pread(fd[slot], buf, sizeof buf - 1, 0);
-    if (n <= 0) return '?';
-    buf[n] = '\0';
-    const char* paren = std::strrchr(buf, ')');  // the state follows the last ')' of the command name
-    return paren && paren[1] == ' ' ? paren[2] : '?';
-  }
-  ~StatFds() {
-    for (int i = 0; i < kSlots; ++i)
-      if (tid[i] != 0 && fd[i] >= 0) ::close(fd[i]);
-  }
-};
-thread_local StatFds t_stat_fds;
-
-}  // namespace
-
-void settle(int self) {
-  if (!g_config.settle) return;
-  Sched& s = g_sched;
-  const Nanos until = now_ns() + 5 * g_config.token_wait;
-  for (;;) {
-    pid_t tids[kSlots];
-    int slots[kSlots];
-    int n = 0;
-    for (int i = 0; i < s.top; ++i) {
-      const Slot& t = g_slots[i];
-      if (i != self && t.registered && t.blocked && t.tid != 0) slots[n] = i, tids[n++] = t.tid;
-    }
-    if (n == 0) return;
-    g_slots[self].settling = true;
-    s.lock.unlock();
-    bool running = false;
-    for (int j = 0; j < n && !running; ++j) {
-      const char st = t_stat_fds.state(slots[j], tids[j]);
-      running = st != 'S' && st != 'D' && st != '?';
-    }
-    if (running) sched_yield();
-    s.lock.lock();
-    g_slots[self].settling = false;
-    if (!running) return;
-    if (now_ns() > until) {
-      ++s.unsettled;
-      return;
-    }
-  }
-}
 
 void pct_point() {
   Sched& s = g_sched;

@@ -103,7 +103,7 @@ void wait_for_token(int slot); // lock NOT held on entry or exit
 void acquire_token(int slot, SpinLock& lock);  // lock held on entry; released on return
 // Lock held on entry and on return (released meanwhile): waits until every other thread inside a blocking region
 // is asleep in the kernel or back asking for the token, so that the next choice does not depend on how fast the
-// OS runs a thread that was just woken (chaos_pct.cc).
+// OS runs a thread that was just woken (chaos_token.cc).
 void settle(int self);
 // chaos_pct.cc, lock held: the calling thread's slot in the current iteration, registering it (enter_current) or
 // only if it takes part already (enrolled_current); -1 when it cannot take part.

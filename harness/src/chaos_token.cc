@@ -1,7 +1,11 @@
-// PCT mode: handing the token from thread to thread, and the fallbacks that keep the scheduler from deadlocking
-// the code under test (a holder asleep in the kernel loses the token, one burning CPU without reaching a point
-// is overtaken, and a wall-clock last resort). docs/amplification.md, "PCT mode".
+// PCT mode: handing the token from thread to thread, settle=1's wait for woken threads, and the fallbacks that
+// keep the scheduler from deadlocking the code under test (a holder asleep in the kernel loses the token, one
+// burning CPU without reaching a point is overtaken, and a wall-clock last resort). docs/amplification.md.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
 
 #include "chaos_pct.h"
 #include "jostle/probe.h"
@@ -163,5 +167,73 @@ void acquire_token(int slot, SpinLock& lock) {
 
 // Actors leave the start gate together but reach their first point in OS order. So that the first choice is
 // made by priority and not by arrival, the first step of an iteration waits (briefly) until every actor the
+
+// A thread woken by a futex wake is runnable ('R' in /proc) from the moment the waker's syscall returns until it
+// reaches its BLOCKING_END and asks for the token. A choice made meanwhile depends on how soon the OS runs it:
+// that is what made replay of the lost-wakeup storms statistical. So a choice first waits until every other
+// thread inside a blocking region reads as asleep ('S'/'D') or has left the region, for at most 5 x
+// token_wait of wall time (then `unsettled` counts it: e.g. a plugin that spins inside a lock call).
+namespace {
+
+// /proc/self/task/TID/stat kept open per slot by each settling thread: settle() reads it at every step, and
+// pread on an open fd spares the open and close.
+struct StatFds {
+  pid_t tid[kSlots] = {};
+  int fd[kSlots] = {};
+  char state(int slot, pid_t t) {
+    if (tid[slot] != t) {
+      if (tid[slot] != 0 && fd[slot] >= 0) ::close(fd[slot]);
+      char path[64];
+      std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(t));
+      fd[slot] = ::open(path, O_RDONLY | O_CLOEXEC);
+      tid[slot] = t;
+    }
+    if (fd[slot] < 0) return '?';
+    char buf[160];
+    const ssize_t n = ::pread(fd[slot], buf, sizeof buf - 1, 0);
+    if (n <= 0) return '?';
+    buf[n] = '\0';
+    const char* paren = std::strrchr(buf, ')');  // the state follows the last ')' of the command name
+    return paren && paren[1] == ' ' ? paren[2] : '?';
+  }
+  ~StatFds() {
+    for (int i = 0; i < kSlots; ++i)
+      if (tid[i] != 0 && fd[i] >= 0) ::close(fd[i]);
+  }
+};
+thread_local StatFds t_stat_fds;
+
+}  // namespace
+
+void settle(int self) {
+  if (!g_config.settle) return;
+  Sched& s = g_sched;
+  const Nanos until = now_ns() + 5 * g_config.token_wait;
+  for (;;) {
+    pid_t tids[kSlots];
+    int slots[kSlots];
+    int n = 0;
+    for (int i = 0; i < s.top; ++i) {
+      const Slot& t = g_slots[i];
+      if (i != self && t.registered && t.blocked && t.tid != 0) slots[n] = i, tids[n++] = t.tid;
+    }
+    if (n == 0) return;
+    g_slots[self].settling = true;
+    s.lock.unlock();
+    bool running = false;
+    for (int j = 0; j < n && !running; ++j) {
+      const char st = t_stat_fds.state(slots[j], tids[j]);
+      running = st != 'S' && st != 'D' && st != '?';
+    }
+    if (running) sched_yield();
+    s.lock.lock();
+    g_slots[self].settling = false;
+    if (!running) return;
+    if (now_ns() > until) {
+      ++s.unsettled;
+      return;
+    }
+  }
+}
 
 }  // namespace jostle::chaos::detail
