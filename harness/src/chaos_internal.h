@@ -7,6 +7,7 @@
 //   chaos_token.cc    PCT: the token hand-over, settle=1, and the fallbacks (steal, forced, wall clock)
 //   chaos_vclock.cc   PCT: the virtual clock (vclock=1) and chaos::timed_wait, sleep_for, now, Deadline
 //   preempt.cc        preempt mode (signals at random instants, wherever the thread is)
+//   preempt_step.cc   preempt mode's aim=step: single-stepping into a steered call (the x86 trap flag)
 #pragma once
 
 #include <atomic>
@@ -14,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "jostle/chaos.h"
 #include "jostle/clock.h"
 #include "jostle/context.h"
 
@@ -63,6 +65,10 @@ struct Config {
   // preempt mode, steer=P: probability that a call into outside code arms a one-shot interrupt inside the call
   // (0: off). interval=0 turns the untargeted interrupts off, leaving only the steered ones.
   double steer = 0.0;
+  // preempt mode, aim=step (with steer=P): an aimed call is single-stepped (the x86 trap flag) for a drawn number
+  // of instructions of outside code, and the action happens there, instead of at a timer's expiry
+  // (preempt_step.cc). Reaches windows a few instructions from a call's entry, which no timer can.
+  bool aim_step = false;
   // preempt mode, others_us=N: mean wall time between two interrupts sent to threads the harness did not start
   // (a plugin's or a library's own threads), picked at random among the running ones (0: off).
   Nanos others = 0;
@@ -136,5 +142,14 @@ std::string vclock_start();  // configure: installs the wake-up signal's handler
 std::string preempt_start();  // configure, preempt mode: installs the handler (empty, or why it cannot run)
 void preempt_stop();          // configure, any mode: stops every timer
 void preempt_describe(Json& j);
+// preempt.cc, for preempt_step.cc: the calling thread yields or sleeps here, as an aimed interrupt would (under the
+// cap, counted as a steered interrupt inside its call). Async-signal-safe. False when preemption is off for it.
+bool preempt_step_act();
+// preempt_step.cc (aim=step)
+std::string step_start();               // preempt_start: the trap handler and the harness's own code range
+// steer_enter: single-steps from here (the last thing it does); false when the thread cannot be stepped
+bool step_begin(SteerSite& site, std::uint64_t pick);
+void step_end();                        // steer_exit: stops stepping if the call did not already
+void step_describe(Json& j);
 
 }  // namespace jostle::chaos::detail

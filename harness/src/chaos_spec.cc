@@ -61,6 +61,9 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
     } else if (k == "steer") {
       if (!parse_double(v, d) || d < 0 || d > 1) return "chaos steer must be a probability in [0,1], got '" + std::string(v) + "'";
       c.steer = d;
+    } else if (k == "aim") {
+      if (v != "timer" && v != "step") return "chaos aim must be timer or step (step: single-step into the call), got '" + std::string(v) + "'";
+      c.aim_step = v == "step";
     } else if (k == "sleep_max_us" || k == "stall_us" || k == "token_wait_us" || k == "poll_us" ||
                k == "start_wait_us" || k == "interval_us" || k == "others_us") {
       if (!parse_double(v, d) || d < 1 || d > 1e7) return "chaos " + std::string(k) + " must be 1..10000000";
@@ -104,7 +107,7 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
       (k == "k" ? c.k : c.spin_bound) = static_cast<std::uint64_t>(d);
     } else {
       return "unknown chaos setting '" + std::string(k) +
-             "' (accepted: mode, p, actions, sleep_max_us, stall_us, cap, swarm, d, k, token_wait_us, poll_us, start_wait_us, spin_bound, actors, settle, vclock, tick_ns, interval_us, restart, clock, steer, others_us)";
+             "' (accepted: mode, p, actions, sleep_max_us, stall_us, cap, swarm, d, k, token_wait_us, poll_us, start_wait_us, spin_bound, actors, settle, vclock, tick_ns, interval_us, restart, clock, steer, aim, others_us)";
     }
   }
   if (c.vclock && c.mode != Mode::pct) return "chaos vclock=1 is a PCT option (mode=pct,vclock=1)";
@@ -114,8 +117,12 @@ std::string parse_spec(std::string_view spec, std::uint64_t seed, Config& out) {
     if (c.actions & ~(kYield | kSleep))
       return "chaos mode=preempt takes actions yield and sleep only (a signal handler cannot spin, stall or fake a "
              "return)";
-  } else if (c.steer > 0 || c.interval == 0 || c.others > 0) {
-    return "chaos steer, others_us and interval_us=0 are preempt options (mode=preempt,steer=P)";
+#if !defined(__x86_64__)
+    if (c.aim_step) return "chaos aim=step needs x86-64 (it single-steps with the trap flag); use aim=timer";
+#endif
+    if (c.aim_step && c.steer <= 0) return "chaos aim=step aims steered calls: give steer=P too (mode=preempt,steer=P,aim=step)";
+  } else if (c.steer > 0 || c.interval == 0 || c.others > 0 || c.aim_step) {
+    return "chaos steer, aim, others_us and interval_us=0 are preempt options (mode=preempt,steer=P)";
   }
   out = c;
   return {};

@@ -14,6 +14,9 @@
 // tells a steered interrupt from an untargeted one, and a steered signal that arrives after the call (disarmed
 // too late) does nothing.
 //
+// Stepped (steer=P,aim=step): instead of a timer, the aimed call is single-stepped for a drawn number of
+// instructions of outside code and the same action happens there (preempt_step.cc).
+//
 // Other threads (others_us=N): threads the harness did not start (a plugin's workers, a library's pool, the
 // threads a thread backend spawns for the case) have no timer of their own. A sweeper thread of the harness wakes
 // at random instants (mean N us), lists /proc/self/task, leaves out the harness's own threads (the actors, the
@@ -184,6 +187,42 @@ void on_others_signal(void* uctx) {
   }
 }
 
+// The interrupted thread, running: yield or sleep (drawn from its stream), under the cap.
+void act(PreemptThread& t) {
+  const bool can_sleep = (g_config.actions & kSleep) != 0;
+  const bool can_yield = (g_config.actions & kYield) != 0;
+  const bool sleep = can_sleep && (!can_yield || (next_u64(t.rng) & 1) != 0);
+  g_hits.fetch_add(1, std::memory_order_relaxed);
+  if (sleep) {
+    const Nanos ns = sleep_draw(t);
+    if (delay_allowed(ns)) {
+      g_sleeps.fetch_add(1, std::memory_order_relaxed);
+      // Held, for the parked probe: asleep here is not parked in the primitive.
+      t.in_chaos->fetch_add(1, std::memory_order_acq_rel);
+      const timespec ts = to_timespec(ns);
+      const Nanos t0 = now_ns();
+      ::nanosleep(&ts, nullptr);
+      t.in_chaos->fetch_sub(1, std::memory_order_acq_rel);
+      const Nanos spent = now_ns() - t0;
+      if (spent > ns) g_injected.fetch_add(spent - ns, std::memory_order_relaxed);  // oversleep counts too
+      add_held(spent);
+    } else {
+      g_skipped.fetch_add(1, std::memory_order_relaxed);
+    }
+  } else if (delay_allowed(0)) {
+    // A yield on a busy machine can cost a whole time slice: its measured cost counts against the same cap as
+    // the sleeps, so preemption cannot stretch a correct run into its watchdog deadline.
+    g_yields.fetch_add(1, std::memory_order_relaxed);
+    const Nanos t0 = now_ns();
+    ::sched_yield();
+    const Nanos spent = now_ns() - t0;
+    g_injected.fetch_add(spent, std::memory_order_relaxed);
+    add_held(spent);
+  } else {
+    g_skipped.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 void on_signal(int /*sig*/, siginfo_t* info, void* uctx) {
   const int saved_errno = errno;
   if (info != nullptr && info->si_code == SI_QUEUE && info->si_value.sival_int == kOthersTag) {
@@ -220,38 +259,7 @@ void on_signal(int /*sig*/, siginfo_t* info, void* uctx) {
     if (!steered && t.backoff < 20) ++t.backoff;  // the untargeted timer's back-off only
   } else {
     if (!steered) t.backoff = 0;
-    const bool can_sleep = (g_config.actions & kSleep) != 0;
-    const bool can_yield = (g_config.actions & kYield) != 0;
-    const bool sleep = can_sleep && (!can_yield || (next_u64(t.rng) & 1) != 0);
-    g_hits.fetch_add(1, std::memory_order_relaxed);
-    if (sleep) {
-      const Nanos ns = sleep_draw(t);
-      if (delay_allowed(ns)) {
-        g_sleeps.fetch_add(1, std::memory_order_relaxed);
-        // Held, for the parked probe: asleep here is not parked in the primitive.
-        t.in_chaos->fetch_add(1, std::memory_order_acq_rel);
-        const timespec ts = to_timespec(ns);
-        const Nanos t0 = now_ns();
-        ::nanosleep(&ts, nullptr);
-        t.in_chaos->fetch_sub(1, std::memory_order_acq_rel);
-        const Nanos spent = now_ns() - t0;
-        if (spent > ns) g_injected.fetch_add(spent - ns, std::memory_order_relaxed);  // oversleep counts too
-        add_held(spent);
-      } else {
-        g_skipped.fetch_add(1, std::memory_order_relaxed);
-      }
-    } else if (delay_allowed(0)) {
-      // A yield on a busy machine can cost a whole time slice: its measured cost counts against the same cap as
-      // the sleeps, so preemption cannot stretch a correct run into its watchdog deadline.
-      g_yields.fetch_add(1, std::memory_order_relaxed);
-      const Nanos t0 = now_ns();
-      ::sched_yield();
-      const Nanos spent = now_ns() - t0;
-      g_injected.fetch_add(spent, std::memory_order_relaxed);
-      add_held(spent);
-    } else {
-      g_skipped.fetch_add(1, std::memory_order_relaxed);
-    }
+    act(t);
   }
   if (t.armed && !steered) arm(t);  // a steered interrupt is one-shot; the untargeted timer runs on its own
   errno = saved_errno;
@@ -365,6 +373,19 @@ void sweeper_stop() {
 
 }  // namespace
 
+bool preempt_step_act() {
+  PreemptThread& t = t_pre;
+  if (!t.armed || !t.in_call || !g_on.load(std::memory_order_relaxed) ||
+      t.epoch != g_epoch.load(std::memory_order_relaxed))
+    return false;
+  t.steer_fired = true;
+  g_steer_fired.fetch_add(1, std::memory_order_relaxed);
+  g_interrupts.fetch_add(1, std::memory_order_relaxed);
+  g_in_call.fetch_add(1, std::memory_order_relaxed);
+  act(t);
+  return true;
+}
+
 #if defined(JOSTLE_PREEMPT_TSAN)
 constexpr const char* kOffReason =
     "off under ThreadSanitizer: TSan delivers asynchronous signals only at its own safe points, so the interrupts "
@@ -384,6 +405,9 @@ std::string preempt_start() {
   sa.sa_flags = SA_SIGINFO | (g_config.restart ? SA_RESTART : 0);
   sigemptyset(&sa.sa_mask);
   if (::sigaction(preempt_signal(), &sa, nullptr) != 0) return "chaos mode=preempt: cannot install its signal handler";
+  if (g_config.aim_step) {
+    if (std::string why = step_start(); !why.empty()) return why;
+  }
   g_epoch.fetch_add(1, std::memory_order_relaxed);
   g_on.store(true, std::memory_order_release);
   g_steer.store(g_config.steer > 0, std::memory_order_release);
@@ -413,6 +437,7 @@ void preempt_describe(Json& j) {
     j.kv("steer", g_config.steer).kv("steer_calls", g_steer_calls.load()).kv("steer_armed", g_steer_armed.load());
     j.kv("steer_fired", g_steer_fired.load()).kv("steer_late", g_steer_late.load()).kv("in_call", g_in_call.load());
     j.kv("steer_over_cap", g_steer_over_cap.load());
+    if (g_config.aim_step) step_describe(j);
   }
   if (g_config.others > 0) {
     // Threads the harness did not start: sweeps, signals sent (to a running one), those that landed in running
@@ -492,6 +517,26 @@ std::int64_t steer_enter_slow(SteerSite& site) {
   const auto threshold = static_cast<std::uint64_t>(g_config.steer * 18446744073709551615.0);
   const std::uint64_t coin = next_u64(t.steer_rng), pick = next_u64(t.steer_rng);  // two draws per call, always
   const bool aim = est > 0 && (g_config.steer >= 1.0 || coin < threshold);
+  if (g_config.aim_step) {
+    // aim=step learns nothing on the calls it leaves alone (it counts instructions by stepping them), and aims
+    // from the first call on. Stepping's cost counts against the cap (preempt_step.cc).
+    if (!(g_config.steer >= 1.0 || coin < threshold)) return 0;
+    if (!delay_allowed(0)) {
+      g_steer_over_cap.fetch_add(1, std::memory_order_relaxed);
+      return 0;
+    }
+    g_steer_calls.fetch_add(1, std::memory_order_relaxed);
+    t.steer_fired = false;
+    t.in_call = true;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    // The trap flag goes on at the end of step_begin: nothing follows but the return into the call.
+    if (step_begin(site, pick)) {
+      g_steer_armed.fetch_add(1, std::memory_order_relaxed);
+      return 1;
+    }
+    t.in_call = false;
+    return 0;
+  }
   // Learning: every call until the site has an estimate, then one call in 16 (drawn), never an aimed call (its
   // interrupt stretches it). The CPU clock is read by system calls, so sampling is what keeps steering cheap on
   // the calls it leaves alone: those return untracked after two draws.
@@ -535,6 +580,12 @@ std::int64_t steer_enter_slow(SteerSite& site) {
 }
 
 void steer_exit_slow(SteerSite& site, std::int64_t started) {
+  if (g_config.aim_step) {
+    step_end();
+    t_pre.in_call = false;
+    t_pre.steer_fired = false;
+    return;
+  }
   const Nanos exited = now_ns();
   const Nanos took = started > 1 ? thread_cpu_ns() - started : 0;
   PreemptThread& t = t_pre;

@@ -15,6 +15,9 @@ had (docs/amplification.md):
          plugin, inside libc) and make them yield or sleep: reaches code without chaos points
   steer  preempt aimed inside plugin calls: at a call's entry, with probability P (drawn per run), a one-shot
          interrupt timed within that call site's learnt duration (no untargeted interrupts)
+  step   steer's aim by single-stepping instead of a timer: the aimed call is stepped for a drawn number of
+         instructions of the plugin's code and the yield or sleep happens there (reaches a call's first
+         instructions, which a timer cannot)
   mix    per run one of the above (chaos-heavy: that is what the measurements favour)
   hostile  the harshest schedule for false-positive hunting: every run pinned to one CPU with a busy loop
          pinned beside it, under chaos points (even seeds) or PCT (odd seeds); a correct backend must
@@ -35,7 +38,7 @@ from dataclasses import dataclass, field, replace
 
 from jostle.errors import UsageError
 
-MODES = ("none", "os", "chaos", "pct", "preempt", "steer", "mix", "hostile")
+MODES = ("none", "os", "chaos", "pct", "preempt", "steer", "step", "mix", "hostile")
 # What `mix` draws, with weights: chaos points dominate because they amplify most per second
 # (docs/detection.md); 1 CPU + yields is the best single combination measured on 2 cores.
 MIX = (("chaos", 35), ("chaos+pin", 25), ("pct", 25), ("os", 15))
@@ -48,6 +51,7 @@ CHAOS_ACTIONS = ("yield+sleep", "yield+spin+sleep", "yield+sleep+stall", "sleep"
 PREEMPT_INTERVAL_US = (100, 200, 500, 1000)
 PREEMPT_ACTIONS = ("yield+sleep", "yield", "sleep")
 STEER_P = (0.03, 0.1, 0.3)  # steer: probability that a plugin call gets an interrupt aimed inside it
+STEP_P = (0.03, 0.1, 0.3)   # step: probability that a plugin call is single-stepped to a drawn instruction
 VICTIM_PERIOD_S = 0.01
 VICTIM_RESCAN = 20          # periods between scans for the harness's child processes (an engine, agents)
 _RR_PROBE = {}
@@ -211,6 +215,9 @@ class Amplification:
         if kind == "steer" and not self.user_chaos:
             # interval_us=0: only the steered interrupts (the untargeted ones measured x1.6-x2.0 on opaque code).
             chaos = (f"mode=preempt,interval_us=0,steer={rng.choice(STEER_P)},"
+                     f"actions={rng.choice(PREEMPT_ACTIONS)}")
+        if kind == "step" and not self.user_chaos:
+            chaos = (f"mode=preempt,interval_us=0,steer={rng.choice(STEP_P)},aim=step,"
                      f"actions={rng.choice(PREEMPT_ACTIONS)}")
         if kind == "os":
             knobs = draw_os(rng, cpus)

@@ -157,7 +157,7 @@ def run_trial(inst, binary, mode, trial, budget_s, base_seed, build, run_fn=run_
             return Trial(False, budget_s, runs_done, pass_max_s=pass_max)
         t = Trial(True, clock() - start, runs_done, verdict.code, verdict.message, spec.seed, repro_line(spec, build),
                   raw.event("schedule"), pass_max_s=pass_max)
-        if replays and spec.amplify.drawn in ("pct", "preempt", "steer"):
+        if replays and spec.amplify.drawn in ("pct", "preempt", "steer", "step"):
             t.replays_tried = replays
             t.replays = replayed_catches(spec, replays, run_fn)
         return t

@@ -87,6 +87,22 @@ def test_steer_draws_a_steered_preempt_spec_and_its_repro_line_carries_it():
         assert not any("steer" in (base.for_run(s, {0, 1}).chaos or "") for s in range(40))
 
 
+def test_step_draws_a_stepped_aim_and_its_repro_line_carries_it():
+    amp = Amplification.from_options("step", None)
+    runs = [amp.for_run(seed, allowed_cpus={0, 1}) for seed in range(1, 60)]
+    assert {r.drawn for r in runs} == {"step"}
+    assert all(r.chaos.startswith("mode=preempt,interval_us=0,steer=") and ",aim=step," in r.chaos for r in runs)
+    assert {r.chaos.split("steer=")[1].split(",")[0] for r in runs} == {"0.03", "0.1", "0.3"}
+    spec = RunSpec(instance="futex/x@mutant.m", suite="futex", binary="/b/jostle-futex", seed=1, batch=0,
+                   iterations=10, duration_s=None, timeout_s=20.0, amplify=runs[0])
+    back = replay.to_spec(replay.parse(replay.repro_line(spec, "release")), "/b/jostle-futex").amplify
+    assert back.chaos == runs[0].chaos and back.drawn == "step"
+    # steer keeps its timer: only `step` asks for aim=step.
+    for mode in ("steer", "preempt", "mix", "hostile"):
+        base = Amplification.from_options(mode, None)
+        assert not any("aim=" in (base.for_run(s, {0, 1}).chaos or "") for s in range(40))
+
+
 def test_os_word_round_trips_and_rejects_garbage():
     knobs = OsKnobs(cpus=(1,), copies=2, load=1, victim="idle")
     assert OsKnobs.parse(knobs.word()) == knobs

@@ -179,6 +179,7 @@ bool describe_schedule(Json& j, const char* why);
 // each hook is one relaxed load and a predicted-not-taken branch.
 struct SteerSite {
   std::atomic<std::int64_t> est_ns{0};  // running estimate (EWMA, 1/8) of the call's duration; 0: none yet
+  std::atomic<std::int32_t> est_steps{0};  // aim=step: the same in instructions of outside code; 0: none yet
 };
 extern std::atomic<bool> g_steer;
 std::int64_t steer_enter_slow(SteerSite& site);
