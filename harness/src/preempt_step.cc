@@ -9,9 +9,10 @@
 // thread stopped between two instructions of the outside code. When the call returns into the harness first,
 // the handler clears TF and the instruction count teaches the site its length.
 //
-// The count is drawn log-uniform in [1, twice the site's learnt length], from the thread's steering stream: every
-// octave of the call is as likely, so the first ten instructions are aimed at as often as the last few hundred.
-// A site's first aimed call is stepped to its end (at most 4,096 instructions) to learn the length. Replay: the draw and the instruction count are deterministic for a given binary and
+// Only the first 64 instructions of outside code of a call are aimed at: that is what a timer cannot reach, and
+// each step costs a trap. The count is drawn log-uniform in [1, twice the site's learnt length, at most 64], from
+// the thread's steering stream: every octave is as likely, so the first four instructions are aimed at as often
+// as the last thirty-two. A site's first aimed call is stepped through its prefix to learn the length. Replay: the draw and the instruction count are deterministic for a given binary and
 // path through the call; which path the call takes is the machine's doing, as for the timer.
 //
 // Cost: each step is a trap (about 15 us on this project's 2-core VMs), so an aimed call costs its drawn count
@@ -28,6 +29,7 @@
 #include <signal.h>
 #include <ucontext.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 
@@ -41,13 +43,15 @@ namespace {
 #if defined(__x86_64__)
 constexpr long long kTrapFlag = 0x100;
 #endif
-constexpr std::uint32_t kMaxSteps = 4096;  // a site's first aimed call is stepped to its end, or this far
-constexpr std::uint32_t kMaxInside = 4096;    // harness instructions stepped before outside code: give up there
+// Only a call's first kPrefix instructions of outside code are aimed at: that is where a timer cannot reach, and
+// each step is a trap (about 15 us here). Deeper windows are aim=timer's.
+constexpr std::uint32_t kPrefix = 64;
+constexpr std::uint32_t kMaxInside = 4096;  // harness instructions stepped before outside code: give up there
 
 struct StepThread {
   bool active;             // stepping the current call
   bool outside;            // an instruction of outside code has run
-  bool learning;           // the site's first aimed call: stepped to its end (or kMaxSteps) for its length
+  bool learning;           // the site's first aimed call: stepped through its prefix to learn its length
   std::uint32_t left;      // outside instructions to step before acting
   std::uint32_t seen;      // outside instructions stepped so far
   std::uint32_t inside;    // harness instructions stepped before the first outside one
@@ -137,8 +141,10 @@ void on_trap(int sig, siginfo_t* info, void* uctx) {
     return;
   }
   g_traps.fetch_add(1, std::memory_order_relaxed);
-  if (before_unsteppable_syscall(uc)) {  // stepping ends here, without an action and without learning
+  if (before_unsteppable_syscall(uc)) {
+    // Stepping ends here, without an action; what was stepped is the call's steppable length.
     stop(s, uc);
+    if (s.outside) learn(*s.site, s.seen);
     g_syscall_stop.fetch_add(1, std::memory_order_relaxed);
     errno = saved_errno;
     return;
@@ -168,7 +174,7 @@ void on_trap(int sig, siginfo_t* info, void* uctx) {
   }
   // The drawn instruction: the thread stands just before it, inside the outside code.
   stop(s, uc);
-  if (s.learning) learn(*s.site, s.seen);  // a call longer than kMaxSteps: aim within its first kMaxSteps
+  if (s.learning) learn(*s.site, s.seen);  // a call longer than its prefix
   g_acted.fetch_add(1, std::memory_order_relaxed);
   preempt_step_act();
   errno = saved_errno;
@@ -219,11 +225,11 @@ bool step_begin(SteerSite& site, std::uint64_t pick) {
     return false;
   }
   const std::int32_t est = site.est_steps.load(std::memory_order_relaxed);
-  std::uint32_t k = kMaxSteps;  // a site's first aimed call: stepped to its end, to learn its length
+  std::uint32_t k = kPrefix;  // a site's first aimed call: stepped through its prefix, to learn its length
   if (est > 0) {
-    // Log-uniform in [1, twice the learnt length]: a random octave, then uniform within it. The octave above the
-    // length keeps the estimate learning (a call that returns first teaches it; a longer path is then reached).
-    const std::uint32_t range = static_cast<std::uint32_t>(est) * 2;
+    // Log-uniform in [1, twice the learnt length, at most kPrefix]: a random octave, then uniform within it. The
+    // octave above the length keeps the estimate learning (a call that returns first teaches it).
+    const std::uint32_t range = std::min<std::uint32_t>(static_cast<std::uint32_t>(est) * 2, kPrefix);
     int octaves = 0;
     while ((2u << octaves) <= range && octaves < 30) ++octaves;
     const std::uint32_t lo = 1u << (pick % static_cast<std::uint64_t>(octaves + 1));

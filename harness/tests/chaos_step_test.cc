@@ -14,6 +14,7 @@
 #include "plugin/plugin_backends.h"
 
 extern "C" void jostle_standin_call(int loop, volatile long* sink, long* early_end);
+extern "C" int jostle_standin_spawn(void);
 
 namespace {
 
@@ -85,19 +86,21 @@ TEST(ChaosStep, StepLandsInsideTheCallsFirstInstructions) {
   StepChaosOff off;
   const Observed s = observe("mode=preempt,interval_us=0,steer=1,aim=step,actions=sleep,sleep_max_us=5,cap=100");
   if (s.event.find("\"off\"") != std::string::npos) GTEST_SKIP() << s.event;
-  // Every call is aimed; each stops at its drawn instruction or returns first (the first one, stepped to its end,
-  // teaches the site its length). None stays inside the harness.
+  // Every call is aimed, and each stops at its drawn instruction within the call's first 64 (the call is a few
+  // thousand long, so none returns first). None stays inside the harness.
   EXPECT_EQ(field(s.event, "steer_armed"), 120) << s.event;
-  EXPECT_EQ(field(s.event, "step_acted") + field(s.event, "step_short"), 120) << s.event;
-  EXPECT_GE(field(s.event, "step_short"), 1) << s.event;
+  EXPECT_EQ(field(s.event, "step_acted"), 120) << s.event;
+  EXPECT_EQ(field(s.event, "step_short"), 0) << s.event;
   EXPECT_EQ(field(s.event, "step_gave_up"), 0) << s.event;
   EXPECT_GT(field(s.event, "step_traps"), 120 * 4) << s.event;
   EXPECT_EQ(field(s.event, "sleeps"), field(s.event, "step_acted")) << s.event;
-  // Seen from the thread itself: every sleep was inside a call, and a good share of them (about a third by the
-  // log-uniform draw) in the first few instructions, before the stand-in's first system call.
+  // Seen from the thread itself: every sleep was inside a call, and a good share of them (about half, by the
+  // log-uniform draw over the first 64 instructions) before the stand-in's first system call.
   EXPECT_EQ(s.outside, 0) << s.event;
-  EXPECT_EQ(s.early + s.late, field(s.event, "sleeps")) << s.event;
-  EXPECT_GE(s.early, 12) << s.event;
+  // (A sleep of a microsecond or two may end before the thread was switched out.)
+  EXPECT_LE(s.early + s.late, field(s.event, "sleeps")) << s.event;
+  EXPECT_GE((s.early + s.late) * 10, field(s.event, "sleeps") * 9) << s.event;
+  EXPECT_GE(s.early, 30) << s.event;
   RecordProperty("step_early", static_cast<int>(s.early));
   RecordProperty("step_late", static_cast<int>(s.late));
 
@@ -107,6 +110,31 @@ TEST(ChaosStep, StepLandsInsideTheCallsFirstInstructions) {
   RecordProperty("timer_early", static_cast<int>(t.early));
   RecordProperty("timer_late", static_cast<int>(t.late));
   EXPECT_EQ(t.event.find("step_"), std::string::npos) << "aim=timer: no step counts\n" << t.event;
+}
+
+// A call that starts a thread: glibc blocks every signal around the clone, and a single-step trap while SIGTRAP
+// is blocked makes the kernel kill the process (the first version died so on the thread and executor mutants).
+// Stepping ends before the signal mask changes, and the calls complete.
+TEST(ChaosStep, StepStopsBeforeASystemCallThatBlocksItsTrap) {
+  StepChaosOff off;
+  ASSERT_EQ(configure("mode=preempt,interval_us=0,steer=1,aim=step,actions=yield,cap=100", 3), "");
+  int failed = 0;
+  std::thread th([&] {
+    jostle::bind_current_thread(0);
+    for (int i = 0; i < 40; ++i) failed += JOSTLE_PLUGIN_CALL("selftest.spawn", false, jostle_standin_spawn()) != 0;
+    jostle::release_actor_slot(0);
+  });
+  th.join();
+  jostle::Json j;
+  j.begin_object();
+  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
+  j.end_object();
+  if (j.text().find("\"off\"") != std::string::npos) GTEST_SKIP() << j.text();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(field(j.text(), "steer_armed"), 40) << j.text();
+  EXPECT_GE(field(j.text(), "step_syscall_stop"), 1) << j.text();
+  EXPECT_EQ(field(j.text(), "step_acted") + field(j.text(), "step_short") + field(j.text(), "step_syscall_stop"), 40)
+      << j.text();
 }
 
 }  // namespace
