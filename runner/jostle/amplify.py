@@ -44,14 +44,15 @@ MODES = ("none", "os", "chaos", "pct", "preempt", "steer", "step", "mix", "hosti
 MIX = (("chaos", 35), ("chaos+pin", 25), ("pct", 25), ("os", 15))
 # What `mix` draws for an instance whose primitive is reached through the plugin ABI (a --plugin library, an
 # opaque mutant, a mutant plugin): chaos points exist there only at the ABI boundary, and steered interrupts are
-# what reach inside the library (docs/detection.md, "Opaque mutants, second set").
-MIX_PLUGIN = (("steer", 40), ("chaos", 20), ("chaos+pin", 15), ("pct", 15), ("os", 10))
+# what reach inside the library (docs/detection.md, "Opaque mutants, second set"): a timer deep inside a call
+# (steer), single-stepping to one of its first instructions (step; "Stepped aim on the opaque corpus").
+MIX_PLUGIN = (("steer", 20), ("step", 20), ("chaos", 20), ("chaos+pin", 15), ("pct", 15), ("os", 10))
 CHAOS_P = (0.02, 0.05, 0.1)
 CHAOS_ACTIONS = ("yield+sleep", "yield+spin+sleep", "yield+sleep+stall", "sleep")
 PREEMPT_INTERVAL_US = (100, 200, 500, 1000)
 PREEMPT_ACTIONS = ("yield+sleep", "yield", "sleep")
 STEER_P = (0.03, 0.1, 0.3)  # steer: probability that a plugin call gets an interrupt aimed inside it
-STEP_P = (0.03, 0.1, 0.3)   # step: probability that a plugin call is single-stepped to a drawn instruction
+STEP_P = (0.01, 0.03, 0.1)  # step: probability that a plugin call is single-stepped to a drawn instruction
 VICTIM_PERIOD_S = 0.01
 VICTIM_RESCAN = 20          # periods between scans for the harness's child processes (an engine, agents)
 _RR_PROBE = {}
