@@ -147,7 +147,7 @@ void preempt_describe(Json& j);
 bool preempt_step_act();
 // preempt_step.cc (aim=step)
 std::string step_start();               // preempt_start: the trap handler and the harness's own code range
-// steer_enter: single-steps from here (the last thing it does); false when the thread cannot be stepped
+// steer_enter: the thread will be single-stepped from chaos::step_go; false when it cannot be
 bool step_begin(SteerSite& site, std::uint64_t pick);
 void step_end();                        // steer_exit: stops stepping if the call did not already
 void step_describe(Json& j);

@@ -529,10 +529,10 @@ std::int64_t steer_enter_slow(SteerSite& site) {
     t.steer_fired = false;
     t.in_call = true;
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    // The trap flag goes on at the end of step_begin: nothing follows but the return into the call.
+    // The trap flag goes on in chaos::step_go, right before the call (the boundary wrapper).
     if (step_begin(site, pick)) {
       g_steer_armed.fetch_add(1, std::memory_order_relaxed);
-      return 1;
+      return kStepToken;
     }
     t.in_call = false;
     return 0;

@@ -2,8 +2,8 @@
 //
 // A timer armed at a call's entry cannot expire within the call's first few dozen nanoseconds, so a race window
 // that closes a few instructions after the entry (a check before a lock, a test before a snapshot) is out of its
-// reach. Here an aimed call is instead single-stepped: steer_enter sets the x86 trap flag (TF) as the last thing
-// it does, the CPU raises a debug trap (SIGTRAP, TRAP_TRACE) after every instruction, and the handler counts the
+// reach. Here an aimed call is instead single-stepped: the boundary wrapper sets the x86 trap flag (TF) right
+// before the call (chaos::step_go), the CPU raises a debug trap (SIGTRAP, TRAP_TRACE) after every instruction, and the handler counts the
 // instructions that run outside the harness's own code (the plugin, libc, the vDSO). At the drawn count the
 // handler clears TF in the interrupted context and does preempt mode's action there (yield or sleep), with the
 // thread stopped between two instructions of the outside code. When the call returns into the harness first,
@@ -61,7 +61,8 @@ struct StepThread {
 thread_local StepThread t_step;  // trivially constructible: no TLS guard, safe in the handler
 
 std::uintptr_t g_lo = 0, g_hi = 0;  // the harness's own executable code (the object holding this file)
-std::atomic<std::uint64_t> g_traps{0}, g_acted{0}, g_short{0}, g_gave_up{0}, g_stray{0}, g_syscall_stop{0}, g_masked{0};
+std::atomic<std::uint64_t> g_traps{0}, g_acted{0}, g_short{0}, g_gave_up{0}, g_stray{0}, g_syscall_stop{0}, g_masked{0},
+    g_inside{0};
 
 bool in_harness(std::uintptr_t ip) { return ip >= g_lo && ip < g_hi; }
 
@@ -88,12 +89,6 @@ bool before_unsteppable_syscall(const ucontext_t* uc) {
 #else
   (void)uc;
   return false;
-#endif
-}
-
-void set_tf() {
-#if defined(__x86_64__)
-  __asm__ volatile("pushfq\n\torq $0x100, (%%rsp)\n\tpopfq" ::: "memory", "cc");
 #endif
 }
 
@@ -155,6 +150,7 @@ void on_trap(int sig, siginfo_t* info, void* uctx) {
   const std::uintptr_t ip = 0;
 #endif
   if (in_harness(ip)) {
+    g_inside.fetch_add(1, std::memory_order_relaxed);
     if (s.outside) {  // back from the call before the drawn instruction: its length, learnt
       stop(s, uc);
       g_short.fetch_add(1, std::memory_order_relaxed);
@@ -198,7 +194,7 @@ int find_harness_text(dl_phdr_info* info, size_t, void* data) {
 }  // namespace
 
 std::string step_start() {
-  for (auto* c : {&g_traps, &g_acted, &g_short, &g_gave_up, &g_stray, &g_syscall_stop, &g_masked}) c->store(0, std::memory_order_relaxed);
+  for (auto* c : {&g_traps, &g_acted, &g_short, &g_gave_up, &g_stray, &g_syscall_stop, &g_masked, &g_inside}) c->store(0, std::memory_order_relaxed);
 #if !defined(__x86_64__)
   return "chaos aim=step needs x86-64 (it single-steps with the trap flag)";
 #else
@@ -245,8 +241,7 @@ bool step_begin(SteerSite& site, std::uint64_t pick) {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   s.active = true;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  set_tf();
-  return true;
+  return true;  // the caller sets the trap flag (chaos::step_go) right before the call
 }
 
 void step_end() {
@@ -266,6 +261,7 @@ void step_describe(Json& j) {
   // Steps ended before a system call that may block SIGTRAP or start a thread, and aims refused because the
   // thread had SIGTRAP blocked.
   j.kv("step_syscall_stop", g_syscall_stop.load()).kv("step_masked", g_masked.load());
+  j.kv("step_harness_traps", g_inside.load());  // traps spent in the harness's own code (the way in and out)
 }
 
 }  // namespace jostle::chaos::detail

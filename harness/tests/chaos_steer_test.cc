@@ -13,6 +13,7 @@
 #include "jostle/clock.h"
 #include "jostle/json.h"
 #include "jostle/watchdog.h"
+#include "chaos_event.h"
 #include "plugin/plugin_backends.h"
 
 namespace {
@@ -23,11 +24,8 @@ struct SteerChaosOff {
   ~SteerChaosOff() { configure("p=0", 1); }
 };
 
-long long event_field(const std::string& text, const char* key) {
-  const std::string k = std::string("\"") + key + "\":";
-  const auto at = text.find(k);
-  return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + k.size());
-}
+using jostle_test::event_field;
+using jostle_test::schedule_event;
 
 // Steered preempt. A stand-in for a plugin call: 20 us of spinning without a system call, through the ABI
 // boundary wrapper; between two calls, 20 us of the same spinning outside any call. Which side an interrupt lands
@@ -70,11 +68,7 @@ SteerRun steered_calls(const char* spec) {
     jostle::release_actor_slot(0);
   });
   th.join();
-  jostle::Json j;
-  j.begin_object();
-  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
-  j.end_object();
-  r.event = j.text();
+  r.event = schedule_event();
   return r;
 }
 
@@ -111,14 +105,11 @@ long long tiny_calls(const char* spec, int calls) {
     jostle::release_actor_slot(0);
   });
   th.join();
-  jostle::Json j;
-  j.begin_object();
-  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
-  j.end_object();
-  if (j.text().find("\"off\"") != std::string::npos) return -2;
-  const long long tracked = event_field(j.text(), "steer_calls"), over = event_field(j.text(), "steer_over_cap");
-  EXPECT_GE(over, 0) << j.text();
-  EXPECT_EQ(tracked + over, calls) << "every call is aimed (steer=1) or counted over the cap\n" << j.text();
+  const std::string event = schedule_event();
+  if (event.find("\"off\"") != std::string::npos) return -2;
+  const long long tracked = event_field(event, "steer_calls"), over = event_field(event, "steer_over_cap");
+  EXPECT_GE(over, 0) << event;
+  EXPECT_EQ(tracked + over, calls) << "every call is aimed (steer=1) or counted over the cap\n" << event;
   return over;
 }
 
@@ -169,11 +160,7 @@ TEST(ChaosPreempt, OthersReachThreadsTheHarnessDidNotStart) {
   });
   outside.join();
   inside.join();
-  jostle::Json j;
-  j.begin_object();
-  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
-  j.end_object();
-  const std::string event = j.text();
+  const std::string event = schedule_event();
   if (event.find("\"off\"") != std::string::npos) GTEST_SKIP() << event;
   EXPECT_GT(event_field(event, "others_sweeps"), 100) << event;
   EXPECT_GT(event_field(event, "others_hits"), 10) << event;

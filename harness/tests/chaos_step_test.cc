@@ -4,12 +4,11 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include <cstdlib>
 #include <string>
 #include <thread>
 
+#include "chaos_event.h"
 #include "jostle/chaos.h"
-#include "jostle/json.h"
 #include "jostle/watchdog.h"
 #include "plugin/plugin_backends.h"
 
@@ -24,11 +23,8 @@ struct StepChaosOff {
   ~StepChaosOff() { configure("p=0", 1); }
 };
 
-long long field(const std::string& text, const char* key) {
-  const std::string k = std::string("\"") + key + "\":";
-  const auto at = text.find(k);
-  return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + k.size());
-}
+using jostle_test::schedule_event;
+long long field(const std::string& text, const char* key) { return jostle_test::event_field(text, key); }
 
 long switches() {
   rusage ru{};
@@ -66,11 +62,7 @@ Observed observe(const char* spec) {
     jostle::release_actor_slot(0);
   });
   th.join();
-  jostle::Json j;
-  j.begin_object();
-  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
-  j.end_object();
-  o.event = j.text();
+  o.event = schedule_event();
   return o;
 }
 
@@ -103,6 +95,8 @@ TEST(ChaosStep, StepLandsInsideTheCallsFirstInstructions) {
   EXPECT_GE(s.early, 30) << s.event;
   RecordProperty("step_early", static_cast<int>(s.early));
   RecordProperty("step_late", static_cast<int>(s.late));
+  RecordProperty("step_traps", static_cast<int>(field(s.event, "step_traps")));
+  RecordProperty("step_harness_traps", static_cast<int>(field(s.event, "step_harness_traps")));
 
   // A timer aimed at the same calls cannot expire that soon after the entry.
   const Observed t = observe("mode=preempt,interval_us=0,steer=1,actions=sleep,sleep_max_us=5,cap=100");
@@ -125,16 +119,12 @@ TEST(ChaosStep, StepStopsBeforeASystemCallThatBlocksItsTrap) {
     jostle::release_actor_slot(0);
   });
   th.join();
-  jostle::Json j;
-  j.begin_object();
-  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
-  j.end_object();
-  if (j.text().find("\"off\"") != std::string::npos) GTEST_SKIP() << j.text();
+  const std::string event = schedule_event();
+  if (event.find("\"off\"") != std::string::npos) GTEST_SKIP() << event;
   EXPECT_EQ(failed, 0);
-  EXPECT_EQ(field(j.text(), "steer_armed"), 40) << j.text();
-  EXPECT_GE(field(j.text(), "step_syscall_stop"), 1) << j.text();
-  EXPECT_EQ(field(j.text(), "step_acted") + field(j.text(), "step_short") + field(j.text(), "step_syscall_stop"), 40)
-      << j.text();
+  EXPECT_EQ(field(event, "steer_armed"), 40) << event;
+  EXPECT_GE(field(event, "step_syscall_stop"), 1) << event;
+  EXPECT_EQ(field(event, "step_acted") + field(event, "step_short") + field(event, "step_syscall_stop"), 40) << event;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "chaos_event.h"
 #include "jostle/chaos.h"
 #include "jostle/clock.h"
 #include "jostle/json.h"
@@ -33,14 +34,7 @@ int futex_once(std::atomic<std::uint32_t>& w, const timespec* ts) {
              : errno;
 }
 
-// The `schedule` event of the run just configured, as the harness would write it.
-std::string schedule_event() {
-  jostle::Json j;
-  j.begin_object();
-  EXPECT_TRUE(jostle::chaos::describe_schedule(j, "pass"));
-  j.end_object();
-  return j.text();
-}
+using jostle_test::schedule_event;
 
 struct Race {
   int result = -1;  // what A's timed wait returned: 0 woken, EAGAIN the word changed, ETIMEDOUT

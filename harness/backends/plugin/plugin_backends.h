@@ -142,6 +142,7 @@ decltype(auto) boundary(const char* before, const char* name, const char* after,
   std::int64_t steer = 0;
   if constexpr (Steer) steer = chaos::steer_enter(site);
   After done{name, after, site, steer};
+  if constexpr (Steer) chaos::step_go(steer);  // aim=step: the trap flag, as late as it can be set
   return call();
 }
 

@@ -189,6 +189,17 @@ void steer_exit_slow(SteerSite& site, std::int64_t started);
 inline std::int64_t steer_enter(SteerSite& site) {
   return __builtin_expect(g_steer.load(std::memory_order_relaxed), false) ? steer_enter_slow(site) : 0;
 }
+// aim=step: steer_enter returned kStepToken, so the call about to be made is single-stepped. The trap flag goes
+// on here, immediately before the call, so that few of the harness's own instructions are stepped on the way in
+// (each step is a trap; docs/amplification.md, "Stepped aim").
+constexpr std::int64_t kStepToken = -1;
+inline void step_go(std::int64_t token) {
+#if defined(__x86_64__)
+  if (__builtin_expect(token == kStepToken, false)) __asm__ volatile("pushfq\n\torq $0x100, (%%rsp)\n\tpopfq" ::: "memory", "cc");
+#else
+  (void)token;
+#endif
+}
 inline void steer_exit(SteerSite& site, std::int64_t token) {
   if (__builtin_expect(token != 0, false)) steer_exit_slow(site, token);
 }
