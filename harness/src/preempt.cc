@@ -513,14 +513,13 @@ std::int64_t steer_enter_slow(SteerSite& site) {
   PreemptThread& t = t_pre;
   // Only the outermost call of a target thread, and only while this run's preemption is on.
   if (!t.armed || !t.steer_timer_ok || t.in_call || t.epoch != g_epoch.load(std::memory_order_relaxed)) return 0;
-  const Nanos est = site.est_ns.load(std::memory_order_relaxed);
   const auto threshold = static_cast<std::uint64_t>(g_config.steer * 18446744073709551615.0);
   const std::uint64_t coin = next_u64(t.steer_rng), pick = next_u64(t.steer_rng);  // two draws per call, always
-  const bool aim = est > 0 && (g_config.steer >= 1.0 || coin < threshold);
+  const bool drawn = g_config.steer >= 1.0 || coin < threshold;
   if (g_config.aim_step) {
     // aim=step learns nothing on the calls it leaves alone (it counts instructions by stepping them), and aims
     // from the first call on. Stepping's cost counts against the cap (preempt_step.cc).
-    if (!(g_config.steer >= 1.0 || coin < threshold)) return 0;
+    if (!drawn) return 0;
     if (!delay_allowed(0)) {
       g_steer_over_cap.fetch_add(1, std::memory_order_relaxed);
       return 0;
@@ -537,6 +536,8 @@ std::int64_t steer_enter_slow(SteerSite& site) {
     t.in_call = false;
     return 0;
   }
+  const Nanos est = site.est_ns.load(std::memory_order_relaxed);
+  const bool aim = est > 0 && drawn;
   // Learning: every call until the site has an estimate, then one call in 16 (drawn), never an aimed call (its
   // interrupt stretches it). The CPU clock is read by system calls, so sampling is what keeps steering cheap on
   // the calls it leaves alone: those return untracked after two draws.

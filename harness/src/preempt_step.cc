@@ -3,26 +3,27 @@
 // A timer armed at a call's entry cannot expire within the call's first few dozen nanoseconds, so a race window
 // that closes a few instructions after the entry (a check before a lock, a test before a snapshot) is out of its
 // reach. Here an aimed call is instead single-stepped: the boundary wrapper sets the x86 trap flag (TF) right
-// before the call (chaos::step_go), the CPU raises a debug trap (SIGTRAP, TRAP_TRACE) after every instruction, and the handler counts the
-// instructions that run outside the harness's own code (the plugin, libc, the vDSO). At the drawn count the
-// handler clears TF in the interrupted context and does preempt mode's action there (yield or sleep), with the
-// thread stopped between two instructions of the outside code. When the call returns into the harness first,
-// the handler clears TF and the instruction count teaches the site its length.
+// before the call (chaos::step_go), the CPU raises a debug trap (SIGTRAP, TRAP_TRACE) after every instruction,
+// and the handler counts the instructions that run outside the harness's own code (the plugin, libc, the vDSO).
+// At the drawn count the handler clears TF in the interrupted context and does preempt mode's action there
+// (yield or sleep), with the thread stopped between two instructions of the outside code. When the call returns
+// into the harness first, the handler clears TF and the instruction count teaches the site its length.
 //
 // Only the first 64 instructions of outside code of a call are aimed at: that is what a timer cannot reach, and
 // each step costs a trap. The count is drawn log-uniform in [1, twice the site's learnt length, at most 64], from
 // the thread's steering stream: every octave is as likely, so the first four instructions are aimed at as often
-// as the last thirty-two. A site's first aimed call is stepped through its prefix to learn the length. Replay: the draw and the instruction count are deterministic for a given binary and
-// path through the call; which path the call takes is the machine's doing, as for the timer.
+// as the last thirty-two. A site's first aimed call is stepped through its prefix to learn the length. Replay:
+// the draw and the instruction count are deterministic for a given binary and path through the call; which path
+// the call takes is the machine's doing, as for the timer.
 //
 // Cost: each step is a trap (about 15 us on this project's 2-core VMs), so an aimed call costs its drawn count
-// of traps plus the few harness instructions between setting TF and the call. The wall time from steer_enter to
+// of traps plus the few harness instructions between setting TF and the call. The wall time from step_begin to
 // the stop counts against the cap, as the timer's arming does.
 //
 // What it does to blocking calls: nothing. No signal is sent; a thread asleep in the kernel takes no trap until
 // it runs again, so a wait is neither cut short nor restarted. The kernel clears TF for signal handlers and
-// restores it after them. A thread the call creates inherits TF, takes one trap and has it cleared (it is not
-// stepping). Signal handlers, other threads and the code after the call are never stepped.
+// restores it after them. Stepping ends before a system call that may block SIGTRAP or start a thread or a
+// process (before_unsteppable_syscall); a thread that inherits TF anyway takes one trap and has it cleared.
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
