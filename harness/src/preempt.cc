@@ -161,8 +161,13 @@ Where where_interrupted(void* uctx) {
 // random stream seeded lazily from (seed, tid) and the same yield/sleep choice under the same cap.
 thread_local std::uint64_t t_others_rng;  // 0: not seeded yet (trivially constructible: signal-safe)
 
+bool is_harness_thread(pid_t tid, pid_t self);
+
 void on_others_signal(void* uctx) {
   if (!g_on.load(std::memory_order_relaxed)) return;
+  // The sweeper checked the thread when it listed the tasks; the thread may have been bound to a case since (a
+  // harness thread between its start and bind_current_thread). Checked again here, where it is exact.
+  if (is_harness_thread(sys::gettid(), 0)) return;
   if (where_interrupted(uctx) != Where::running) {
     g_others_asleep.fetch_add(1, std::memory_order_relaxed);
     return;
